@@ -1,0 +1,117 @@
+//! Identities and credentials: argon2id passwords and HTTP Basic verification,
+//! with verified credentials cached briefly so a pull does not pay argon2 per request.
+
+mod passwords;
+
+pub use passwords::{generate_password, hash_password, verify_password};
+
+use crate::db::{Db, DbError};
+use base64::Engine;
+use sha2::{Digest as _, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a verified credential is trusted without checking the hash again.
+const CACHE_TTL: Duration = Duration::from_secs(60);
+/// Cached credentials kept at most (the cache is cleared when full).
+const CACHE_MAX: usize = 10_000;
+
+/// Who made a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// User row id.
+    pub user_id: i64,
+    /// User name.
+    pub name: String,
+}
+
+/// Why a request is not authenticated.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// No credentials were sent.
+    #[error("authentication required")]
+    Missing,
+    /// The credentials are malformed or wrong.
+    #[error("invalid username or password")]
+    Invalid,
+    /// The database failed while checking.
+    #[error("database: {0}")]
+    Database(#[from] DbError),
+}
+
+/// Verifies credentials against the users table.
+pub struct Authenticator {
+    db: Db,
+    verified: Mutex<HashMap<[u8; 32], (Identity, Instant)>>,
+}
+
+impl Authenticator {
+    /// An authenticator over the users in `db`.
+    pub fn new(db: Db) -> Self {
+        Self {
+            db,
+            verified: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Checks an `Authorization` header value (HTTP Basic).
+    pub async fn authenticate(&self, header: Option<&str>) -> Result<Identity, AuthError> {
+        let header = header.ok_or(AuthError::Missing)?;
+        let encoded = header
+            .strip_prefix("Basic ")
+            .or_else(|| header.strip_prefix("basic "))
+            .ok_or(AuthError::Missing)?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| AuthError::Invalid)?;
+        let text = String::from_utf8(decoded).map_err(|_| AuthError::Invalid)?;
+        let (user, password) = text.split_once(':').ok_or(AuthError::Invalid)?;
+        self.verify(user, password).await
+    }
+
+    /// Checks a user name and password.
+    pub async fn verify(&self, user: &str, password: &str) -> Result<Identity, AuthError> {
+        // The cache key is a hash of both, so a changed password never hits an old entry.
+        let key: [u8; 32] = Sha256::new()
+            .chain_update(user.as_bytes())
+            .chain_update([0u8])
+            .chain_update(password.as_bytes())
+            .finalize()
+            .into();
+        if let Some((identity, at)) = self.verified.lock().expect("auth cache").get(&key) {
+            if at.elapsed() < CACHE_TTL {
+                return Ok(identity.clone());
+            }
+        }
+        let row = self.db.user_by_name(user).await?;
+        let hash = row.as_ref().map(|r| r.password_hash.clone());
+        let password = password.to_owned();
+        // argon2 is deliberately slow: keep it off the async workers. Unknown users
+        // are checked against a dummy hash so timing does not reveal which names exist.
+        let ok = tokio::task::spawn_blocking(move || match hash {
+            Some(hash) => verify_password(&password, &hash),
+            None => {
+                let _ = verify_password(&password, passwords::dummy_hash());
+                false
+            }
+        })
+        .await
+        .unwrap_or(false);
+        match row {
+            Some(row) if ok => {
+                let identity = Identity {
+                    user_id: row.id,
+                    name: row.name,
+                };
+                let mut cache = self.verified.lock().expect("auth cache");
+                if cache.len() >= CACHE_MAX {
+                    cache.clear();
+                }
+                cache.insert(key, (identity.clone(), Instant::now()));
+                Ok(identity)
+            }
+            _ => Err(AuthError::Invalid),
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! Settings: command-line flags, `BERTH_*` environment variables, a TOML file
+//! and defaults, merged in that order of precedence into one validated struct.
+
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Why the settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML for Berth's settings.
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        message: String,
+    },
+    /// A setting has a value Berth cannot use.
+    #[error("invalid setting {name}: {message}")]
+    Invalid {
+        /// The setting's name as written in the config file.
+        name: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
+/// `berth`: a self-hosted container registry with Amazon ECR's API and concepts.
+#[derive(Debug, Parser)]
+#[command(name = "berth", version, about, long_about = None)]
+pub struct Cli {
+    /// Settings shared by every subcommand.
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Berth's subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the registry: the OCI registry API under /v2/ and the console, on one port.
+    Serve,
+    /// Manage console and registry users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Delete blobs that no repository links any more (online; safe while serving).
+    Gc(GcArgs),
+}
+
+/// `berth user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// List users.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a user; the password is read from BERTH_USER_PASSWORD or generated and printed.
+    Create {
+        /// The new user's name.
+        name: String,
+    },
+    /// Set a user's password from BERTH_USER_PASSWORD, or generate and print one.
+    SetPassword {
+        /// The user's name.
+        name: String,
+    },
+    /// Delete a user.
+    Delete {
+        /// The user's name.
+        name: String,
+    },
+}
+
+/// `berth gc …`
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Report what would be deleted without deleting anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only delete blobs whose last link was touched longer ago than this many seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub grace_seconds: u64,
+}
+
+/// Every setting, as given on the command line or in the environment.
+/// Each is optional here; [`Settings::load`] fills in the file and the defaults.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SettingsArgs {
+    /// Config file (TOML) with any of the settings below, by their long names with `_`.
+    #[arg(long, global = true, env = "BERTH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory that holds the database and the blobs [default: ./data].
+    #[arg(long, global = true, env = "BERTH_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free port [default: 127.0.0.1:5000].
+    #[arg(long, global = true, env = "BERTH_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// URL clients and the console call this registry, e.g. https://registry.example.com
+    /// [default: http://<listen address>].
+    #[arg(long, global = true, env = "BERTH_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Region name reported in ARNs and the ECR API, set at first start [default: us-east-1].
+    #[arg(long, global = true, env = "BERTH_REGION")]
+    pub region: Option<String>,
+    /// Create a repository when an image is pushed to a name that does not exist [default: true].
+    #[arg(long, global = true, env = "BERTH_CREATE_ON_PUSH", value_name = "BOOL")]
+    pub create_on_push: Option<bool>,
+    /// Directory with the console's compiled assets (pkg/) [default: target/site].
+    #[arg(long, global = true, env = "BERTH_SITE_ROOT", value_name = "DIR")]
+    pub site_root: Option<PathBuf>,
+    /// Seconds an idle upload session lives before it is removed [default: 86400].
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_UPLOAD_EXPIRY",
+        value_name = "SECONDS"
+    )]
+    pub upload_expiry: Option<u64>,
+}
+
+/// The settings file: the same names as the long flags, with `_`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    data_dir: Option<PathBuf>,
+    listen: Option<String>,
+    public_url: Option<String>,
+    region: Option<String>,
+    create_on_push: Option<bool>,
+    site_root: Option<PathBuf>,
+    upload_expiry: Option<u64>,
+}
+
+/// The validated settings of one installation.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Database and blobs live here.
+    pub data_dir: PathBuf,
+    /// Where `serve` listens.
+    pub listen: SocketAddr,
+    /// What clients call this registry, without a trailing slash; `None` means
+    /// "derive it from the address actually bound".
+    pub public_url: Option<String>,
+    /// Region for a new registry.
+    pub region: String,
+    /// Whether pushing to an unknown repository creates it.
+    pub create_on_push: bool,
+    /// Compiled console assets.
+    pub site_root: PathBuf,
+    /// Idle upload sessions older than this are removed.
+    pub upload_expiry: std::time::Duration,
+}
+
+impl Settings {
+    /// Merges flags/env (already in `args`), the config file, and defaults, then validates.
+    pub fn load(args: &SettingsArgs) -> Result<Self, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileSettings::default(),
+        };
+        let listen_text = args
+            .listen
+            .clone()
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:5000".into());
+        let listen = listen_text
+            .parse::<SocketAddr>()
+            .map_err(|e| ConfigError::Invalid {
+                name: "listen",
+                message: format!("{listen_text:?} is not an address like 127.0.0.1:5000 ({e})"),
+            })?;
+        let public_url = args.public_url.clone().or(file.public_url);
+        if let Some(url) = &public_url {
+            validate_public_url(url)?;
+        }
+        let region = args
+            .region
+            .clone()
+            .or(file.region)
+            .unwrap_or_else(|| "us-east-1".into());
+        validate_region(&region)?;
+        Ok(Self {
+            data_dir: args
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("data")),
+            listen,
+            public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
+            region,
+            create_on_push: args.create_on_push.or(file.create_on_push).unwrap_or(true),
+            site_root: args
+                .site_root
+                .clone()
+                .or(file.site_root)
+                .or_else(|| std::env::var_os("LEPTOS_SITE_ROOT").map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from("target/site")),
+            upload_expiry: std::time::Duration::from_secs(
+                args.upload_expiry.or(file.upload_expiry).unwrap_or(86_400),
+            ),
+        })
+    }
+
+    /// The SQLite database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("berth.db")
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+fn validate_public_url(url: &str) -> Result<(), ConfigError> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    match rest {
+        Some(host)
+            if !host.trim_end_matches('/').is_empty() && !host.contains(char::is_whitespace) =>
+        {
+            Ok(())
+        }
+        _ => Err(ConfigError::Invalid {
+            name: "public_url",
+            message: format!("{url:?} must be an http:// or https:// URL with a host"),
+        }),
+    }
+}
+
+fn validate_region(region: &str) -> Result<(), ConfigError> {
+    let parts: Vec<&str> = region.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty();
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid {
+            name: "region",
+            message: format!("{region:?} is not a region name like us-east-1"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> SettingsArgs {
+        SettingsArgs::default()
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_given() {
+        let s = Settings::load(&args()).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:5000");
+        assert_eq!(s.data_dir, PathBuf::from("data"));
+        assert_eq!(s.region, "us-east-1");
+        assert!(s.create_on_push);
+        assert_eq!(s.public_url, None);
+    }
+
+    #[test]
+    fn flags_beat_the_file_and_the_file_beats_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("berth.toml");
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:6000\"\nregion = \"eu-west-1\"\ncreate_on_push = false\n",
+        )
+        .unwrap();
+        let mut a = args();
+        a.config = Some(file);
+        a.listen = Some("127.0.0.1:7000".into());
+        let s = Settings::load(&a).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:7000", "flag wins");
+        assert_eq!(s.region, "eu-west-1", "file beats default");
+        assert!(!s.create_on_push, "file beats default");
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let mut a = args();
+        a.listen = Some("nowhere".into());
+        let err = Settings::load(&a).unwrap_err().to_string();
+        assert!(err.contains("listen"), "{err}");
+
+        let mut a = args();
+        a.region = Some("Mars".into());
+        assert!(Settings::load(&a)
+            .unwrap_err()
+            .to_string()
+            .contains("region"));
+
+        let mut a = args();
+        a.public_url = Some("ftp://x".into());
+        assert!(Settings::load(&a)
+            .unwrap_err()
+            .to_string()
+            .contains("public_url"));
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("berth.toml");
+        std::fs::write(&file, "listn = \"x\"\n").unwrap();
+        let mut a = args();
+        a.config = Some(file);
+        let err = Settings::load(&a).unwrap_err().to_string();
+        assert!(err.contains("listn"), "{err}");
+    }
+}

@@ -1,0 +1,178 @@
+//! Blobs and the links that let a repository read them.
+
+use super::{now_millis, Db, DbError};
+
+/// A blob whose bytes are committed.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BlobRow {
+    /// Content digest.
+    pub digest: String,
+    /// Size in bytes.
+    pub size: i64,
+}
+
+impl Db {
+    /// The size of `digest` if it is linked to the repository, refreshing the link's
+    /// touched time is left to [`Db::touch_blob_link`] (a read must not write).
+    pub async fn linked_blob_size(
+        &self,
+        repository_id: i64,
+        digest: &str,
+    ) -> Result<Option<i64>, DbError> {
+        sqlx::query_scalar(
+            "SELECT b.size FROM blob_links l JOIN blobs b ON b.digest = l.digest
+             WHERE l.repository_id = ? AND l.digest = ?",
+        )
+        .bind(repository_id)
+        .bind(digest)
+        .fetch_optional(&self.reader)
+        .await
+    }
+
+    /// Whether the blob's bytes are recorded as committed (in any repository).
+    pub async fn blob_size(&self, digest: &str) -> Result<Option<i64>, DbError> {
+        sqlx::query_scalar("SELECT size FROM blobs WHERE digest = ?")
+            .bind(digest)
+            .fetch_optional(&self.reader)
+            .await
+    }
+
+    /// Records a committed blob and links it to the repository (or refreshes the link).
+    pub async fn link_blob(
+        &self,
+        repository_id: i64,
+        digest: &str,
+        size: i64,
+    ) -> Result<(), DbError> {
+        let now = now_millis();
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING")
+            .bind(digest)
+            .bind(size)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO blob_links (repository_id, digest, touched_at) VALUES (?, ?, ?)
+             ON CONFLICT (repository_id, digest) DO UPDATE SET touched_at = excluded.touched_at",
+        )
+        .bind(repository_id)
+        .bind(digest)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
+
+    /// Links a blob that `from_repository_id` already links (a cross-repository
+    /// mount); returns its size, or `None` if the source does not link it.
+    pub async fn mount_blob(
+        &self,
+        repository_id: i64,
+        from_repository_id: i64,
+        digest: &str,
+    ) -> Result<Option<i64>, DbError> {
+        let now = now_millis();
+        let mut tx = self.writer.begin().await?;
+        let size: Option<i64> = sqlx::query_scalar(
+            "SELECT b.size FROM blob_links l JOIN blobs b ON b.digest = l.digest
+             WHERE l.repository_id = ? AND l.digest = ?",
+        )
+        .bind(from_repository_id)
+        .bind(digest)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if size.is_some() {
+            sqlx::query(
+                "INSERT INTO blob_links (repository_id, digest, touched_at) VALUES (?, ?, ?)
+                 ON CONFLICT (repository_id, digest) DO UPDATE SET touched_at = excluded.touched_at",
+            )
+            .bind(repository_id)
+            .bind(digest)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(size)
+    }
+
+    /// Removes a repository's link to a blob; returns false if there was none.
+    pub async fn unlink_blob(&self, repository_id: i64, digest: &str) -> Result<bool, DbError> {
+        let done = sqlx::query("DELETE FROM blob_links WHERE repository_id = ? AND digest = ?")
+            .bind(repository_id)
+            .bind(digest)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Links untouched since `cutoff` that no manifest of their repository references:
+    /// what garbage collection would unlink.
+    pub async fn stale_blob_links(&self, cutoff: i64) -> Result<Vec<(i64, String)>, DbError> {
+        sqlx::query_as(
+            "SELECT l.repository_id, l.digest FROM blob_links l
+             WHERE l.touched_at < ?
+               AND NOT EXISTS (SELECT 1 FROM manifest_refs r JOIN manifests m ON m.id = r.manifest_id
+                               WHERE m.repository_id = l.repository_id AND r.digest = l.digest)",
+        )
+        .bind(cutoff)
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// Removes a link if it is still stale and unreferenced (re-checked inside the write).
+    pub async fn unlink_if_stale(
+        &self,
+        repository_id: i64,
+        digest: &str,
+        cutoff: i64,
+    ) -> Result<bool, DbError> {
+        let done = sqlx::query(
+            "DELETE FROM blob_links WHERE repository_id = ? AND digest = ? AND touched_at < ?
+               AND NOT EXISTS (SELECT 1 FROM manifest_refs r JOIN manifests m ON m.id = r.manifest_id
+                               WHERE m.repository_id = blob_links.repository_id AND r.digest = blob_links.digest)",
+        )
+        .bind(repository_id)
+        .bind(digest)
+        .bind(cutoff)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Blobs created before `cutoff` all of whose links (if any) are stale: what
+    /// garbage collection deletes once it has removed the stale links.
+    pub async fn collectable_blobs(&self, cutoff: i64) -> Result<Vec<BlobRow>, DbError> {
+        sqlx::query_as(
+            "SELECT b.digest, b.size FROM blobs b WHERE b.created_at < ?1
+               AND NOT EXISTS (
+                 SELECT 1 FROM blob_links l WHERE l.digest = b.digest
+                   AND (l.touched_at >= ?1
+                        OR EXISTS (SELECT 1 FROM manifest_refs r JOIN manifests m ON m.id = r.manifest_id
+                                   WHERE m.repository_id = l.repository_id AND r.digest = l.digest)))
+             ORDER BY b.digest",
+        )
+        .bind(cutoff)
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// Forgets a blob if nothing links it (re-checked inside the write); the caller
+    /// deletes the bytes only after this returns true.
+    pub async fn forget_blob_if_unlinked(
+        &self,
+        digest: &str,
+        cutoff: i64,
+    ) -> Result<bool, DbError> {
+        let done = sqlx::query(
+            "DELETE FROM blobs WHERE digest = ? AND created_at < ?
+               AND NOT EXISTS (SELECT 1 FROM blob_links l WHERE l.digest = blobs.digest)",
+        )
+        .bind(digest)
+        .bind(cutoff)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,340 @@
+//! Manifests (images), their references, tags and referrers.
+
+use super::{now_millis, Db, DbError};
+
+/// A manifest as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ManifestRow {
+    /// Row id.
+    pub id: i64,
+    /// Content digest.
+    pub digest: String,
+    /// Media type as pushed.
+    pub media_type: String,
+    /// The exact bytes pushed.
+    pub body: Vec<u8>,
+}
+
+/// A manifest whose `subject` is some digest, as the referrers API lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReferrerRow {
+    /// The referrer's digest.
+    pub digest: String,
+    /// Its media type.
+    pub media_type: String,
+    /// Its length in bytes.
+    pub size: i64,
+    /// Its artifact type (artifactType, else the config media type).
+    pub artifact_type: Option<String>,
+    /// Its annotations, as JSON text.
+    pub annotations: Option<String>,
+}
+
+/// A manifest to store, with what it references.
+#[derive(Debug)]
+pub struct NewManifest<'a> {
+    /// Target repository.
+    pub repository_id: i64,
+    /// Digest of `body`.
+    pub digest: &'a str,
+    /// Media type as pushed.
+    pub media_type: &'a str,
+    /// artifactType, else the config media type.
+    pub artifact_type: Option<&'a str>,
+    /// Digest in `subject`, if any.
+    pub subject_digest: Option<&'a str>,
+    /// Annotations as JSON text.
+    pub annotations: Option<String>,
+    /// The exact bytes.
+    pub body: &'a [u8],
+    /// Sum of layer sizes (image manifests); indexes take their largest child's size.
+    pub layers_size: i64,
+    /// Blobs that must be linked to the repository (config, layers).
+    pub blobs: Vec<String>,
+    /// Manifests that must exist in the repository (an index's children).
+    pub children: Vec<String>,
+    /// Tag to point at the manifest.
+    pub tag: Option<&'a str>,
+    /// Whether existing tags may not be moved.
+    pub tags_immutable: bool,
+}
+
+/// Why a manifest was not stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutRejection {
+    /// A referenced blob is not linked to the repository.
+    BlobUnknown(String),
+    /// A referenced child manifest is not in the repository.
+    ManifestUnknown(String),
+    /// The tag exists, points elsewhere, and the repository's tags are immutable.
+    TagImmutable {
+        /// The tag.
+        tag: String,
+        /// The digest it points at now.
+        current: String,
+    },
+}
+
+/// How a manifest reference resolves.
+#[derive(Debug, Clone, Copy)]
+pub enum Reference<'a> {
+    /// By tag.
+    Tag(&'a str),
+    /// By digest.
+    Digest(&'a str),
+}
+
+/// Why a manifest was not deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    /// Deleted.
+    Deleted,
+    /// No such manifest or tag.
+    NotFound,
+    /// An index in the same repository still references it.
+    ReferencedBy(String),
+}
+
+impl Db {
+    /// Resolves a tag or digest in a repository.
+    pub async fn manifest(
+        &self,
+        repository_id: i64,
+        reference: Reference<'_>,
+    ) -> Result<Option<ManifestRow>, DbError> {
+        match reference {
+            Reference::Digest(digest) => {
+                sqlx::query_as("SELECT id, digest, media_type, body FROM manifests WHERE repository_id = ? AND digest = ?")
+                    .bind(repository_id)
+                    .bind(digest)
+                    .fetch_optional(&self.reader)
+                    .await
+            }
+            Reference::Tag(tag) => {
+                sqlx::query_as(
+                    "SELECT m.id, m.digest, m.media_type, m.body FROM tags t JOIN manifests m ON m.id = t.manifest_id
+                     WHERE t.repository_id = ? AND t.name = ?",
+                )
+                .bind(repository_id)
+                .bind(tag)
+                .fetch_optional(&self.reader)
+                .await
+            }
+        }
+    }
+
+    /// Stores a manifest and its tag in one write transaction that first checks that
+    /// everything it references is present (so GC, which runs in its own write
+    /// transaction, either sees this manifest or this check sees GC's deletion).
+    pub async fn put_manifest(
+        &self,
+        m: &NewManifest<'_>,
+    ) -> Result<Result<(), PutRejection>, DbError> {
+        let now = now_millis();
+        let mut tx = self.writer.begin().await?;
+        for digest in &m.blobs {
+            let linked: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM blob_links WHERE repository_id = ? AND digest = ?",
+            )
+            .bind(m.repository_id)
+            .bind(digest)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if linked.is_none() {
+                return Ok(Err(PutRejection::BlobUnknown(digest.clone())));
+            }
+            sqlx::query(
+                "UPDATE blob_links SET touched_at = ? WHERE repository_id = ? AND digest = ?",
+            )
+            .bind(now)
+            .bind(m.repository_id)
+            .bind(digest)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let mut size = m.layers_size;
+        for digest in &m.children {
+            let child: Option<i64> = sqlx::query_scalar(
+                "SELECT size FROM manifests WHERE repository_id = ? AND digest = ?",
+            )
+            .bind(m.repository_id)
+            .bind(digest)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match child {
+                Some(child_size) => size = size.max(child_size),
+                None => return Ok(Err(PutRejection::ManifestUnknown(digest.clone()))),
+            }
+        }
+        sqlx::query(
+            "INSERT INTO manifests (repository_id, digest, media_type, artifact_type, subject_digest, annotations, body, size, pushed_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repository_id, digest) DO NOTHING",
+        )
+        .bind(m.repository_id)
+        .bind(m.digest)
+        .bind(m.media_type)
+        .bind(m.artifact_type)
+        .bind(m.subject_digest)
+        .bind(&m.annotations)
+        .bind(m.body)
+        .bind(size)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let id: i64 =
+            sqlx::query_scalar("SELECT id FROM manifests WHERE repository_id = ? AND digest = ?")
+                .bind(m.repository_id)
+                .bind(m.digest)
+                .fetch_one(&mut *tx)
+                .await?;
+        let refs = m
+            .blobs
+            .iter()
+            .map(|d| (d, "blob"))
+            .chain(m.children.iter().map(|d| (d, "manifest")));
+        for (digest, kind) in refs {
+            sqlx::query("INSERT INTO manifest_refs (manifest_id, digest, kind) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+                .bind(id)
+                .bind(digest)
+                .bind(kind)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(tag) = m.tag {
+            let current: Option<(i64, String)> = sqlx::query_as(
+                "SELECT m.id, m.digest FROM tags t JOIN manifests m ON m.id = t.manifest_id
+                 WHERE t.repository_id = ? AND t.name = ?",
+            )
+            .bind(m.repository_id)
+            .bind(tag)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match current {
+                Some((current_id, _)) if current_id == id => {}
+                Some((_, current)) if m.tags_immutable => {
+                    return Ok(Err(PutRejection::TagImmutable {
+                        tag: tag.to_owned(),
+                        current,
+                    }));
+                }
+                _ => {
+                    sqlx::query(
+                        "INSERT INTO tags (repository_id, name, manifest_id, updated_at) VALUES (?, ?, ?, ?)
+                         ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = excluded.manifest_id, updated_at = excluded.updated_at",
+                    )
+                    .bind(m.repository_id)
+                    .bind(tag)
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// Deletes a manifest by digest (its tags go with it), unless an index in the
+    /// same repository references it.
+    pub async fn delete_manifest(
+        &self,
+        repository_id: i64,
+        digest: &str,
+    ) -> Result<DeleteOutcome, DbError> {
+        let mut tx = self.writer.begin().await?;
+        let parent: Option<String> = sqlx::query_scalar(
+            "SELECT m.digest FROM manifest_refs r JOIN manifests m ON m.id = r.manifest_id
+             WHERE m.repository_id = ? AND r.digest = ? AND r.kind = 'manifest' LIMIT 1",
+        )
+        .bind(repository_id)
+        .bind(digest)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(parent) = parent {
+            return Ok(DeleteOutcome::ReferencedBy(parent));
+        }
+        let done = sqlx::query("DELETE FROM manifests WHERE repository_id = ? AND digest = ?")
+            .bind(repository_id)
+            .bind(digest)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(if done.rows_affected() == 1 {
+            DeleteOutcome::Deleted
+        } else {
+            DeleteOutcome::NotFound
+        })
+    }
+
+    /// Deletes a tag, leaving its manifest.
+    pub async fn delete_tag(
+        &self,
+        repository_id: i64,
+        tag: &str,
+    ) -> Result<DeleteOutcome, DbError> {
+        let done = sqlx::query("DELETE FROM tags WHERE repository_id = ? AND name = ?")
+            .bind(repository_id)
+            .bind(tag)
+            .execute(&self.writer)
+            .await?;
+        Ok(if done.rows_affected() == 1 {
+            DeleteOutcome::Deleted
+        } else {
+            DeleteOutcome::NotFound
+        })
+    }
+
+    /// Tags after `last` in byte order, at most `limit`.
+    pub async fn tags(
+        &self,
+        repository_id: i64,
+        last: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<String>, DbError> {
+        sqlx::query_scalar(
+            "SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?",
+        )
+        .bind(repository_id)
+        .bind(last.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// Manifests whose subject is `subject`, by digest after `last`, optionally of one artifact type.
+    pub async fn referrers(
+        &self,
+        repository_id: i64,
+        subject: &str,
+        artifact_type: Option<&str>,
+        last: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<ReferrerRow>, DbError> {
+        sqlx::query_as(
+            "SELECT digest, media_type, length(body) AS size, artifact_type, annotations FROM manifests
+             WHERE repository_id = ? AND subject_digest = ? AND (?3 IS NULL OR artifact_type = ?3) AND digest > ?4
+             ORDER BY digest LIMIT ?5",
+        )
+        .bind(repository_id)
+        .bind(subject)
+        .bind(artifact_type)
+        .bind(last.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// Writes coalesced last-pulled times in one transaction.
+    pub async fn record_pulls(&self, pulls: &[(i64, i64)]) -> Result<(), DbError> {
+        let mut tx = self.writer.begin().await?;
+        for (manifest_id, at) in pulls {
+            sqlx::query("UPDATE manifests SET last_pulled_at = max(coalesce(last_pulled_at, 0), ?) WHERE id = ?")
+                .bind(at)
+                .bind(manifest_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    }
+}

@@ -1,0 +1,72 @@
+//! Metadata in SQLite: the only place SQL lives. One writer connection (SQLite
+//! has one writer anyway; a pool of one turns lock contention into a queue)
+//! and a pool of readers, all in WAL mode.
+
+mod blobs;
+mod manifests;
+mod registry;
+mod repositories;
+mod uploads;
+mod users;
+
+pub use blobs::BlobRow;
+pub use manifests::{
+    DeleteOutcome, ManifestRow, NewManifest, PutRejection, Reference, ReferrerRow,
+};
+pub use registry::RegistryRow;
+pub use repositories::RepositoryRow;
+pub use uploads::UploadRow;
+pub use users::UserRow;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::path::Path;
+use std::time::Duration;
+
+/// A database failure. Callers map it to their protocol's internal error.
+pub type DbError = sqlx::Error;
+
+/// The metadata database.
+#[derive(Clone)]
+pub struct Db {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path` and applies migrations.
+    pub async fn open(path: &Path) -> Result<Self, DbError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("../migrations").run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Self { writer, reader })
+    }
+
+    /// Closes both pools, flushing the WAL.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
+
+/// Milliseconds since the Unix epoch, the unit of every time column.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}

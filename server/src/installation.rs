@@ -1,0 +1,118 @@
+//! Opening an installation: the data directory, the database, the registry's
+//! identity and the first admin user. `serve` and every admin subcommand start here.
+
+use crate::auth::{generate_password, hash_password};
+use crate::config::Settings;
+use crate::db::{Db, RegistryRow};
+use crate::service::Registry;
+use crate::storage::FsBlobStore;
+use rand::Rng;
+use std::sync::Arc;
+
+/// Why an installation could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The data directory could not be prepared.
+    #[error("cannot use data directory {dir}: {source}")]
+    DataDir {
+        /// The directory.
+        dir: String,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// The database could not be opened or migrated.
+    #[error("cannot open the database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// An opened installation.
+pub struct Installation {
+    /// Its settings.
+    pub settings: Settings,
+    /// Its metadata database.
+    pub db: Db,
+    /// Its registry id and region.
+    pub identity: RegistryRow,
+    /// The registry service over its database and blob store.
+    pub registry: Arc<Registry>,
+    /// The admin password, when this open created the admin user with a generated one.
+    pub generated_admin_password: Option<String>,
+}
+
+impl Installation {
+    /// Opens (creating on first use) the installation described by `settings`.
+    pub async fn open(settings: Settings) -> Result<Self, OpenError> {
+        let data_error = |source| OpenError::DataDir {
+            dir: settings.data_dir.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(&settings.data_dir).map_err(data_error)?;
+        let db = Db::open(&settings.database_path()).await?;
+        let identity = db
+            .ensure_registry(&new_registry_id(), &settings.region)
+            .await?;
+        let generated_admin_password = ensure_admin(&db).await?;
+        let store = FsBlobStore::open(&settings.data_dir)
+            .await
+            .map_err(|source| OpenError::DataDir {
+                dir: settings.data_dir.display().to_string(),
+                source,
+            })?;
+        let registry = Arc::new(Registry::new(
+            db.clone(),
+            Arc::new(store),
+            identity.registry_id.clone(),
+            settings.create_on_push,
+        ));
+        Ok(Self {
+            settings,
+            db,
+            identity,
+            registry,
+            generated_admin_password,
+        })
+    }
+}
+
+/// A 12-digit registry id that does not start with 0.
+fn new_registry_id() -> String {
+    let mut rng = rand::thread_rng();
+    let first = rng.gen_range(1..=9);
+    let rest: String = (0..11)
+        .map(|_| char::from(b'0' + rng.gen_range(0..10)))
+        .collect();
+    format!("{first}{rest}")
+}
+
+/// Creates the `admin` user when there are no users at all. The password comes
+/// from `BERTH_ADMIN_PASSWORD`, else it is generated and returned to be shown once.
+async fn ensure_admin(db: &Db) -> Result<Option<String>, sqlx::Error> {
+    if !db.list_users().await?.is_empty() {
+        return Ok(None);
+    }
+    let (password, generated) = match std::env::var("BERTH_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (generate_password(), true),
+    };
+    let hash = tokio::task::spawn_blocking({
+        let password = password.clone();
+        move || hash_password(&password)
+    })
+    .await
+    .expect("hashing does not panic");
+    let created = db.create_user("admin", &hash).await?;
+    Ok((created && generated).then_some(password))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn registry_ids_have_twelve_digits() {
+        for _ in 0..100 {
+            let id = super::new_registry_id();
+            assert_eq!(id.len(), 12);
+            assert!(id.bytes().all(|b| b.is_ascii_digit()));
+            assert_ne!(id.as_bytes()[0], b'0');
+        }
+    }
+}

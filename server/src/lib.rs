@@ -1,0 +1,67 @@
+//! Berth, a self-hosted container registry that behaves like Amazon ECR.
+//! [`build_router`] assembles the one port's faces: the OCI registry API under
+//! `/v2/` and the Leptos console everywhere else. Tests build the same router.
+
+pub mod auth;
+pub mod config;
+pub mod console;
+pub mod db;
+pub mod installation;
+pub mod jobs;
+pub mod registry;
+pub mod service;
+pub mod storage;
+
+use auth::Authenticator;
+use axum::routing::any;
+use axum::Router;
+use berth_app::console::ConsoleBackend;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::sync::Arc;
+
+/// What every request handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The registry service.
+    pub registry: Arc<service::Registry>,
+    /// Credential checks.
+    pub auth: Arc<Authenticator>,
+}
+
+/// The whole HTTP surface of one installation.
+pub fn build_router(
+    state: AppState,
+    console: Arc<dyn ConsoleBackend>,
+    leptos_options: LeptosOptions,
+) -> Router {
+    let registry_api = Router::new()
+        .route("/v2", any(registry::handle))
+        .route("/v2/", any(registry::handle))
+        .route("/v2/{*rest}", any(registry::handle))
+        .with_state(state);
+    let routes = generate_route_list(berth_app::App);
+    let console_pages = Router::new()
+        .leptos_routes_with_context(
+            &leptos_options,
+            routes,
+            move || provide_context(console.clone()),
+            {
+                let options = leptos_options.clone();
+                move || berth_app::shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler(berth_app::shell))
+        .with_state(leptos_options);
+    registry_api.merge(console_pages)
+}
+
+/// The Leptos options for serving the console from `site_root` on `addr`.
+pub fn leptos_options(site_root: &std::path::Path, addr: std::net::SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("berth")
+        .site_root(site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build()
+}

@@ -1,0 +1,221 @@
+//! The `berth` command: `serve`, and the admin subcommands that work on the same
+//! installation (also while `serve` runs on it).
+
+use berth::config::{Cli, Command, Settings, UserCommand};
+use berth::installation::Installation;
+use berth::{auth, build_router, console, jobs, leptos_options, AppState};
+use clap::Parser;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "berth=info,warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let settings = match Settings::load(&cli.settings) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("berth: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Serve => serve(settings).await,
+        Command::User(command) => user(settings, command).await,
+        Command::Gc(args) => gc(settings, args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("berth: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type CliResult = Result<(), String>;
+
+async fn open(settings: Settings) -> Result<Installation, String> {
+    let installation = Installation::open(settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(password) = &installation.generated_admin_password {
+        println!("Created user 'admin' with password: {password}");
+        println!("(shown once; change it with `berth user set-password admin`)");
+    }
+    Ok(installation)
+}
+
+async fn serve(settings: Settings) -> CliResult {
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let installation = open(settings).await?;
+    let settings = &installation.settings;
+    let public_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let registry_host = public_url
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .to_string();
+    if !settings.site_root.join("pkg").is_dir() {
+        tracing::warn!(
+            site_root = %settings.site_root.display(),
+            "console assets not found (build them with `cargo leptos build`); the console will not hydrate"
+        );
+    }
+    let state = AppState {
+        registry: installation.registry.clone(),
+        auth: Arc::new(auth::Authenticator::new(installation.db.clone())),
+    };
+    let console = Arc::new(console::Console::new(
+        installation.registry.clone(),
+        registry_host.clone(),
+    ));
+    let router = build_router(state, console, leptos_options(&settings.site_root, addr));
+    let background = jobs::spawn(installation.registry.clone(), settings.upload_expiry);
+
+    println!("Berth is listening on http://{addr}");
+    println!("  console:   {public_url}/");
+    println!("  registry:  {registry_host}   (docker login {registry_host})");
+    println!(
+        "  registry id {} in region {}; data in {}",
+        installation.identity.registry_id,
+        installation.identity.region,
+        settings.data_dir.display()
+    );
+
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server failed: {e}"))?;
+    background.abort();
+    if let Err(e) = installation
+        .registry
+        .pull_times()
+        .flush(&installation.db)
+        .await
+    {
+        tracing::warn!(error = %e, "could not record the last pull times");
+    }
+    installation.db.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("install SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+}
+
+fn password_from_env_or_generated() -> (String, bool) {
+    match std::env::var("BERTH_USER_PASSWORD") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (auth::generate_password(), true),
+    }
+}
+
+async fn user(settings: Settings, command: UserCommand) -> CliResult {
+    let installation = open(settings).await?;
+    let db = &installation.db;
+    let db_error = |e: sqlx::Error| format!("database: {e}");
+    match command {
+        UserCommand::List { json } => {
+            let users = db.list_users().await.map_err(db_error)?;
+            if json {
+                let list: Vec<_> = users
+                    .iter()
+                    .map(|u| serde_json::json!({"name": u.name, "createdAt": console::format_utc(u.created_at)}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                println!("{:<32} CREATED", "NAME");
+                for u in users {
+                    println!("{:<32} {}", u.name, console::format_utc(u.created_at));
+                }
+            }
+        }
+        UserCommand::Create { name } => {
+            berth_app::oci::validate_repository_name(&name).map_err(|_| {
+                format!(
+                    "invalid user name {name:?}: use lowercase letters, digits, '.', '_' and '-'"
+                )
+            })?;
+            let (password, generated) = password_from_env_or_generated();
+            if !db
+                .create_user(&name, &auth::hash_password(&password))
+                .await
+                .map_err(db_error)?
+            {
+                return Err(format!("user {name:?} already exists"));
+            }
+            println!("Created user {name:?}.");
+            if generated {
+                println!("Password (shown once): {password}");
+            }
+        }
+        UserCommand::SetPassword { name } => {
+            let (password, generated) = password_from_env_or_generated();
+            if !db
+                .set_password_hash(&name, &auth::hash_password(&password))
+                .await
+                .map_err(db_error)?
+            {
+                return Err(format!("no user named {name:?}"));
+            }
+            println!("Password of {name:?} changed.");
+            if generated {
+                println!("New password (shown once): {password}");
+            }
+        }
+        UserCommand::Delete { name } => {
+            if !db.delete_user(&name).await.map_err(db_error)? {
+                return Err(format!("no user named {name:?}"));
+            }
+            println!("Deleted user {name:?}.");
+        }
+    }
+    Ok(())
+}
+
+async fn gc(settings: Settings, args: berth::config::GcArgs) -> CliResult {
+    let installation = open(settings).await?;
+    let grace = std::time::Duration::from_secs(args.grace_seconds);
+    let report = jobs::gc::collect(&installation.registry, grace, args.dry_run)
+        .await
+        .map_err(|e| e.to_string())?;
+    let verb = if report.dry_run {
+        "would delete"
+    } else {
+        "deleted"
+    };
+    for (digest, size) in &report.blobs {
+        println!("{verb} {digest} ({size} bytes)");
+    }
+    println!(
+        "{} {} blob(s), {} bytes; {} stale repository link(s)",
+        if report.dry_run {
+            "Dry run: would delete"
+        } else {
+            "Deleted"
+        },
+        report.blobs.len(),
+        report.bytes,
+        report.links.len()
+    );
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! Reading and unlinking blobs through a repository.
+
+use super::{Registry, ServiceError, ServiceResult};
+use crate::storage::ByteStream;
+use berth_app::oci::Digest;
+use std::ops::Range;
+
+/// A blob about to be sent.
+pub struct BlobRead {
+    /// The blob's whole size.
+    pub size: u64,
+    /// The bytes sent (the whole blob unless a range was asked).
+    pub range: Range<u64>,
+    /// The bytes, or `None` for a `HEAD`.
+    pub body: Option<ByteStream>,
+}
+
+/// A byte range as a client asked for it (`Range: bytes=…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteRange {
+    /// `start-end`, inclusive, or `start-` when `end` is `None`.
+    From {
+        /// First byte.
+        start: u64,
+        /// Last byte, inclusive.
+        end: Option<u64>,
+    },
+    /// `-n`: the last n bytes.
+    Suffix(u64),
+}
+
+impl ByteRange {
+    /// The half-open range within a blob of `size` bytes, or `None` if unsatisfiable.
+    pub fn resolve(self, size: u64) -> Option<Range<u64>> {
+        match self {
+            Self::From { start, end } if start < size => {
+                let end = end.map_or(size, |e| e.saturating_add(1).min(size));
+                (end > start).then_some(start..end)
+            }
+            Self::Suffix(n) if n > 0 && size > 0 => Some(size - n.min(size)..size),
+            _ => None,
+        }
+    }
+}
+
+impl Registry {
+    /// Opens a blob linked to the repository, whole or a range; `with_body` false for `HEAD`.
+    pub async fn read_blob(
+        &self,
+        name: &str,
+        digest: &Digest,
+        range: Option<ByteRange>,
+        with_body: bool,
+    ) -> ServiceResult<BlobRead> {
+        let repo = self.repository(name).await?;
+        let size =
+            self.db
+                .linked_blob_size(repo.id, digest.as_str())
+                .await?
+                .ok_or_else(|| ServiceError::BlobUnknown(digest.to_string()))? as u64;
+        let range = match range {
+            None => 0..size,
+            Some(r) => r
+                .resolve(size)
+                .ok_or(ServiceError::RangeNotSatisfiable { size })?,
+        };
+        let body = if with_body {
+            Some(self.store.read(digest, range.clone()).await?)
+        } else {
+            None
+        };
+        Ok(BlobRead { size, range, body })
+    }
+
+    /// Removes the repository's link to a blob (its bytes go with garbage collection).
+    pub async fn delete_blob(&self, name: &str, digest: &Digest) -> ServiceResult<()> {
+        let repo = self.repository(name).await?;
+        if self.db.unlink_blob(repo.id, digest.as_str()).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::BlobUnknown(digest.to_string()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ByteRange;
+
+    #[test]
+    fn ranges_resolve_like_rfc_9110() {
+        let from = |start, end| ByteRange::From { start, end };
+        assert_eq!(from(0, Some(9)).resolve(100), Some(0..10));
+        assert_eq!(from(90, None).resolve(100), Some(90..100));
+        assert_eq!(
+            from(90, Some(500)).resolve(100),
+            Some(90..100),
+            "end is clamped"
+        );
+        assert_eq!(from(100, None).resolve(100), None, "start past the end");
+        assert_eq!(from(5, Some(4)).resolve(100), None, "end before start");
+        assert_eq!(ByteRange::Suffix(10).resolve(100), Some(90..100));
+        assert_eq!(ByteRange::Suffix(500).resolve(100), Some(0..100));
+        assert_eq!(ByteRange::Suffix(0).resolve(100), None);
+        assert_eq!(
+            from(0, None).resolve(0),
+            None,
+            "nothing to send from an empty blob"
+        );
+    }
+}

@@ -1,0 +1,163 @@
+//! Pushing, pulling and deleting manifests (images) and tags.
+
+use super::manifest_format::{self, ManifestKind};
+use super::{Registry, ServiceError, ServiceResult, MANIFEST_LIMIT};
+use crate::db::{DeleteOutcome, NewManifest, PutRejection, Reference};
+use berth_app::oci::{Digest, DigestAlgorithm};
+use sha2::{Digest as _, Sha256, Sha512};
+
+/// A manifest as served.
+#[derive(Debug, Clone)]
+pub struct StoredManifest {
+    /// Its digest.
+    pub digest: String,
+    /// Its media type as pushed.
+    pub media_type: String,
+    /// Its exact bytes.
+    pub body: Vec<u8>,
+}
+
+/// What a manifest push stored.
+#[derive(Debug, Clone)]
+pub struct ManifestPut {
+    /// The manifest's digest.
+    pub digest: Digest,
+    /// Its `subject`, if it has one.
+    pub subject: Option<String>,
+}
+
+/// How a manifest is addressed in a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestRef {
+    /// A tag (validated).
+    Tag(String),
+    /// A digest.
+    Digest(Digest),
+}
+
+impl ManifestRef {
+    fn as_db(&self) -> Reference<'_> {
+        match self {
+            Self::Tag(t) => Reference::Tag(t),
+            Self::Digest(d) => Reference::Digest(d.as_str()),
+        }
+    }
+
+    fn text(&self) -> &str {
+        match self {
+            Self::Tag(t) => t,
+            Self::Digest(d) => d.as_str(),
+        }
+    }
+}
+
+fn digest_of(algorithm: DigestAlgorithm, body: &[u8]) -> Digest {
+    match algorithm {
+        DigestAlgorithm::Sha256 => Digest::from_hash(algorithm, &Sha256::digest(body)),
+        DigestAlgorithm::Sha512 => Digest::from_hash(algorithm, &Sha512::digest(body)),
+    }
+}
+
+impl Registry {
+    /// Resolves a manifest by tag or digest; `pulled` records a pull (for `GET`, not `HEAD`).
+    pub async fn get_manifest(
+        &self,
+        name: &str,
+        reference: &ManifestRef,
+        pulled: bool,
+    ) -> ServiceResult<StoredManifest> {
+        let repo = self.repository(name).await?;
+        let row = self
+            .db
+            .manifest(repo.id, reference.as_db())
+            .await?
+            .ok_or_else(|| ServiceError::ManifestUnknown(reference.text().to_owned()))?;
+        if pulled {
+            self.pulls.record(row.id);
+        }
+        Ok(StoredManifest {
+            digest: row.digest,
+            media_type: row.media_type,
+            body: row.body,
+        })
+    }
+
+    /// Validates and stores a manifest byte for byte, and points the tag at it.
+    pub async fn put_manifest(
+        &self,
+        name: &str,
+        reference: &ManifestRef,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> ServiceResult<ManifestPut> {
+        if body.len() > MANIFEST_LIMIT {
+            return Err(ServiceError::ManifestTooLarge);
+        }
+        let parsed =
+            manifest_format::parse(content_type, body).map_err(ServiceError::ManifestInvalid)?;
+        let digest = match reference {
+            ManifestRef::Digest(claimed) => {
+                let computed = digest_of(claimed.algorithm(), body);
+                if &computed != claimed {
+                    return Err(ServiceError::DigestMismatch {
+                        claimed: claimed.to_string(),
+                        computed: computed.to_string(),
+                    });
+                }
+                computed
+            }
+            ManifestRef::Tag(_) => digest_of(DigestAlgorithm::Sha256, body),
+        };
+        let repo = self.repository_for_push(name).await?;
+        let tag = match reference {
+            ManifestRef::Tag(t) => Some(t.as_str()),
+            ManifestRef::Digest(_) => None,
+        };
+        let new = NewManifest {
+            repository_id: repo.id,
+            digest: digest.as_str(),
+            media_type: &parsed.media_type,
+            artifact_type: parsed.artifact_type.as_deref(),
+            subject_digest: parsed.subject.as_deref(),
+            annotations: parsed.annotations.clone(),
+            body,
+            layers_size: if parsed.kind == ManifestKind::Image {
+                parsed.layers_size
+            } else {
+                0
+            },
+            blobs: parsed.blobs,
+            children: parsed.children,
+            tag,
+            tags_immutable: repo.tag_mutability.starts_with("IMMUTABLE"),
+        };
+        match self.db.put_manifest(&new).await? {
+            Ok(()) => Ok(ManifestPut {
+                digest,
+                subject: parsed.subject,
+            }),
+            Err(PutRejection::BlobUnknown(d) | PutRejection::ManifestUnknown(d)) => {
+                Err(ServiceError::ManifestBlobUnknown(d))
+            }
+            Err(PutRejection::TagImmutable { tag, current }) => {
+                Err(ServiceError::TagImmutable { tag, current })
+            }
+        }
+    }
+
+    /// Deletes a manifest by digest (with its tags) or just a tag.
+    pub async fn delete_manifest(&self, name: &str, reference: &ManifestRef) -> ServiceResult<()> {
+        let repo = self.repository(name).await?;
+        let outcome = match reference {
+            ManifestRef::Digest(d) => self.db.delete_manifest(repo.id, d.as_str()).await?,
+            ManifestRef::Tag(t) => self.db.delete_tag(repo.id, t).await?,
+        };
+        match outcome {
+            DeleteOutcome::Deleted => Ok(()),
+            DeleteOutcome::NotFound => {
+                Err(ServiceError::ManifestUnknown(reference.text().to_owned()))
+            }
+            DeleteOutcome::ReferencedBy(index) => Err(ServiceError::ManifestReferenced(index)),
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! The logic every face shares: push, pull, delete, discovery, repository
+//! resolution. Faces translate protocols into these calls and [`ServiceError`]
+//! back into their protocol's errors; this layer calls only `db` and `storage`.
+
+mod blobs;
+mod discovery;
+pub mod manifest_format;
+mod manifests;
+mod pulls;
+mod uploads;
+
+pub use blobs::{BlobRead, ByteRange};
+pub use discovery::{Page, Referrer};
+pub use manifests::{ManifestPut, ManifestRef, StoredManifest};
+pub use pulls::PullTimes;
+pub use uploads::{ChunkHeaders, MountOutcome, UploadStatus};
+
+use crate::db::{Db, DbError, RepositoryRow};
+use crate::storage::BlobStore;
+use std::sync::Arc;
+
+/// The largest manifest accepted, as the OCI spec asks registries to support.
+pub const MANIFEST_LIMIT: usize = 4 * 1024 * 1024;
+
+/// A failure of a registry operation, in domain terms.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The repository does not exist (and is not created by this call).
+    #[error(
+        "The repository with name '{name}' does not exist in the registry with id '{registry_id}'"
+    )]
+    RepositoryUnknown {
+        /// Repository name.
+        name: String,
+        /// This registry's id.
+        registry_id: String,
+    },
+    /// Pushing would create a repository, and create-on-push is off.
+    #[error("The repository with name '{name}' does not exist in the registry with id '{registry_id}'. Create it first with `aws ecr create-repository --repository-name {name}` (or in the console), or turn on create_on_push")]
+    RepositoryNotCreated {
+        /// Repository name.
+        name: String,
+        /// This registry's id.
+        registry_id: String,
+    },
+    /// The blob is not linked to the repository.
+    #[error("blob {0} is not known to this repository")]
+    BlobUnknown(String),
+    /// No such upload session in this repository.
+    #[error("upload {0} is not known to this repository")]
+    UploadUnknown(String),
+    /// A chunk did not start where the upload ends.
+    #[error("chunk must start at byte {size}, where the upload ends")]
+    UploadOutOfOrder {
+        /// Bytes received so far.
+        size: u64,
+    },
+    /// The chunk's headers contradict each other.
+    #[error("{0}")]
+    UploadInvalid(String),
+    /// The bytes do not have the digest the client claimed.
+    #[error("digest {claimed} does not match the content, whose digest is {computed}")]
+    DigestMismatch {
+        /// What the client said.
+        claimed: String,
+        /// What the bytes hash to.
+        computed: String,
+    },
+    /// No such manifest or tag.
+    #[error("manifest {0} is not known to this repository")]
+    ManifestUnknown(String),
+    /// The manifest cannot be parsed or breaks the image spec.
+    #[error("{0}")]
+    ManifestInvalid(String),
+    /// The manifest references a blob or manifest the repository does not hold.
+    #[error("manifest references {0}, which is not in this repository; push it first")]
+    ManifestBlobUnknown(String),
+    /// The manifest exceeds [`MANIFEST_LIMIT`].
+    #[error("manifest is larger than the {MANIFEST_LIMIT}-byte limit")]
+    ManifestTooLarge,
+    /// The tag is immutable and points at another manifest.
+    #[error("tag '{tag}' already points at {current} and this repository's tags are immutable")]
+    TagImmutable {
+        /// The tag.
+        tag: String,
+        /// Its current digest.
+        current: String,
+    },
+    /// An index in the repository still references the manifest.
+    #[error(
+        "manifest is referenced by image index {0} in this repository; delete the index first"
+    )]
+    ManifestReferenced(String),
+    /// The requested byte range lies outside the blob.
+    #[error("requested range is not satisfiable for a blob of {size} bytes")]
+    RangeNotSatisfiable {
+        /// The blob's size.
+        size: u64,
+    },
+    /// Blob storage failed.
+    #[error("storage: {0}")]
+    Storage(#[from] std::io::Error),
+    /// The metadata database failed.
+    #[error("database: {0}")]
+    Database(#[from] DbError),
+}
+
+/// Result of a service call.
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// The registry: metadata, blob bytes, and the state shared across requests.
+pub struct Registry {
+    db: Db,
+    store: Arc<dyn BlobStore>,
+    registry_id: String,
+    create_on_push: bool,
+    uploads: uploads::UploadProgressMap,
+    pulls: PullTimes,
+}
+
+impl Registry {
+    /// A registry over `db` and `store`.
+    pub fn new(
+        db: Db,
+        store: Arc<dyn BlobStore>,
+        registry_id: String,
+        create_on_push: bool,
+    ) -> Self {
+        Self {
+            db,
+            store,
+            registry_id,
+            create_on_push,
+            uploads: Default::default(),
+            pulls: PullTimes::default(),
+        }
+    }
+
+    /// The metadata database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The blob store.
+    pub fn store(&self) -> &Arc<dyn BlobStore> {
+        &self.store
+    }
+
+    /// The coalesced last-pulled times waiting to be written.
+    pub fn pull_times(&self) -> &PullTimes {
+        &self.pulls
+    }
+
+    /// A repository that must exist.
+    pub async fn repository(&self, name: &str) -> ServiceResult<RepositoryRow> {
+        self.db
+            .repository(name)
+            .await?
+            .ok_or_else(|| ServiceError::RepositoryUnknown {
+                name: name.to_owned(),
+                registry_id: self.registry_id.clone(),
+            })
+    }
+
+    /// A repository a push writes to: created on first push when create-on-push is on.
+    pub async fn repository_for_push(&self, name: &str) -> ServiceResult<RepositoryRow> {
+        if let Some(repo) = self.db.repository(name).await? {
+            return Ok(repo);
+        }
+        if !self.create_on_push {
+            return Err(ServiceError::RepositoryNotCreated {
+                name: name.to_owned(),
+                registry_id: self.registry_id.clone(),
+            });
+        }
+        tracing::info!(repository = name, "creating repository on push");
+        Ok(self.db.get_or_create_repository(name).await?)
+    }
+}
