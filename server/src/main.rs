@@ -87,6 +87,13 @@ async fn serve(settings: Settings) -> CliResult {
     println!("Berth is listening on http://{addr}");
     println!("  console:   {public_url}/");
     println!("  registry:  {registry_host}   (docker login {registry_host})");
+    match &installation.generated_admin_password {
+        Some(password) => println!("  sign in:   admin / {password}"),
+        None => println!(
+            "  sign in:   admin, with the password printed at first start or BERTH_ADMIN_PASSWORD \
+             (reset it with `berth user set-password admin`)"
+        ),
+    }
     println!(
         "  registry id {} in region {}; data in {}",
         installation.identity.registry_id,

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// How long a verified credential is trusted without checking the hash again.
-const CACHE_TTL: Duration = Duration::from_secs(60);
+/// How long a verified credential is trusted without running argon2 again.
+const CACHE_TTL: Duration = Duration::from_secs(900);
 /// Cached credentials kept at most (the cache is cleared when full).
 const CACHE_MAX: usize = 10_000;
 
@@ -43,7 +43,7 @@ pub enum AuthError {
 /// Verifies credentials against the users table.
 pub struct Authenticator {
     db: Db,
-    verified: Mutex<HashMap<[u8; 32], (Identity, Instant)>>,
+    verified: Mutex<HashMap<[u8; 32], (String, Instant)>>,
 }
 
 impl Authenticator {
@@ -79,13 +79,18 @@ impl Authenticator {
             .chain_update(password.as_bytes())
             .finalize()
             .into();
-        if let Some((identity, at)) = self.verified.lock().expect("auth cache").get(&key) {
-            if at.elapsed() < CACHE_TTL {
-                return Ok(identity.clone());
-            }
-        }
+        // One indexed read per request keeps revocation immediate: a cached check
+        // only counts while the user still has the very hash it was made against.
         let row = self.db.user_by_name(user).await?;
         let hash = row.as_ref().map(|r| r.password_hash.clone());
+        if let (Some(row), Some((cached_hash, at))) = (&row, self.verified.lock().expect("auth cache").get(&key)) {
+            if at.elapsed() < CACHE_TTL && *cached_hash == row.password_hash {
+                return Ok(Identity {
+                    user_id: row.id,
+                    name: row.name.clone(),
+                });
+            }
+        }
         let password = password.to_owned();
         // argon2 is deliberately slow: keep it off the async workers. Unknown users
         // are checked against a dummy hash so timing does not reveal which names exist.
@@ -100,16 +105,15 @@ impl Authenticator {
         .unwrap_or(false);
         match row {
             Some(row) if ok => {
-                let identity = Identity {
-                    user_id: row.id,
-                    name: row.name,
-                };
                 let mut cache = self.verified.lock().expect("auth cache");
                 if cache.len() >= CACHE_MAX {
                     cache.clear();
                 }
-                cache.insert(key, (identity.clone(), Instant::now()));
-                Ok(identity)
+                cache.insert(key, (row.password_hash, Instant::now()));
+                Ok(Identity {
+                    user_id: row.id,
+                    name: row.name,
+                })
             }
             _ => Err(AuthError::Invalid),
         }

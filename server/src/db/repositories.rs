@@ -29,19 +29,26 @@ impl Db {
         .await
     }
 
-    /// Finds a repository, creating it with default settings if it does not exist.
-    pub async fn get_or_create_repository(&self, name: &str) -> Result<RepositoryRow, DbError> {
-        sqlx::query("INSERT INTO repositories (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .bind(now_millis())
-            .execute(&self.writer)
-            .await?;
-        sqlx::query_as(
+    /// Finds a repository, creating it with default settings if it does not exist;
+    /// the flag says whether this call created it.
+    pub async fn get_or_create_repository(
+        &self,
+        name: &str,
+    ) -> Result<(RepositoryRow, bool), DbError> {
+        let done = sqlx::query(
+            "INSERT INTO repositories (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(now_millis())
+        .execute(&self.writer)
+        .await?;
+        let row = sqlx::query_as(
             "SELECT id, name, created_at, tag_mutability FROM repositories WHERE name = ?",
         )
         .bind(name)
         .fetch_one(&self.writer)
-        .await
+        .await?;
+        Ok((row, done.rows_affected() == 1))
     }
 
     /// Repository names after `last` in byte order, at most `limit`.

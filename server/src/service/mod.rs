@@ -173,7 +173,10 @@ impl Registry {
                 registry_id: self.registry_id.clone(),
             });
         }
-        tracing::info!(repository = name, "creating repository on push");
-        Ok(self.db.get_or_create_repository(name).await?)
+        let (repo, created) = self.db.get_or_create_repository(name).await?;
+        if created {
+            tracing::info!(repository = name, "created repository on push");
+        }
+        Ok(repo)
     }
 }

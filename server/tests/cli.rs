@@ -1,0 +1,367 @@
+//! The `berth` command itself: help, settings precedence, first start, admin
+//! subcommands against a running server, pull times, and garbage collection.
+
+mod common;
+
+use common::oci::{sha256_digest, Registry};
+use common::{berth_binary, TestServer};
+use reqwest::StatusCode;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn berth(data_dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(berth_binary());
+    command
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("BERTH_ADMIN_PASSWORD")
+        .env_remove("BERTH_CONFIG")
+        .env_remove("BERTH_REGION");
+    command
+}
+
+async fn sqlite(data_dir: &Path) -> sqlx::SqlitePool {
+    let url = format!("sqlite://{}?mode=ro", data_dir.join("berth.db").display());
+    sqlx::SqlitePool::connect(&url)
+        .await
+        .expect("open berth.db")
+}
+
+async fn login_status(server: &TestServer, user: &str, password: &str) -> StatusCode {
+    reqwest::Client::new()
+        .get(format!("{}/v2/", server.url))
+        .basic_auth(user, Some(password))
+        .send()
+        .await
+        .expect("GET /v2/")
+        .status()
+}
+
+#[test]
+fn help_explains_every_setting_with_its_environment_variable() {
+    let output = Command::new(berth_binary()).arg("--help").output().unwrap();
+    let help = text(&output);
+    assert!(output.status.success(), "{help}");
+    for (flag, env) in [
+        ("--listen", "BERTH_LISTEN"),
+        ("--data-dir", "BERTH_DATA_DIR"),
+        ("--public-url", "BERTH_PUBLIC_URL"),
+        ("--config", "BERTH_CONFIG"),
+        ("--region", "BERTH_REGION"),
+        ("--create-on-push", "BERTH_CREATE_ON_PUSH"),
+        ("--site-root", "BERTH_SITE_ROOT"),
+        ("--upload-expiry", "BERTH_UPLOAD_EXPIRY"),
+    ] {
+        assert!(help.contains(flag), "help lacks {flag}:\n{help}");
+        assert!(help.contains(env), "help lacks {env}:\n{help}");
+    }
+    for command in ["serve", "user", "gc"] {
+        assert!(help.contains(command), "help lacks {command}:\n{help}");
+    }
+}
+
+#[tokio::test]
+async fn first_start_creates_the_registry_and_an_admin_with_a_password_shown_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = berth(dir.path(), &["user", "list"]).output().unwrap();
+    let out = text(&first);
+    assert!(first.status.success(), "{out}");
+    let password = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Created user 'admin' with password: "))
+        .unwrap_or_else(|| panic!("first start prints the admin password:\n{out}"))
+        .trim()
+        .to_string();
+    assert!(
+        password.len() >= 20,
+        "generated password is long: {password:?}"
+    );
+
+    let second = text(&berth(dir.path(), &["user", "list"]).output().unwrap());
+    assert!(
+        !second.contains(&password),
+        "the password is shown only once:\n{second}"
+    );
+    assert!(second.contains("admin"), "admin is listed:\n{second}");
+
+    let db = sqlite(dir.path()).await;
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE name = 'admin'")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$"), "stored as argon2id: {hash}");
+    assert!(!hash.contains(&password), "never in plain text");
+    let (id, region): (String, String) = sqlx::query_as("SELECT registry_id, region FROM registry")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(id.len(), 12, "registry id {id}");
+    assert!(id.bytes().all(|b| b.is_ascii_digit()), "registry id {id}");
+    assert_eq!(region, "us-east-1");
+}
+
+#[tokio::test]
+async fn the_admin_password_comes_from_the_environment_when_given() {
+    let server = TestServer::start();
+    assert_eq!(
+        login_status(&server, "admin", common::ADMIN_PASSWORD).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        login_status(&server, "admin", "wrong").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login_status(&server, "nobody", "x").await,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// Starts `serve` with the given extra args/env and returns its banner.
+fn banner(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut command = berth(data_dir, &["serve", "--listen", "127.0.0.1:0"]);
+    command
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = Vec::new();
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+        let line = line.unwrap();
+        let done = line.contains("registry id");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    lines.join("\n")
+}
+
+#[test]
+fn settings_come_from_flags_then_environment_then_file_then_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("berth.toml");
+    std::fs::write(
+        &file,
+        "region = \"ap-south-1\"\npublic_url = \"https://registry.example.com\"\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let cases: [(&[&str], &[(&str, &str)], &str); 4] = [
+        (&[], &[], "us-east-1"),
+        (&["--config", file], &[], "ap-south-1"),
+        (
+            &["--config", file],
+            &[("BERTH_REGION", "eu-west-1")],
+            "eu-west-1",
+        ),
+        (
+            &["--config", file, "--region", "us-west-2"],
+            &[("BERTH_REGION", "eu-west-1")],
+            "us-west-2",
+        ),
+    ];
+    for (i, (args, env, region)) in cases.iter().enumerate() {
+        let data = dir.path().join(format!("data{i}"));
+        let out = banner(&data, args, env);
+        assert!(
+            out.contains(&format!("in region {region}")),
+            "case {i} wants {region}:\n{out}"
+        );
+    }
+    let out = banner(&dir.path().join("data9"), &["--config", file], &[]);
+    assert!(
+        out.contains("registry.example.com/"),
+        "public_url from the file:\n{out}"
+    );
+    let out = banner(
+        &dir.path().join("data10"),
+        &["--config", file],
+        &[("BERTH_PUBLIC_URL", "http://env.example:5000")],
+    );
+    assert!(out.contains("env.example:5000"), "env beats file:\n{out}");
+}
+
+#[test]
+fn invalid_settings_stop_the_start_with_the_setting_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = berth(dir.path(), &["serve", "--listen", "not-an-address"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("listen"), "{}", text(&output));
+
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "colour = \"blue\"\n").unwrap();
+    let output = berth(dir.path(), &["serve", "--config", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output).contains("colour"), "{}", text(&output));
+}
+
+#[tokio::test]
+async fn user_commands_work_on_a_running_server_and_take_effect_at_once() {
+    let server = TestServer::start();
+    let run = |args: &[&str], password: Option<&str>| {
+        let mut command = berth(server.data_dir(), args);
+        if let Some(p) = password {
+            command.env("BERTH_USER_PASSWORD", p);
+        }
+        command.output().unwrap()
+    };
+    let created = run(&["user", "create", "alice"], Some("alice-password-1"));
+    assert!(created.status.success(), "{}", text(&created));
+    assert_eq!(
+        login_status(&server, "alice", "alice-password-1").await,
+        StatusCode::OK
+    );
+
+    let again = run(&["user", "create", "alice"], Some("x"));
+    assert!(!again.status.success(), "duplicate users are refused");
+    assert!(text(&again).contains("already exists"), "{}", text(&again));
+
+    let changed = run(&["user", "set-password", "alice"], Some("alice-password-2"));
+    assert!(changed.status.success(), "{}", text(&changed));
+    assert_eq!(
+        login_status(&server, "alice", "alice-password-2").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        login_status(&server, "alice", "alice-password-1").await,
+        StatusCode::UNAUTHORIZED,
+        "the old password stops working at once"
+    );
+
+    let listed = run(&["user", "list", "--json"], None);
+    let users: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("JSON user list");
+    let names: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["admin", "alice"]);
+
+    let deleted = run(&["user", "delete", "alice"], None);
+    assert!(deleted.status.success(), "{}", text(&deleted));
+    assert_eq!(
+        login_status(&server, "alice", "alice-password-2").await,
+        StatusCode::UNAUTHORIZED
+    );
+    let missing = run(&["user", "delete", "alice"], None);
+    assert!(!missing.status.success());
+    assert!(
+        text(&missing).contains("no user named"),
+        "{}",
+        text(&missing)
+    );
+}
+
+#[tokio::test]
+async fn pulls_record_last_pulled_at_and_heads_do_not() {
+    let mut server = TestServer::start();
+    let client = Registry::new(&server);
+    let pulled = client.push_image("pulls/pulled", Some("v1")).await;
+    let headed = client.push_image("pulls/headed", Some("v1")).await;
+    let get = client
+        .send(client.get("/v2/pulls/pulled/manifests/v1"))
+        .await;
+    assert_eq!(get.status(), StatusCode::OK);
+    let head = client
+        .send(client.head("/v2/pulls/headed/manifests/v1"))
+        .await;
+    assert_eq!(head.status(), StatusCode::OK);
+    // A graceful stop writes the coalesced pull times.
+    assert!(server.stop().success(), "berth exits cleanly on SIGTERM");
+    let db = sqlite(server.data_dir()).await;
+    let at = |digest: String| {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, Option<i64>>(
+                "SELECT last_pulled_at FROM manifests WHERE digest = ?",
+            )
+            .bind(digest)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+        }
+    };
+    assert!(at(pulled.digest).await.is_some(), "GET records a pull");
+    assert!(at(headed.digest).await.is_none(), "HEAD is not a pull");
+}
+
+#[tokio::test]
+async fn gc_deletes_only_unlinked_blobs_and_its_dry_run_deletes_nothing() {
+    let server = TestServer::start();
+    let client = Registry::new(&server);
+    let image = client.push_image("gc/kept", Some("v1")).await;
+    let orphan = client.push_blob("gc/kept", b"orphan layer").await;
+    assert_eq!(orphan, sha256_digest(b"orphan layer"));
+    let unlink = client
+        .send(client.delete(&format!("/v2/gc/kept/blobs/{orphan}")))
+        .await;
+    assert_eq!(unlink.status(), StatusCode::ACCEPTED);
+    let blob_file = |digest: &str| {
+        let hex = digest.trim_start_matches("sha256:");
+        server
+            .data_dir()
+            .join("blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+    };
+    assert!(blob_file(&orphan).exists());
+
+    let dry = berth(
+        server.data_dir(),
+        &["gc", "--grace-seconds", "0", "--dry-run"],
+    )
+    .output()
+    .unwrap();
+    let out = text(&dry);
+    assert!(dry.status.success(), "{out}");
+    assert!(out.contains(&format!("would delete {orphan}")), "{out}");
+    assert!(
+        !out.contains(&image.layers[0].digest),
+        "blobs of images are kept: {out}"
+    );
+    assert!(blob_file(&orphan).exists(), "a dry run deletes nothing");
+
+    let real = berth(server.data_dir(), &["gc", "--grace-seconds", "0"])
+        .output()
+        .unwrap();
+    let out = text(&real);
+    assert!(real.status.success(), "{out}");
+    assert!(out.contains(&format!("deleted {orphan}")), "{out}");
+    assert!(!blob_file(&orphan).exists(), "the orphan's bytes are gone");
+    assert!(
+        blob_file(&image.layers[0].digest).exists(),
+        "the image's layer stays"
+    );
+    let pulled = client
+        .send(client.get(&format!("/v2/gc/kept/blobs/{}", image.layers[0].digest)))
+        .await;
+    assert_eq!(pulled.status(), StatusCode::OK, "the image still pulls");
+
+    let grace = berth(server.data_dir(), &["gc"]).output().unwrap();
+    assert!(
+        text(&grace).contains("Deleted 0 blob(s)"),
+        "{}",
+        text(&grace)
+    );
+}

@@ -1,0 +1,179 @@
+//! `TestServer`: the real `berth serve` binary on a free loopback port, with its
+//! own temporary data directory, stopped and removed on drop.
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of this helper"
+)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub mod oci;
+
+/// The admin password every test server starts with.
+pub const ADMIN_PASSWORD: &str = "test-admin-password-1";
+
+/// A running `berth serve`.
+pub struct TestServer {
+    child: Child,
+    data_dir: tempfile::TempDir,
+    /// `127.0.0.1:PORT`, what docker and skopeo call the registry.
+    pub host: String,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+/// How to start a test server.
+#[derive(Default)]
+pub struct TestServerBuilder {
+    env: Vec<(String, String)>,
+    args: Vec<String>,
+}
+
+impl TestServerBuilder {
+    /// Sets an environment variable for the server (e.g. `BERTH_CREATE_ON_PUSH`).
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Adds a command-line argument after `serve`.
+    pub fn arg(mut self, arg: &str) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Starts the server and waits until it accepts connections.
+    pub fn start(self) -> TestServer {
+        let data_dir = tempfile::tempdir().expect("temp data dir");
+        TestServer::spawn(data_dir, &self.env, &self.args)
+    }
+}
+
+impl TestServer {
+    /// A server with default settings.
+    pub fn start() -> Self {
+        Self::builder().start()
+    }
+
+    /// A builder for a server with custom settings.
+    pub fn builder() -> TestServerBuilder {
+        TestServerBuilder::default()
+    }
+
+    fn spawn(data_dir: tempfile::TempDir, env: &[(String, String)], args: &[String]) -> Self {
+        let mut command = Command::new(berth_binary());
+        command
+            .arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(data_dir.path())
+            .args(args)
+            .env("BERTH_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("RUST_LOG", "berth=info,warn")
+            .env_remove("BERTH_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("start berth");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let mut sent = false;
+            while let Some(Ok(line)) = lines.next() {
+                if !sent {
+                    if let Some(url) = line.strip_prefix("Berth is listening on ") {
+                        let _ = tx.send(url.trim().to_string());
+                        sent = true;
+                    }
+                }
+                println!("[berth] {line}");
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("berth printed its address within 60 s");
+        let host = url.trim_start_matches("http://").to_string();
+        TestServer {
+            child,
+            data_dir,
+            host,
+            url,
+        }
+    }
+
+    /// The server's data directory.
+    pub fn data_dir(&self) -> &Path {
+        self.data_dir.path()
+    }
+
+    /// The server's process id (to read its memory use).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Peak resident set size of the server so far, in bytes (`VmHWM`).
+    pub fn peak_rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("read /proc status");
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc status");
+        kib * 1024
+    }
+
+    /// Runs an admin subcommand of `berth` against this server's data directory.
+    pub fn admin(&self, args: &[&str]) -> std::process::Output {
+        Command::new(berth_binary())
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .env_remove("BERTH_CONFIG")
+            .output()
+            .expect("run berth admin command")
+    }
+}
+
+impl TestServer {
+    /// Stops the server the way an operator does (SIGTERM) and waits for it to exit.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+        self.child.wait().expect("wait for berth")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `berth` binary cargo built for these tests.
+pub fn berth_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_berth"))
+}
+
+/// A unique repository-name-safe suffix for a test.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
