@@ -152,6 +152,9 @@ fn banner(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     lines.join("\n")
 }
 
+/// Extra `serve` arguments, environment, and the region the banner must show.
+type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+
 #[test]
 fn settings_come_from_flags_then_environment_then_file_then_defaults() {
     let dir = tempfile::tempdir().unwrap();
@@ -162,7 +165,7 @@ fn settings_come_from_flags_then_environment_then_file_then_defaults() {
     )
     .unwrap();
     let file = file.to_str().unwrap();
-    let cases: [(&[&str], &[(&str, &str)], &str); 4] = [
+    let cases: [Case; 4] = [
         (&[], &[], "us-east-1"),
         (&["--config", file], &[], "ap-south-1"),
         (

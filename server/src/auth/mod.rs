@@ -83,7 +83,9 @@ impl Authenticator {
         // only counts while the user still has the very hash it was made against.
         let row = self.db.user_by_name(user).await?;
         let hash = row.as_ref().map(|r| r.password_hash.clone());
-        if let (Some(row), Some((cached_hash, at))) = (&row, self.verified.lock().expect("auth cache").get(&key)) {
+        if let (Some(row), Some((cached_hash, at))) =
+            (&row, self.verified.lock().expect("auth cache").get(&key))
+        {
             if at.elapsed() < CACHE_TTL && *cached_hash == row.password_hash {
                 return Ok(Identity {
                     user_id: row.id,

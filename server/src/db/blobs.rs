@@ -97,14 +97,36 @@ impl Db {
         Ok(size)
     }
 
-    /// Removes a repository's link to a blob; returns false if there was none.
-    pub async fn unlink_blob(&self, repository_id: i64, digest: &str) -> Result<bool, DbError> {
+    /// Removes a repository's link to a blob, unless a manifest of the repository
+    /// references the blob (the image would stop pulling).
+    pub async fn unlink_blob(
+        &self,
+        repository_id: i64,
+        digest: &str,
+    ) -> Result<super::DeleteOutcome, DbError> {
+        let mut tx = self.writer.begin().await?;
+        let user: Option<String> = sqlx::query_scalar(
+            "SELECT m.digest FROM manifest_refs r JOIN manifests m ON m.id = r.manifest_id
+             WHERE m.repository_id = ? AND r.digest = ? AND r.kind = 'blob' LIMIT 1",
+        )
+        .bind(repository_id)
+        .bind(digest)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(manifest) = user {
+            return Ok(super::DeleteOutcome::ReferencedBy(manifest));
+        }
         let done = sqlx::query("DELETE FROM blob_links WHERE repository_id = ? AND digest = ?")
             .bind(repository_id)
             .bind(digest)
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        tx.commit().await?;
+        Ok(if done.rows_affected() == 1 {
+            super::DeleteOutcome::Deleted
+        } else {
+            super::DeleteOutcome::NotFound
+        })
     }
 
     /// Links untouched since `cutoff` that no manifest of their repository references:

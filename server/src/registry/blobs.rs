@@ -77,6 +77,10 @@ pub fn parse_range(text: &str) -> Option<ByteRange> {
     } else {
         Some(end.parse().ok()?)
     };
+    // A last byte before the first makes the header invalid: RFC 9110 says ignore it.
+    if end.is_some_and(|end| end < start) {
+        return None;
+    }
     Some(ByteRange::From { start, end })
 }
 
@@ -104,5 +108,10 @@ mod tests {
         assert_eq!(parse_range("bytes=0-1,4-5"), None);
         assert_eq!(parse_range("items=0-1"), None);
         assert_eq!(parse_range("bytes=x-1"), None);
+        assert_eq!(
+            parse_range("bytes=20-10"),
+            None,
+            "invalid ranges are ignored"
+        );
     }
 }

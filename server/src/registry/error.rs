@@ -181,9 +181,9 @@ impl From<ServiceError> for RegistryError {
             ServiceError::ManifestInvalid(_) => Self::ManifestInvalid(message),
             ServiceError::ManifestBlobUnknown(_) => Self::ManifestBlobUnknown(message),
             ServiceError::ManifestTooLarge => Self::ManifestTooLarge(message),
-            ServiceError::TagImmutable { .. } | ServiceError::ManifestReferenced(_) => {
-                Self::Conflict(message)
-            }
+            ServiceError::TagImmutable { .. }
+            | ServiceError::ManifestReferenced(_)
+            | ServiceError::BlobInUse(_) => Self::Conflict(message),
             ServiceError::RangeNotSatisfiable { size } => {
                 Self::RangeNotSatisfiable { message, size }
             }

@@ -4,9 +4,11 @@ use super::error::RegistryError;
 use super::{content_length, empty, DIGEST_HEADER};
 use crate::service::{ManifestRef, Registry, MANIFEST_LIMIT};
 use axum::body::Body;
-use axum::extract::Request;
+use axum::body::BodyDataStream;
+use axum::http::HeaderMap;
 use axum::http::{header, HeaderName, StatusCode};
 use axum::response::Response;
+use futures_util::StreamExt;
 
 const SUBJECT_HEADER: HeaderName = HeaderName::from_static("oci-subject");
 
@@ -43,25 +45,27 @@ pub async fn put(
     registry: &Registry,
     name: &str,
     reference: &ManifestRef,
-    request: Request,
+    headers: &HeaderMap,
+    body: &mut BodyDataStream,
 ) -> Result<Response, RegistryError> {
-    if content_length(request.headers()).is_some_and(|n| n > MANIFEST_LIMIT as u64) {
+    if content_length(headers).is_some_and(|n| n > MANIFEST_LIMIT as u64) {
         return Err(too_large());
     }
-    let content_type = request
-        .headers()
+    let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let body = axum::body::to_bytes(request.into_body(), MANIFEST_LIMIT)
-        .await
-        .map_err(|e| {
-            if e.to_string().contains("length limit") {
-                too_large()
-            } else {
-                RegistryError::ManifestInvalid(format!("the request body ended early: {e}"))
-            }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| {
+            RegistryError::ManifestInvalid(format!("the request body ended early: {e}"))
         })?;
+        if bytes.len() + chunk.len() > MANIFEST_LIMIT {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    let body = bytes;
     let put = registry
         .put_manifest(name, reference, content_type.as_deref(), &body)
         .await?;

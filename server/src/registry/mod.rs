@@ -10,8 +10,9 @@ pub mod path;
 mod uploads;
 
 use crate::AppState;
-use axum::body::Body;
+use axum::body::{Body, BodyDataStream};
 use axum::extract::{Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use error::RegistryError;
@@ -24,9 +25,16 @@ pub const API_VERSION_HEADER: HeaderName =
 
 /// Entry point for every `/v2/*` request.
 pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
-    let mut response = match serve(&state, request).await {
+    let (parts, body) = request.into_parts();
+    let mut body = body.into_data_stream();
+    let mut response = match serve(&state, &parts, &mut body).await {
         Ok(response) => response,
-        Err(error) => error.into_response(),
+        Err(error) => {
+            // Read what the client is still sending, so it sees our answer
+            // instead of a connection reset in the middle of its upload.
+            drain(&mut body).await;
+            error.into_response()
+        }
     };
     response
         .headers_mut()
@@ -34,9 +42,27 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
     response
 }
 
-async fn serve(state: &AppState, request: Request) -> Result<Response, RegistryError> {
-    let authorization = request
-        .headers()
+/// The most of an unwanted request body read before answering with an error.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Reads and discards up to [`DRAIN_LIMIT`] bytes of what is left of a request body.
+async fn drain(body: &mut BodyDataStream) {
+    let mut read = 0;
+    while let Some(Ok(chunk)) = futures_util::StreamExt::next(body).await {
+        read += chunk.len();
+        if read > DRAIN_LIMIT {
+            break;
+        }
+    }
+}
+
+async fn serve(
+    state: &AppState,
+    parts: &Parts,
+    body: &mut BodyDataStream,
+) -> Result<Response, RegistryError> {
+    let authorization = parts
+        .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     state
@@ -50,11 +76,12 @@ async fn serve(state: &AppState, request: Request) -> Result<Response, RegistryE
             }
             other => RegistryError::Unauthorized(other.to_string()),
         })?;
-    let endpoint = path::parse(request.uri().path())?;
-    let query = Query::parse(request.uri().query());
-    let method = request.method().clone();
+    let endpoint = path::parse(parts.uri.path())?;
+    let query = Query::parse(parts.uri.query());
+    let method = &parts.method;
+    let headers = &parts.headers;
     let registry = &state.registry;
-    match (&method, endpoint) {
+    match (method, endpoint) {
         (&Method::GET | &Method::HEAD, Endpoint::Base) => {
             Ok(axum::Json(serde_json::json!({})).into_response())
         }
@@ -67,35 +94,28 @@ async fn serve(state: &AppState, request: Request) -> Result<Response, RegistryE
             manifests::get(registry, &name, &reference, method == Method::GET).await
         }
         (&Method::PUT, Endpoint::Manifest { name, reference }) => {
-            manifests::put(registry, &name, &reference, request).await
+            manifests::put(registry, &name, &reference, headers, body).await
         }
         (&Method::DELETE, Endpoint::Manifest { name, reference }) => {
             manifests::delete(registry, &name, &reference).await
         }
         (&Method::GET | &Method::HEAD, Endpoint::Blob { name, digest }) => {
-            blobs::get(
-                registry,
-                &name,
-                &digest,
-                request.headers(),
-                method == Method::GET,
-            )
-            .await
+            blobs::get(registry, &name, &digest, headers, method == Method::GET).await
         }
         (&Method::DELETE, Endpoint::Blob { name, digest }) => {
             blobs::delete(registry, &name, &digest).await
         }
         (&Method::POST, Endpoint::UploadStart { name }) => {
-            uploads::start(registry, &name, &query, request).await
+            uploads::start(registry, &name, &query, headers, body).await
         }
         (&Method::GET, Endpoint::Upload { name, id }) => {
             uploads::status(registry, &name, &id).await
         }
         (&Method::PATCH, Endpoint::Upload { name, id }) => {
-            uploads::patch(registry, &name, &id, request).await
+            uploads::patch(registry, &name, &id, headers, body).await
         }
         (&Method::PUT, Endpoint::Upload { name, id }) => {
-            uploads::finish(registry, &name, &id, &query, request).await
+            uploads::finish(registry, &name, &id, &query, headers, body).await
         }
         (&Method::DELETE, Endpoint::Upload { name, id }) => {
             uploads::cancel(registry, &name, &id).await

@@ -4,7 +4,7 @@
 use super::error::{upload_range, RegistryError};
 use super::{content_length, empty, Query, DIGEST_HEADER, UPLOAD_UUID_HEADER};
 use crate::service::{ChunkHeaders, MountOutcome, Registry, UploadStatus};
-use axum::extract::Request;
+use axum::body::BodyDataStream;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use berth_app::oci::Digest;
@@ -72,7 +72,8 @@ pub async fn start(
     registry: &Registry,
     name: &str,
     query: &Query,
-    request: Request,
+    headers: &HeaderMap,
+    body: &mut BodyDataStream,
 ) -> Result<Response, RegistryError> {
     if let Some(digest) = query_digest(query, "mount")? {
         return Ok(
@@ -88,8 +89,7 @@ pub async fn start(
         );
     }
     if let Some(digest) = query_digest(query, "digest")? {
-        let length = content_length(request.headers());
-        let body = request.into_body().into_data_stream();
+        let length = content_length(headers);
         registry
             .upload_monolithic(name, &digest, length, body)
             .await?;
@@ -110,10 +110,10 @@ pub async fn patch(
     registry: &Registry,
     name: &str,
     id: &str,
-    request: Request,
+    headers: &HeaderMap,
+    body: &mut BodyDataStream,
 ) -> Result<Response, RegistryError> {
-    let chunk = chunk_headers(request.headers())?;
-    let body = request.into_body().into_data_stream();
+    let chunk = chunk_headers(headers)?;
     let upload = registry.append_upload(name, id, chunk, body).await?;
     Ok(session_response(StatusCode::ACCEPTED, name, &upload))
 }
@@ -124,15 +124,15 @@ pub async fn finish(
     name: &str,
     id: &str,
     query: &Query,
-    request: Request,
+    headers: &HeaderMap,
+    body: &mut BodyDataStream,
 ) -> Result<Response, RegistryError> {
     let digest = query_digest(query, "digest")?.ok_or_else(|| {
         RegistryError::DigestInvalid(
             "the digest query parameter is required to finish an upload".into(),
         )
     })?;
-    let chunk = chunk_headers(request.headers())?;
-    let body = request.into_body().into_data_stream();
+    let chunk = chunk_headers(headers)?;
     registry
         .finish_upload(name, id, &digest, chunk, body)
         .await?;

@@ -1,6 +1,7 @@
 //! Reading and unlinking blobs through a repository.
 
 use super::{Registry, ServiceError, ServiceResult};
+use crate::db::DeleteOutcome;
 use crate::storage::ByteStream;
 use berth_app::oci::Digest;
 use std::ops::Range;
@@ -72,13 +73,14 @@ impl Registry {
         Ok(BlobRead { size, range, body })
     }
 
-    /// Removes the repository's link to a blob (its bytes go with garbage collection).
+    /// Removes the repository's link to a blob (its bytes go with garbage
+    /// collection), unless one of the repository's images uses it.
     pub async fn delete_blob(&self, name: &str, digest: &Digest) -> ServiceResult<()> {
         let repo = self.repository(name).await?;
-        if self.db.unlink_blob(repo.id, digest.as_str()).await? {
-            Ok(())
-        } else {
-            Err(ServiceError::BlobUnknown(digest.to_string()))
+        match self.db.unlink_blob(repo.id, digest.as_str()).await? {
+            DeleteOutcome::Deleted => Ok(()),
+            DeleteOutcome::NotFound => Err(ServiceError::BlobUnknown(digest.to_string())),
+            DeleteOutcome::ReferencedBy(manifest) => Err(ServiceError::BlobInUse(manifest)),
         }
     }
 }

@@ -78,7 +78,14 @@ impl Registry {
         last: Option<&str>,
         limit: usize,
     ) -> ServiceResult<Page<Referrer>> {
-        let repo = self.repository(name).await?;
+        // The referrers API never answers 404 (clients read that as "unsupported"):
+        // a repository that does not exist simply has no referrers yet.
+        let Some(repo) = self.db.repository(name).await? else {
+            return Ok(Page {
+                items: vec![],
+                more: false,
+            });
+        };
         if limit == 0 {
             return Ok(Page {
                 items: vec![],

@@ -86,6 +86,9 @@ pub enum ServiceError {
         /// Its current digest.
         current: String,
     },
+    /// An image in the repository still uses the blob.
+    #[error("blob is used by image {0} in this repository; delete the image first")]
+    BlobInUse(String),
     /// An index in the repository still references the manifest.
     #[error(
         "manifest is referenced by image index {0} in this repository; delete the index first"
