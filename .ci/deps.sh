@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what the tests need and the machine may lack: Debian packages
+# (docker engine, skopeo, chromium) and the browser-test packages from npm.
+# Idempotent: installs only what is missing.
+set -euo pipefail
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+missing=()
+command -v dockerd >/dev/null || missing+=(docker.io)
+command -v skopeo >/dev/null || missing+=(skopeo)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+here="$(cd "$(dirname "$0")/.." && pwd)"
+if [ ! -d "$here/end2end/node_modules/@playwright/test" ]; then
+  log "installing the browser-test packages (npm ci in end2end/)"
+  (cd "$here/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
+fi

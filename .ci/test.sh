@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make test`: install what is missing, build, start a private dockerd, run
+# every test (Rust unit and integration tests with real docker and skopeo, then
+# the browser tests), and stop what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+
+TOOLS="${BERTH_TOOLS:-$HOME/.cache/berth-tools}"
+export PATH="$TOOLS/bin:$TOOLS/node/node_modules/.bin:$PATH"
+
+.ci/tools.sh
+.ci/deps.sh
+
+echo "==> checking formatting and lints" >&2
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+
+echo "==> building the server and the console bundle (cargo leptos build)" >&2
+cargo leptos build
+
+docker_dir="$(mktemp -d /tmp/berth-dockerd.XXXXXX)"
+cleanup() {
+  .ci/dockerd.sh stop "$docker_dir" || true
+  rm -rf "$docker_dir"
+}
+trap cleanup EXIT
+echo "==> starting a private dockerd in $docker_dir" >&2
+DOCKER_HOST="$(.ci/dockerd.sh start "$docker_dir")"
+export DOCKER_HOST
+
+echo "==> Rust tests (unit, HTTP, docker, skopeo)" >&2
+BERTH_SITE_ROOT="$root/target/site" cargo test --workspace --exclude berth-frontend
+
+echo "==> browser tests (Playwright + Debian chromium)" >&2
+(cd end2end && BERTH_BIN="$root/target/debug/berth" BERTH_SITE_ROOT="$root/target/site" npx playwright test)

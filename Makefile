@@ -1,0 +1,23 @@
+# Berth: the two commands. Both install what is missing first.
+#   make run   build and start Berth on ./data (SQLite + filesystem)
+#   make test  run every test with real docker, skopeo and a browser
+
+TOOLS ?= $(HOME)/.cache/berth-tools
+export BERTH_TOOLS := $(TOOLS)
+export PATH := $(TOOLS)/bin:$(TOOLS)/node/node_modules/.bin:$(PATH)
+
+.PHONY: run test build check
+
+run: build
+	BERTH_SITE_ROOT=target/site ./target/debug/berth serve
+
+build:
+	.ci/tools.sh
+	cargo leptos build
+
+test:
+	.ci/test.sh
+
+check:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
