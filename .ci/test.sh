@@ -29,8 +29,16 @@ echo "==> starting a private dockerd in $docker_dir" >&2
 DOCKER_HOST="$(.ci/dockerd.sh start "$docker_dir")"
 export DOCKER_HOST
 
+logs="$(mktemp -d /tmp/berth-test-logs.XXXXXX)"
+
 echo "==> Rust tests (unit, HTTP, docker, skopeo)" >&2
-BERTH_SITE_ROOT="$root/target/site" cargo test --workspace --exclude berth-frontend
+BERTH_SITE_ROOT="$root/target/site" cargo test --workspace --exclude berth-frontend 2>&1 | tee "$logs/cargo.log"
 
 echo "==> browser tests (Playwright + Debian chromium)" >&2
-(cd end2end && BERTH_BIN="$root/target/debug/berth" BERTH_SITE_ROOT="$root/target/site" npx playwright test)
+(cd end2end && BERTH_BIN="$root/target/debug/berth" BERTH_SITE_ROOT="$root/target/site" npx playwright test) 2>&1 | tee "$logs/e2e.log"
+
+# One closing line for the whole run (each step above stops the run on failure).
+rust=$(grep -oE 'test result: ok\. [0-9]+ passed' "$logs/cargo.log" | awk '{n += $4} END {print n + 0}')
+browser=$(grep -oE '^ *[0-9]+ passed' "$logs/e2e.log" | awk '{n += $1} END {print n + 0}')
+rm -rf "$logs"
+echo "Total: $((rust + browser)) passed, 0 failed"

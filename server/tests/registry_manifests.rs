@@ -1,54 +1,17 @@
-//! Manifest push and deletion over HTTP (end-7, end-9): media types,
-//! validation, byte-for-byte storage, subjects, and index references.
+//! Manifest push over HTTP (end-7): media types, validation, byte-for-byte
+//! storage, subjects, and index references.
 
 mod common;
 
 use common::oci::{
-    expect_error, header, image_index, image_manifest, random_bytes, sha256_digest, to_bytes,
-    Descriptor, Registry, DOCKER_CONFIG, DOCKER_LAYER, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST,
-    EMPTY_CONTENT, EMPTY_DIGEST, OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST,
+    assert_manifest_unknown, expect_error, get_manifest, header, image_index, image_manifest,
+    push_blobs, random_bytes, sha256_digest, to_bytes, Descriptor, Registry, DOCKER_CONFIG,
+    DOCKER_LAYER, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, EMPTY_CONTENT, EMPTY_DIGEST, OCI_CONFIG,
+    OCI_INDEX, OCI_LAYER, OCI_MANIFEST,
 };
 use common::{unique, TestServer};
 use reqwest::StatusCode;
 use serde_json::json;
-
-/// Uploads a config and a layer to `repo` and returns their descriptors.
-async fn push_blobs(reg: &Registry, repo: &str) -> (Descriptor, Descriptor) {
-    let config = to_bytes(
-        &json!({"architecture": "arm64", "os": "linux", "n": hex::encode(random_bytes(4))}),
-    );
-    let layer = random_bytes(512);
-    reg.push_blob(repo, &config).await;
-    reg.push_blob(repo, &layer).await;
-    (
-        Descriptor::of(OCI_CONFIG, &config),
-        Descriptor::of(OCI_LAYER, &layer),
-    )
-}
-
-/// GETs a manifest and returns `(content type, digest header, body)`.
-async fn get_manifest(reg: &Registry, repo: &str, reference: &str) -> (String, String, Vec<u8>) {
-    let resp = reg
-        .send(reg.get(&format!("/v2/{repo}/manifests/{reference}")))
-        .await;
-    assert_eq!(
-        resp.status(),
-        StatusCode::OK,
-        "GET /v2/{repo}/manifests/{reference} is 200"
-    );
-    let content_type = header(resp.headers(), "Content-Type").unwrap_or_default();
-    let digest = header(resp.headers(), "Docker-Content-Digest").unwrap_or_default();
-    let body = resp.bytes().await.expect("manifest body").to_vec();
-    (content_type, digest, body)
-}
-
-/// Asserts a manifest reference is 404 MANIFEST_UNKNOWN.
-async fn assert_manifest_unknown(reg: &Registry, repo: &str, reference: &str, context: &str) {
-    let resp = reg
-        .send(reg.get(&format!("/v2/{repo}/manifests/{reference}")))
-        .await;
-    expect_error(resp, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN", context).await;
-}
 
 #[tokio::test]
 async fn put_manifest_by_tag_returns_201_with_location_and_digest() {
@@ -599,136 +562,4 @@ async fn malformed_digest_in_manifest_path_is_digest_invalid() {
         "GET /manifests/sha256:xyz",
     )
     .await;
-}
-
-#[tokio::test]
-async fn delete_manifest_by_digest_removes_manifest_and_tags() {
-    let server = TestServer::start();
-    let reg = Registry::new(&server);
-    let repo = unique("man-delete");
-    let image = reg.push_image(&repo, Some("one")).await;
-    reg.push_manifest(&repo, "two", OCI_MANIFEST, &image.manifest)
-        .await;
-    let keep = reg.push_image(&repo, Some("keep")).await;
-    let resp = reg
-        .send(reg.delete(&format!("/v2/{repo}/manifests/{}", image.digest)))
-        .await;
-    assert_eq!(
-        resp.status(),
-        StatusCode::ACCEPTED,
-        "DELETE manifest by digest is 202"
-    );
-    assert_manifest_unknown(&reg, &repo, &image.digest, "GET deleted manifest by digest").await;
-    assert_manifest_unknown(&reg, &repo, "one", "GET tag `one` of a deleted manifest").await;
-    assert_manifest_unknown(&reg, &repo, "two", "GET tag `two` of a deleted manifest").await;
-    assert_eq!(
-        reg.tags(&repo).await,
-        vec!["keep".to_string()],
-        "tags of the deleted manifest are gone from the list"
-    );
-    let (_, digest, _) = get_manifest(&reg, &repo, "keep").await;
-    assert_eq!(digest, keep.digest, "other manifests are untouched");
-}
-
-#[tokio::test]
-async fn delete_by_tag_removes_only_the_tag() {
-    let server = TestServer::start();
-    let reg = Registry::new(&server);
-    let repo = unique("man-deltag");
-    let image = reg.push_image(&repo, Some("old")).await;
-    reg.push_manifest(&repo, "new", OCI_MANIFEST, &image.manifest)
-        .await;
-    let resp = reg
-        .send(reg.delete(&format!("/v2/{repo}/manifests/old")))
-        .await;
-    assert_eq!(resp.status(), StatusCode::ACCEPTED, "DELETE by tag is 202");
-    assert_manifest_unknown(&reg, &repo, "old", "GET of a deleted tag").await;
-    let (_, digest, _) = get_manifest(&reg, &repo, &image.digest).await;
-    assert_eq!(digest, image.digest, "manifest still GETtable by digest");
-    let (_, digest, _) = get_manifest(&reg, &repo, "new").await;
-    assert_eq!(digest, image.digest, "other tag still resolves");
-    assert_eq!(
-        reg.tags(&repo).await,
-        vec!["new".to_string()],
-        "only the deleted tag left the list"
-    );
-}
-
-#[tokio::test]
-async fn delete_unknown_manifest_is_manifest_unknown() {
-    let server = TestServer::start();
-    let reg = Registry::new(&server);
-    let repo = unique("man-delunknown");
-    reg.push_image(&repo, Some("ok")).await;
-    let resp = reg
-        .send(reg.delete(&format!(
-            "/v2/{repo}/manifests/{}",
-            sha256_digest(b"never pushed")
-        )))
-        .await;
-    expect_error(
-        resp,
-        StatusCode::NOT_FOUND,
-        "MANIFEST_UNKNOWN",
-        "DELETE of a manifest that was never pushed",
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn delete_manifest_referenced_by_index_is_denied() {
-    let server = TestServer::start();
-    let reg = Registry::new(&server);
-    let repo = unique("man-delref");
-    let child = reg.push_image(&repo, None).await;
-    let index = to_bytes(&image_index(&[child.descriptor()]));
-    let index_digest = sha256_digest(&index);
-    reg.push_manifest(&repo, &index_digest, OCI_INDEX, &index)
-        .await;
-    let child_path = format!("/v2/{repo}/manifests/{}", child.digest);
-
-    let resp = reg.send(reg.delete(&child_path)).await;
-    let err = expect_error(
-        resp,
-        StatusCode::CONFLICT,
-        "DENIED",
-        "DELETE of a manifest an index references",
-    )
-    .await;
-    assert!(
-        err.message.contains(&index_digest),
-        "the message names the referencing index {index_digest}: {:?}",
-        err.message
-    );
-    let (_, digest, _) = get_manifest(&reg, &repo, &child.digest).await;
-    assert_eq!(digest, child.digest, "the refused delete kept the manifest");
-
-    let resp = reg
-        .send(reg.delete(&format!("/v2/{repo}/manifests/{index_digest}")))
-        .await;
-    assert_eq!(
-        resp.status(),
-        StatusCode::ACCEPTED,
-        "DELETE of the index is 202"
-    );
-    let resp = reg.send(reg.delete(&child_path)).await;
-    assert_eq!(
-        resp.status(),
-        StatusCode::ACCEPTED,
-        "once the index is gone the manifest can be deleted"
-    );
-    assert_manifest_unknown(&reg, &repo, &child.digest, "GET of the deleted child").await;
-}
-
-#[tokio::test]
-async fn repushing_a_tag_moves_it() {
-    let server = TestServer::start();
-    let reg = Registry::new(&server);
-    let repo = unique("man-retag");
-    reg.push_image(&repo, Some("latest")).await;
-    let second = reg.push_image(&repo, Some("latest")).await;
-    let (_, digest, body) = get_manifest(&reg, &repo, "latest").await;
-    assert_eq!(digest, second.digest, "the tag points at the last push");
-    assert_eq!(body, second.manifest, "the tag serves the last push");
-    assert_eq!(reg.tags(&repo).await, vec!["latest".to_string()], "one tag");
 }

@@ -1,62 +1,14 @@
 //! Blob push over HTTP: upload sessions (end-4a/4b, end-5, end-6, end-13),
-//! cross-repository mounts (end-11) and blob deletion (end-10).
+//! monolithic pushes, and what happens to bad or foreign sessions.
 
 mod common;
 
 use common::oci::{
-    absent_digest, expect_error, header, random_bytes, random_upload_id, require_header,
-    sha256_digest, Registry,
+    absent_digest, assert_blob_content, assert_blob_exists, expect_error, header, random_bytes,
+    random_upload_id, require_header, sha256_digest, start_session, Registry,
 };
 use common::{unique, TestServer};
 use reqwest::StatusCode;
-
-/// Starts an upload and returns `(location, uuid)`.
-async fn start(reg: &Registry, repo: &str) -> (String, String) {
-    let resp = reg
-        .send(reg.post(&format!("/v2/{repo}/blobs/uploads/")))
-        .await;
-    assert_eq!(resp.status(), StatusCode::ACCEPTED, "upload start is 202");
-    let location = require_header(resp.headers(), "Location", "upload start");
-    let uuid = require_header(resp.headers(), "Docker-Upload-UUID", "upload start");
-    (location, uuid)
-}
-
-/// Asserts the blob `digest` in `repo` is (or is not) there, by HEAD.
-async fn assert_blob_exists(reg: &Registry, repo: &str, digest: &str, exists: bool) {
-    let resp = reg
-        .send(reg.head(&format!("/v2/{repo}/blobs/{digest}")))
-        .await;
-    let expected = if exists {
-        StatusCode::OK
-    } else {
-        StatusCode::NOT_FOUND
-    };
-    assert_eq!(
-        resp.status(),
-        expected,
-        "HEAD /v2/{repo}/blobs/{digest} (blob should {}exist)",
-        if exists { "" } else { "not " }
-    );
-}
-
-/// GETs a blob and asserts its content.
-async fn assert_blob_content(reg: &Registry, repo: &str, digest: &str, data: &[u8]) {
-    let resp = reg
-        .send(reg.get(&format!("/v2/{repo}/blobs/{digest}")))
-        .await;
-    assert_eq!(
-        resp.status(),
-        StatusCode::OK,
-        "GET /v2/{repo}/blobs/{digest} is 200"
-    );
-    let body = resp.bytes().await.expect("blob body");
-    assert_eq!(
-        body.len(),
-        data.len(),
-        "blob {digest} has the pushed length"
-    );
-    assert!(body[..] == data[..], "blob {digest} has the pushed content");
-}
 
 #[tokio::test]
 async fn upload_start_returns_202_with_session_headers() {
@@ -134,7 +86,7 @@ async fn streamed_patch_returns_202_with_range() {
     let server = TestServer::start();
     let reg = Registry::new(&server);
     let repo = unique("push-stream");
-    let (location, uuid) = start(&reg, &repo).await;
+    let (location, uuid) = start_session(&reg, &repo).await;
     let data = random_bytes(3000);
     let resp = reg
         .send(
@@ -187,7 +139,7 @@ async fn chunked_patches_with_content_range_then_put() {
     let server = TestServer::start();
     let reg = Registry::new(&server);
     let repo = unique("push-chunked");
-    let (mut location, _) = start(&reg, &repo).await;
+    let (mut location, _) = start_session(&reg, &repo).await;
     let data = random_bytes(10_000);
     for (start, end) in [(0usize, 4095usize), (4096, 8191), (8192, 9999)] {
         let resp = reg
@@ -223,7 +175,7 @@ async fn out_of_order_chunk_is_416_with_current_range() {
     let server = TestServer::start();
     let reg = Registry::new(&server);
     let repo = unique("push-416");
-    let (location, _) = start(&reg, &repo).await;
+    let (location, _) = start_session(&reg, &repo).await;
     let resp = reg
         .send(
             reg.patch(&location)
@@ -266,7 +218,7 @@ async fn retried_chunk_is_416() {
     let server = TestServer::start();
     let reg = Registry::new(&server);
     let repo = unique("push-retry");
-    let (location, _) = start(&reg, &repo).await;
+    let (location, _) = start_session(&reg, &repo).await;
     let chunk = || {
         reg.patch(&location)
             .header("Content-Range", "0-9")
@@ -309,7 +261,7 @@ async fn content_range_disagreeing_with_content_length_is_400() {
     let server = TestServer::start();
     let reg = Registry::new(&server);
     let repo = unique("push-badlen");
-    let (location, _) = start(&reg, &repo).await;
+    let (location, _) = start_session(&reg, &repo).await;
     let resp = reg
         .send(
             reg.patch(&location)
@@ -331,7 +283,7 @@ async fn upload_status_returns_204_with_range() {
     let server = TestServer::start();
     let reg = Registry::new(&server);
     let repo = unique("push-status");
-    let (location, uuid) = start(&reg, &repo).await;
+    let (location, uuid) = start_session(&reg, &repo).await;
     let resp = reg.send(reg.patch(&location).body(vec![7u8; 1234])).await;
     assert_eq!(resp.status(), StatusCode::ACCEPTED, "PATCH is 202");
     let location = require_header(resp.headers(), "Location", "PATCH");
@@ -396,7 +348,7 @@ async fn cancelled_upload_is_gone() {
     let server = TestServer::start();
     let reg = Registry::new(&server);
     let repo = unique("push-cancel");
-    let (location, _) = start(&reg, &repo).await;
+    let (location, _) = start_session(&reg, &repo).await;
     let resp = reg.send(reg.patch(&location).body(vec![1u8; 100])).await;
     assert_eq!(resp.status(), StatusCode::ACCEPTED, "PATCH is 202");
 
@@ -434,7 +386,7 @@ async fn put_with_digest_returns_201_with_blob_location() {
     let server = TestServer::start();
     let reg = Registry::new(&server);
     let repo = unique("push-put");
-    let (location, _) = start(&reg, &repo).await;
+    let (location, _) = start_session(&reg, &repo).await;
     let data = random_bytes(2048);
     let digest = sha256_digest(&data);
     let resp = reg
@@ -467,7 +419,7 @@ async fn put_with_final_chunk_after_patch() {
     let server = TestServer::start();
     let reg = Registry::new(&server);
     let repo = unique("push-final");
-    let (location, _) = start(&reg, &repo).await;
+    let (location, _) = start_session(&reg, &repo).await;
     let data = random_bytes(5000);
     let resp = reg
         .send(reg.patch(&location).body(data[..3000].to_vec()))
@@ -494,7 +446,7 @@ async fn put_with_wrong_digest_is_digest_invalid_and_stores_nothing() {
     let server = TestServer::start();
     let reg = Registry::new(&server);
     let repo = unique("push-wrongdigest");
-    let (location, _) = start(&reg, &repo).await;
+    let (location, _) = start_session(&reg, &repo).await;
     let data = random_bytes(1000);
     let wrong = absent_digest();
     let resp = reg
@@ -519,7 +471,7 @@ async fn put_without_digest_is_digest_invalid() {
     let server = TestServer::start();
     let reg = Registry::new(&server);
     let repo = unique("push-nodigest");
-    let (location, _) = start(&reg, &repo).await;
+    let (location, _) = start_session(&reg, &repo).await;
     let resp = reg.send(reg.put(&location).body(b"abc".to_vec())).await;
     expect_error(
         resp,
@@ -535,7 +487,7 @@ async fn put_with_malformed_digest_is_digest_invalid() {
     let server = TestServer::start();
     let reg = Registry::new(&server);
     let repo = unique("push-baddigest");
-    let (location, _) = start(&reg, &repo).await;
+    let (location, _) = start_session(&reg, &repo).await;
     let resp = reg
         .send(
             reg.put(&Registry::with_digest(&location, "sha256:xyz"))
@@ -584,143 +536,13 @@ async fn monolithic_post_with_digest_returns_201() {
 }
 
 #[tokio::test]
-async fn mount_from_repository_with_blob_returns_201() {
-    let server = TestServer::start();
-    let reg = Registry::new(&server);
-    let source = unique("push-mount-src");
-    let target = unique("push-mount-dst");
-    let data = random_bytes(777);
-    let digest = reg.push_blob(&source, &data).await;
-    let resp = reg
-        .send(reg.post(&format!(
-            "/v2/{target}/blobs/uploads/?mount={digest}&from={source}"
-        )))
-        .await;
-    assert_eq!(resp.status(), StatusCode::CREATED, "mount is 201");
-    assert_eq!(
-        header(resp.headers(), "Location"),
-        Some(format!("/v2/{target}/blobs/{digest}")),
-        "mount Location is the blob URL in the target repository"
-    );
-    assert_blob_content(&reg, &target, &digest, &data).await;
-}
-
-/// Asserts that a response is 202 with a new upload session in `repo`.
-fn assert_new_session(resp: &reqwest::Response, repo: &str, context: &str) {
-    assert_eq!(resp.status(), StatusCode::ACCEPTED, "{context}: 202");
-    let location = require_header(resp.headers(), "Location", context);
-    let uuid = require_header(resp.headers(), "Docker-Upload-UUID", context);
-    assert_eq!(
-        location,
-        format!("/v2/{repo}/blobs/uploads/{uuid}"),
-        "{context}: Location is a new upload session"
-    );
-}
-
-#[tokio::test]
-async fn mount_of_blob_missing_from_source_starts_upload() {
-    let server = TestServer::start();
-    let reg = Registry::new(&server);
-    let source = unique("push-mount-src");
-    let target = unique("push-mount-dst");
-    reg.push_blob(&source, b"something else").await;
-    let digest = absent_digest();
-    let resp = reg
-        .send(reg.post(&format!(
-            "/v2/{target}/blobs/uploads/?mount={digest}&from={source}"
-        )))
-        .await;
-    assert_new_session(&resp, &target, "mount of a blob the source lacks");
-}
-
-#[tokio::test]
-async fn mount_without_from_starts_upload() {
-    let server = TestServer::start();
-    let reg = Registry::new(&server);
-    let source = unique("push-mount-src");
-    let target = unique("push-mount-dst");
-    let digest = reg.push_blob(&source, b"mount me").await;
-    let resp = reg
-        .send(reg.post(&format!("/v2/{target}/blobs/uploads/?mount={digest}")))
-        .await;
-    assert_new_session(&resp, &target, "mount without `from`");
-}
-
-#[tokio::test]
-async fn mount_from_missing_repository_starts_upload() {
-    let server = TestServer::start();
-    let reg = Registry::new(&server);
-    let target = unique("push-mount-dst");
-    let missing = unique("push-mount-nosuchrepo");
-    let digest = absent_digest();
-    let resp = reg
-        .send(reg.post(&format!(
-            "/v2/{target}/blobs/uploads/?mount={digest}&from={missing}"
-        )))
-        .await;
-    assert_new_session(
-        &resp,
-        &target,
-        "mount from a repository that does not exist",
-    );
-}
-
-#[tokio::test]
-async fn mounted_upload_session_can_be_completed() {
-    let server = TestServer::start();
-    let reg = Registry::new(&server);
-    let target = unique("push-mount-fallback");
-    let data = random_bytes(300);
-    let digest = sha256_digest(&data);
-    let resp = reg
-        .send(reg.post(&format!(
-            "/v2/{target}/blobs/uploads/?mount={digest}&from={}",
-            unique("nosuch")
-        )))
-        .await;
-    assert_eq!(resp.status(), StatusCode::ACCEPTED, "failed mount is 202");
-    let location = require_header(resp.headers(), "Location", "failed mount");
-    let resp = reg
-        .send(
-            reg.put(&Registry::with_digest(&location, &digest))
-                .body(data.clone()),
-        )
-        .await;
-    assert_eq!(
-        resp.status(),
-        StatusCode::CREATED,
-        "the session a failed mount opened accepts the blob"
-    );
-    assert_blob_content(&reg, &target, &digest, &data).await;
-}
-
-#[tokio::test]
-async fn delete_blob_returns_202_then_blob_unknown() {
-    let server = TestServer::start();
-    let reg = Registry::new(&server);
-    let repo = unique("push-delblob");
-    let digest = reg.push_blob(&repo, &random_bytes(100)).await;
-    let path = format!("/v2/{repo}/blobs/{digest}");
-    let resp = reg.send(reg.delete(&path)).await;
-    assert_eq!(resp.status(), StatusCode::ACCEPTED, "DELETE blob is 202");
-    let resp = reg.send(reg.get(&path)).await;
-    expect_error(
-        resp,
-        StatusCode::NOT_FOUND,
-        "BLOB_UNKNOWN",
-        "GET of a deleted blob",
-    )
-    .await;
-}
-
-#[tokio::test]
 async fn upload_session_is_bound_to_its_repository() {
     let server = TestServer::start();
     let reg = Registry::new(&server);
     let repo = unique("push-owner");
     let other = unique("push-intruder");
     reg.push_blob(&other, b"other exists").await;
-    let (location, uuid) = start(&reg, &repo).await;
+    let (location, uuid) = start_session(&reg, &repo).await;
     let foreign = format!("/v2/{other}/blobs/uploads/{uuid}");
     let digest = sha256_digest(b"abc");
     let cases = [
@@ -762,7 +584,7 @@ async fn completed_upload_is_gone() {
     let server = TestServer::start();
     let reg = Registry::new(&server);
     let repo = unique("push-done");
-    let (location, _) = start(&reg, &repo).await;
+    let (location, _) = start_session(&reg, &repo).await;
     let digest = sha256_digest(b"done");
     let resp = reg
         .send(
@@ -805,63 +627,11 @@ async fn monolithic_post_with_wrong_digest_is_digest_invalid() {
 }
 
 #[tokio::test]
-async fn delete_blob_leaves_other_repositories_alone() {
-    let server = TestServer::start();
-    let reg = Registry::new(&server);
-    let repo = unique("push-delshared");
-    let other = unique("push-delshared-other");
-    let data = random_bytes(100);
-    let digest = reg.push_blob(&repo, &data).await;
-    reg.push_blob(&other, &data).await;
-    let resp = reg
-        .send(reg.delete(&format!("/v2/{repo}/blobs/{digest}")))
-        .await;
-    assert_eq!(resp.status(), StatusCode::ACCEPTED, "DELETE blob is 202");
-    assert_blob_exists(&reg, &repo, &digest, false).await;
-    assert_blob_content(&reg, &other, &digest, &data).await;
-}
-
-#[tokio::test]
-async fn delete_blob_used_by_an_image_is_denied_until_the_image_goes() {
-    let server = TestServer::start();
-    let reg = Registry::new(&server);
-    let repo = unique("push-delused");
-    let image = reg.push_image(&repo, Some("v1")).await;
-    let layer = format!("/v2/{repo}/blobs/{}", image.layers[0].digest);
-    let resp = reg.send(reg.delete(&layer)).await;
-    let error = expect_error(
-        resp,
-        StatusCode::CONFLICT,
-        "DENIED",
-        "DELETE of a layer an image uses",
-    )
-    .await;
-    assert!(
-        error.message.contains(&image.digest),
-        "the message names the image: {}",
-        error.message
-    );
-    let resp = reg.send(reg.get(&layer)).await;
-    assert_eq!(resp.status(), StatusCode::OK, "the layer still pulls");
-
-    let resp = reg
-        .send(reg.delete(&format!("/v2/{repo}/manifests/{}", image.digest)))
-        .await;
-    assert_eq!(resp.status(), StatusCode::ACCEPTED, "the image is deleted");
-    let resp = reg.send(reg.delete(&layer)).await;
-    assert_eq!(
-        resp.status(),
-        StatusCode::ACCEPTED,
-        "then the layer can be unlinked"
-    );
-}
-
-#[tokio::test]
 async fn unauthenticated_large_upload_gets_401_not_a_reset() {
     let server = TestServer::start();
     let reg = Registry::new(&server);
     let repo = unique("push-anon");
-    let (location, _) = start(&reg, &repo).await;
+    let (location, _) = start_session(&reg, &repo).await;
     let body = random_bytes(8 * 1024 * 1024);
     for attempt in 0..5 {
         let resp = reg

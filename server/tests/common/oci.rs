@@ -461,3 +461,93 @@ pub fn parse_error(headers: &HeaderMap, text: &str, context: &str) -> OciError {
         body,
     }
 }
+
+/// Starts an upload and returns `(location, uuid)`.
+pub async fn start_session(reg: &Registry, repo: &str) -> (String, String) {
+    let resp = reg
+        .send(reg.post(&format!("/v2/{repo}/blobs/uploads/")))
+        .await;
+    assert_eq!(resp.status(), StatusCode::ACCEPTED, "upload start is 202");
+    let location = require_header(resp.headers(), "Location", "upload start");
+    let uuid = require_header(resp.headers(), "Docker-Upload-UUID", "upload start");
+    (location, uuid)
+}
+
+/// Asserts the blob `digest` in `repo` is (or is not) there, by HEAD.
+pub async fn assert_blob_exists(reg: &Registry, repo: &str, digest: &str, exists: bool) {
+    let resp = reg
+        .send(reg.head(&format!("/v2/{repo}/blobs/{digest}")))
+        .await;
+    let expected = if exists {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    assert_eq!(
+        resp.status(),
+        expected,
+        "HEAD /v2/{repo}/blobs/{digest} (blob should {}exist)",
+        if exists { "" } else { "not " }
+    );
+}
+
+/// GETs a blob and asserts its content.
+pub async fn assert_blob_content(reg: &Registry, repo: &str, digest: &str, data: &[u8]) {
+    let resp = reg
+        .send(reg.get(&format!("/v2/{repo}/blobs/{digest}")))
+        .await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::OK,
+        "GET /v2/{repo}/blobs/{digest} is 200"
+    );
+    let body = resp.bytes().await.expect("blob body");
+    assert_eq!(
+        body.len(),
+        data.len(),
+        "blob {digest} has the pushed length"
+    );
+    assert!(body[..] == data[..], "blob {digest} has the pushed content");
+}
+
+/// Uploads a config and a layer to `repo` and returns their descriptors.
+pub async fn push_blobs(reg: &Registry, repo: &str) -> (Descriptor, Descriptor) {
+    let config = to_bytes(
+        &json!({"architecture": "arm64", "os": "linux", "n": hex::encode(random_bytes(4))}),
+    );
+    let layer = random_bytes(512);
+    reg.push_blob(repo, &config).await;
+    reg.push_blob(repo, &layer).await;
+    (
+        Descriptor::of(OCI_CONFIG, &config),
+        Descriptor::of(OCI_LAYER, &layer),
+    )
+}
+
+/// GETs a manifest and returns `(content type, digest header, body)`.
+pub async fn get_manifest(
+    reg: &Registry,
+    repo: &str,
+    reference: &str,
+) -> (String, String, Vec<u8>) {
+    let resp = reg
+        .send(reg.get(&format!("/v2/{repo}/manifests/{reference}")))
+        .await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::OK,
+        "GET /v2/{repo}/manifests/{reference} is 200"
+    );
+    let content_type = header(resp.headers(), "Content-Type").unwrap_or_default();
+    let digest = header(resp.headers(), "Docker-Content-Digest").unwrap_or_default();
+    let body = resp.bytes().await.expect("manifest body").to_vec();
+    (content_type, digest, body)
+}
+
+/// Asserts a manifest reference is 404 MANIFEST_UNKNOWN.
+pub async fn assert_manifest_unknown(reg: &Registry, repo: &str, reference: &str, context: &str) {
+    let resp = reg
+        .send(reg.get(&format!("/v2/{repo}/manifests/{reference}")))
+        .await;
+    expect_error(resp, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN", context).await;
+}
