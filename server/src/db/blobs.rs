@@ -1,6 +1,26 @@
 //! Blobs and the links that let a repository read them.
 
 use super::{now_millis, Db, DbError};
+use sqlx::{Sqlite, Transaction};
+
+/// Links a blob to a repository, or refreshes the link's touched time.
+async fn upsert_link(
+    tx: &mut Transaction<'_, Sqlite>,
+    repository_id: i64,
+    digest: &str,
+    now: i64,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO blob_links (repository_id, digest, touched_at) VALUES (?, ?, ?)
+         ON CONFLICT (repository_id, digest) DO UPDATE SET touched_at = excluded.touched_at",
+    )
+    .bind(repository_id)
+    .bind(digest)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
 
 /// A blob whose bytes are committed.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -12,8 +32,7 @@ pub struct BlobRow {
 }
 
 impl Db {
-    /// The size of `digest` if it is linked to the repository, refreshing the link's
-    /// touched time is left to [`Db::touch_blob_link`] (a read must not write).
+    /// The size of `digest` if it is linked to the repository.
     pub async fn linked_blob_size(
         &self,
         repository_id: i64,
@@ -27,14 +46,6 @@ impl Db {
         .bind(digest)
         .fetch_optional(&self.reader)
         .await
-    }
-
-    /// Whether the blob's bytes are recorded as committed (in any repository).
-    pub async fn blob_size(&self, digest: &str) -> Result<Option<i64>, DbError> {
-        sqlx::query_scalar("SELECT size FROM blobs WHERE digest = ?")
-            .bind(digest)
-            .fetch_optional(&self.reader)
-            .await
     }
 
     /// Records a committed blob and links it to the repository (or refreshes the link).
@@ -52,15 +63,7 @@ impl Db {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO blob_links (repository_id, digest, touched_at) VALUES (?, ?, ?)
-             ON CONFLICT (repository_id, digest) DO UPDATE SET touched_at = excluded.touched_at",
-        )
-        .bind(repository_id)
-        .bind(digest)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        upsert_link(&mut tx, repository_id, digest, now).await?;
         tx.commit().await
     }
 
@@ -83,15 +86,7 @@ impl Db {
         .fetch_optional(&mut *tx)
         .await?;
         if size.is_some() {
-            sqlx::query(
-                "INSERT INTO blob_links (repository_id, digest, touched_at) VALUES (?, ?, ?)
-                 ON CONFLICT (repository_id, digest) DO UPDATE SET touched_at = excluded.touched_at",
-            )
-            .bind(repository_id)
-            .bind(digest)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            upsert_link(&mut tx, repository_id, digest, now).await?;
         }
         tx.commit().await?;
         Ok(size)
@@ -105,14 +100,7 @@ impl Db {
         digest: &str,
     ) -> Result<super::DeleteOutcome, DbError> {
         let mut tx = self.writer.begin().await?;
-        let user: Option<String> = sqlx::query_scalar(
-            "SELECT m.digest FROM manifest_refs r JOIN manifests m ON m.id = r.manifest_id
-             WHERE m.repository_id = ? AND r.digest = ? AND r.kind = 'blob' LIMIT 1",
-        )
-        .bind(repository_id)
-        .bind(digest)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let user = super::manifests::first_referrer(&mut tx, repository_id, digest, "blob").await?;
         if let Some(manifest) = user {
             return Ok(super::DeleteOutcome::ReferencedBy(manifest));
         }

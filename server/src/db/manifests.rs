@@ -1,6 +1,26 @@
 //! Manifests (images), their references, tags and referrers.
 
 use super::{now_millis, Db, DbError};
+use sqlx::{Sqlite, Transaction};
+
+/// The digest of a manifest in the repository that references `digest` as a
+/// `kind` ("blob" or "manifest"), if any.
+pub(super) async fn first_referrer(
+    tx: &mut Transaction<'_, Sqlite>,
+    repository_id: i64,
+    digest: &str,
+    kind: &str,
+) -> Result<Option<String>, DbError> {
+    sqlx::query_scalar(
+        "SELECT m.digest FROM manifest_refs r JOIN manifests m ON m.id = r.manifest_id
+         WHERE m.repository_id = ? AND r.digest = ? AND r.kind = ? LIMIT 1",
+    )
+    .bind(repository_id)
+    .bind(digest)
+    .bind(kind)
+    .fetch_optional(&mut **tx)
+    .await
+}
 
 /// A manifest as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -243,14 +263,7 @@ impl Db {
         digest: &str,
     ) -> Result<DeleteOutcome, DbError> {
         let mut tx = self.writer.begin().await?;
-        let parent: Option<String> = sqlx::query_scalar(
-            "SELECT m.digest FROM manifest_refs r JOIN manifests m ON m.id = r.manifest_id
-             WHERE m.repository_id = ? AND r.digest = ? AND r.kind = 'manifest' LIMIT 1",
-        )
-        .bind(repository_id)
-        .bind(digest)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let parent = first_referrer(&mut tx, repository_id, digest, "manifest").await?;
         if let Some(parent) = parent {
             return Ok(DeleteOutcome::ReferencedBy(parent));
         }
