@@ -5,5 +5,6 @@
 
 pub mod console;
 pub mod oci;
+pub mod policy;
 
 pub use console::{shell, App};

@@ -57,6 +57,37 @@ pub enum Command {
     User(UserCommand),
     /// Delete blobs that no repository links any more (online; safe while serving).
     Gc(GcArgs),
+    /// Manage access keys (for the AWS CLI and SDKs, and `docker login`).
+    #[command(subcommand)]
+    AccessKey(AccessKeyCommand),
+}
+
+/// `berth access-key …`
+#[derive(Debug, Subcommand)]
+pub enum AccessKeyCommand {
+    /// Create an access key for a user; the secret is printed once.
+    Create {
+        /// The user who owns the key.
+        user: String,
+        /// Print JSON (accessKeyId, secretAccessKey, userName, createdAt).
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a user's access keys (without secrets).
+    List {
+        /// The user.
+        user: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete one of a user's access keys.
+    Delete {
+        /// The user.
+        user: String,
+        /// The access key id.
+        id: String,
+    },
 }
 
 /// `berth user …`

@@ -1,6 +1,7 @@
 //! Opening an installation: the data directory, the database, the registry's
 //! identity and the first admin user. `serve` and every admin subcommand start here.
 
+use crate::auth::secrets::SecretBox;
 use crate::auth::{generate_password, hash_password};
 use crate::config::Settings;
 use crate::db::{Db, RegistryRow};
@@ -35,6 +36,8 @@ pub struct Installation {
     pub identity: RegistryRow,
     /// The registry service over its database and blob store.
     pub registry: Arc<Registry>,
+    /// The installation's key for secrets kept at rest.
+    pub secrets: Arc<SecretBox>,
     /// The admin password, when this open created the admin user with a generated one.
     pub generated_admin_password: Option<String>,
 }
@@ -58,6 +61,13 @@ impl Installation {
                 dir: settings.data_dir.display().to_string(),
                 source,
             })?;
+        let secrets =
+            Arc::new(
+                SecretBox::load(&settings.data_dir).map_err(|source| OpenError::DataDir {
+                    dir: settings.data_dir.display().to_string(),
+                    source,
+                })?,
+            );
         let registry = Arc::new(Registry::new(
             db.clone(),
             Arc::new(store),
@@ -69,6 +79,7 @@ impl Installation {
             db,
             identity,
             registry,
+            secrets,
             generated_admin_password,
         })
     }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod console;
 pub mod db;
+pub mod ecr;
 pub mod installation;
 pub mod jobs;
 pub mod registry;
@@ -13,7 +14,7 @@ pub mod service;
 pub mod storage;
 
 use auth::Authenticator;
-use axum::routing::any;
+use axum::routing::{any, post};
 use axum::Router;
 use berth_app::console::ConsoleBackend;
 use leptos::prelude::*;
@@ -27,6 +28,51 @@ pub struct AppState {
     pub registry: Arc<service::Registry>,
     /// Credential checks.
     pub auth: Arc<Authenticator>,
+    /// How this registry names itself.
+    pub info: Arc<RegistryInfo>,
+}
+
+/// How this registry names itself to clients.
+#[derive(Debug, Clone)]
+pub struct RegistryInfo {
+    /// 12-digit registry (account) id.
+    pub registry_id: String,
+    /// Region name.
+    pub region: String,
+    /// What clients call this registry, e.g. `http://127.0.0.1:5000`.
+    pub public_url: String,
+    /// `host[:port]`, what `docker push` uses.
+    pub host: String,
+}
+
+impl RegistryInfo {
+    /// Describes a registry reachable at `public_url`.
+    pub fn new(registry_id: String, region: String, public_url: String) -> Self {
+        let host = public_url
+            .trim_start_matches("https://")
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        Self {
+            registry_id,
+            region,
+            public_url,
+            host,
+        }
+    }
+
+    /// `arn:aws:ecr:<region>:<registry id>:repository/<name>`.
+    pub fn repository_arn(&self, name: &str) -> String {
+        format!(
+            "arn:aws:ecr:{}:{}:repository/{name}",
+            self.region, self.registry_id
+        )
+    }
+
+    /// `<host>/<name>`.
+    pub fn repository_uri(&self, name: &str) -> String {
+        format!("{}/{name}", self.host)
+    }
 }
 
 /// The whole HTTP surface of one installation.
@@ -39,6 +85,7 @@ pub fn build_router(
         .route("/v2", any(registry::handle))
         .route("/v2/", any(registry::handle))
         .route("/v2/{*rest}", any(registry::handle))
+        .route("/", post(ecr::handle))
         .with_state(state);
     let routes = generate_route_list(berth_app::App);
     let console_pages = Router::new()

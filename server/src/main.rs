@@ -1,9 +1,9 @@
 //! The `berth` command: `serve`, and the admin subcommands that work on the same
 //! installation (also while `serve` runs on it).
 
-use berth::config::{Cli, Command, Settings, UserCommand};
+use berth::config::{AccessKeyCommand, Cli, Command, Settings, UserCommand};
 use berth::installation::Installation;
-use berth::{auth, build_router, console, jobs, leptos_options, AppState};
+use berth::{auth, build_router, console, jobs, leptos_options, AppState, RegistryInfo};
 use clap::Parser;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -29,6 +29,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(settings).await,
         Command::User(command) => user(settings, command).await,
         Command::Gc(args) => gc(settings, args).await,
+        Command::AccessKey(command) => access_key(settings, command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -63,10 +64,12 @@ async fn serve(settings: Settings) -> CliResult {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let registry_host = public_url
-        .trim_start_matches("https://")
-        .trim_start_matches("http://")
-        .to_string();
+    let info = Arc::new(RegistryInfo::new(
+        installation.identity.registry_id.clone(),
+        installation.identity.region.clone(),
+        public_url.clone(),
+    ));
+    let registry_host = info.host.clone();
     if !settings.site_root.join("pkg").is_dir() {
         tracing::warn!(
             site_root = %settings.site_root.display(),
@@ -75,7 +78,11 @@ async fn serve(settings: Settings) -> CliResult {
     }
     let state = AppState {
         registry: installation.registry.clone(),
-        auth: Arc::new(auth::Authenticator::new(installation.db.clone())),
+        info,
+        auth: Arc::new(auth::Authenticator::new(
+            installation.db.clone(),
+            installation.secrets.clone(),
+        )),
     };
     let console = Arc::new(console::Console::new(
         installation.registry.clone(),
@@ -224,5 +231,69 @@ async fn gc(settings: Settings, args: berth::config::GcArgs) -> CliResult {
         report.bytes,
         report.links.len()
     );
+    Ok(())
+}
+
+async fn access_key(settings: Settings, command: AccessKeyCommand) -> CliResult {
+    let installation = open(settings).await?;
+    let db = &installation.db;
+    let db_error = |e: sqlx::Error| format!("database: {e}");
+    match command {
+        AccessKeyCommand::Create { user, json } => {
+            let owner = db
+                .user_by_name(&user)
+                .await
+                .map_err(db_error)?
+                .ok_or_else(|| format!("no user named {user:?}"))?;
+            let key = auth::new_access_key();
+            db.create_access_key(
+                &key.id,
+                owner.id,
+                &installation.secrets.seal(key.secret.as_bytes()),
+            )
+            .await
+            .map_err(db_error)?;
+            let created = console::format_utc(berth::db::now_millis());
+            if json {
+                let out = serde_json::json!({
+                    "accessKeyId": key.id,
+                    "secretAccessKey": key.secret,
+                    "userName": user,
+                    "createdAt": created,
+                });
+                println!("{out}");
+            } else {
+                println!("Created access key for {user:?}.");
+                println!("Access key id:     {}", key.id);
+                println!("Secret access key: {}   (shown once)", key.secret);
+            }
+        }
+        AccessKeyCommand::List { user, json } => {
+            let keys = db.list_access_keys(&user).await.map_err(db_error)?;
+            if json {
+                let list: Vec<_> = keys
+                    .iter()
+                    .map(|k| serde_json::json!({"accessKeyId": k.id, "userName": k.user_name, "createdAt": console::format_utc(k.created_at)}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                println!("{:<22} {:<20} CREATED", "ACCESS KEY ID", "USER");
+                for k in keys {
+                    println!(
+                        "{:<22} {:<20} {}",
+                        k.id,
+                        k.user_name,
+                        console::format_utc(k.created_at)
+                    );
+                }
+            }
+        }
+        AccessKeyCommand::Delete { user, id } => {
+            if !db.delete_access_key(&user, &id).await.map_err(db_error)? {
+                return Err(format!("user {user:?} has no access key {id:?}"));
+            }
+            println!("Deleted access key {id}.");
+        }
+    }
     Ok(())
 }

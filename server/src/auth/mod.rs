@@ -1,14 +1,21 @@
-//! Identities and credentials: argon2id passwords and HTTP Basic verification,
-//! with verified credentials cached briefly so a pull does not pay argon2 per request.
+//! Identities and credentials: argon2id passwords, access keys (secrets sealed
+//! at rest), authorization tokens, and HTTP Basic verification of all three,
+//! with verified passwords cached so a pull does not pay argon2 per request.
 
+mod keys;
 mod passwords;
+pub mod secrets;
+pub mod sigv4;
 
+pub use keys::{new_access_key, NewAccessKey};
 pub use passwords::{generate_password, hash_password, verify_password};
 
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, UserRow};
 use base64::Engine;
+use secrets::SecretBox;
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -35,22 +42,33 @@ pub enum AuthError {
     /// The credentials are malformed or wrong.
     #[error("invalid username or password")]
     Invalid,
+    /// The request's credentials are an access key id this registry does not know.
+    #[error("the access key id is not known")]
+    UnknownAccessKey,
     /// The database failed while checking.
     #[error("database: {0}")]
     Database(#[from] DbError),
 }
 
-/// Verifies credentials against the users table.
+/// How long an authorization token from `GetAuthorizationToken` is valid.
+pub const TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 3600);
+
+/// The user name `docker login` uses with an authorization token, as on ECR.
+pub const TOKEN_USER: &str = "AWS";
+
+/// Verifies credentials: passwords, access keys and tokens.
 pub struct Authenticator {
     db: Db,
+    secrets: Arc<SecretBox>,
     verified: Mutex<HashMap<[u8; 32], (String, Instant)>>,
 }
 
 impl Authenticator {
-    /// An authenticator over the users in `db`.
-    pub fn new(db: Db) -> Self {
+    /// An authenticator over the users in `db`, opening access-key secrets with `secrets`.
+    pub fn new(db: Db, secrets: Arc<SecretBox>) -> Self {
         Self {
             db,
+            secrets,
             verified: Mutex::new(HashMap::new()),
         }
     }
@@ -67,7 +85,62 @@ impl Authenticator {
             .map_err(|_| AuthError::Invalid)?;
         let text = String::from_utf8(decoded).map_err(|_| AuthError::Invalid)?;
         let (user, password) = text.split_once(':').ok_or(AuthError::Invalid)?;
+        if user == TOKEN_USER {
+            return self.verify_token(password).await;
+        }
+        if keys::looks_like_access_key_id(user) {
+            return match self.access_key_secret(user).await? {
+                Some((identity, secret)) if keys::secrets_equal(&secret, password) => Ok(identity),
+                _ => Err(AuthError::Invalid),
+            };
+        }
         self.verify(user, password).await
+    }
+
+    /// The owner and plain secret of an access key, for SigV4 verification.
+    pub async fn access_key_secret(
+        &self,
+        id: &str,
+    ) -> Result<Option<(Identity, String)>, AuthError> {
+        let Some((user, sealed)) = self.db.access_key(id).await? else {
+            return Ok(None);
+        };
+        let secret = self
+            .secrets
+            .open(&sealed)
+            .and_then(|bytes| String::from_utf8(bytes).ok());
+        match secret {
+            Some(secret) => Ok(Some((identity_of(user), secret))),
+            None => {
+                tracing::error!(
+                    access_key = id,
+                    "cannot open the sealed secret: was the secret key changed?"
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    /// Issues an authorization token for `identity`; returns it and its expiry (ms).
+    pub async fn issue_token(&self, identity: &Identity) -> Result<(String, i64), AuthError> {
+        let token = keys::new_token();
+        let expires_at = crate::db::now_millis() + TOKEN_LIFETIME.as_millis() as i64;
+        self.db
+            .create_token(&keys::token_hash(&token), identity.user_id, expires_at)
+            .await?;
+        Ok((token, expires_at))
+    }
+
+    async fn verify_token(&self, token: &str) -> Result<Identity, AuthError> {
+        match self.db.token_user(&keys::token_hash(token)).await? {
+            Some(user) => Ok(identity_of(user)),
+            None => Err(AuthError::Invalid),
+        }
+    }
+
+    /// Seals a secret with the installation's key.
+    pub fn seal(&self, secret: &str) -> Vec<u8> {
+        self.secrets.seal(secret.as_bytes())
     }
 
     /// Checks a user name and password.
@@ -119,5 +192,12 @@ impl Authenticator {
             }
             _ => Err(AuthError::Invalid),
         }
+    }
+}
+
+fn identity_of(user: UserRow) -> Identity {
+    Identity {
+        user_id: user.id,
+        name: user.name,
     }
 }

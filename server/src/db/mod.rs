@@ -2,19 +2,23 @@
 //! has one writer anyway; a pool of one turns lock contention into a queue)
 //! and a pool of readers, all in WAL mode.
 
+mod access;
 mod blobs;
+mod images;
 mod manifests;
 mod registry;
 mod repositories;
 mod uploads;
 mod users;
 
+pub use access::AccessKeyRow;
 pub use blobs::BlobRow;
+pub use images::{ImageRow, TagStatus};
 pub use manifests::{
     DeleteOutcome, ManifestRow, NewManifest, PutRejection, Reference, ReferrerRow,
 };
 pub use registry::RegistryRow;
-pub use repositories::RepositoryRow;
+pub use repositories::{NewRepository, RepositoryRow};
 pub use uploads::UploadRow;
 pub use users::UserRow;
 

@@ -1,6 +1,10 @@
-//! Repositories.
+//! Repositories, their settings and resource tags.
 
 use super::{now_millis, Db, DbError};
+
+/// The columns every repository query selects, in [`RepositoryRow`]'s order.
+const COLUMNS: &str = "r.id, r.name, r.created_at, r.tag_mutability, r.tag_mutability_exclusions,
+     r.scan_on_push, r.encryption_type, r.kms_key";
 
 /// A repository as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -11,19 +15,46 @@ pub struct RepositoryRow {
     pub name: String,
     /// Creation time (ms).
     pub created_at: i64,
-    /// `MUTABLE`, `IMMUTABLE`, …
+    /// `MUTABLE`, `IMMUTABLE`, `IMMUTABLE_WITH_EXCLUSION`, `MUTABLE_WITH_EXCLUSION`.
     pub tag_mutability: String,
+    /// Exclusion filters (wildcard patterns) as a JSON array of strings.
+    pub tag_mutability_exclusions: Option<String>,
+    /// Scan on push.
+    pub scan_on_push: bool,
+    /// `AES256`, `KMS`, `KMS_DSSE`.
+    pub encryption_type: String,
+    /// KMS key, when the encryption type uses one.
+    pub kms_key: Option<String>,
     /// Number of images (manifests); filled by listing queries only.
     #[sqlx(default)]
     pub image_count: i64,
 }
 
+/// Settings for a new repository.
+#[derive(Debug, Clone)]
+pub struct NewRepository<'a> {
+    /// Name.
+    pub name: &'a str,
+    /// Tag mutability.
+    pub tag_mutability: &'a str,
+    /// Exclusion filters as a JSON array, if any.
+    pub tag_mutability_exclusions: Option<String>,
+    /// Scan on push.
+    pub scan_on_push: bool,
+    /// Encryption type.
+    pub encryption_type: &'a str,
+    /// KMS key.
+    pub kms_key: Option<&'a str>,
+    /// Resource tags.
+    pub tags: &'a [(String, String)],
+}
+
 impl Db {
     /// Finds a repository by name.
     pub async fn repository(&self, name: &str) -> Result<Option<RepositoryRow>, DbError> {
-        sqlx::query_as(
-            "SELECT id, name, created_at, tag_mutability FROM repositories WHERE name = ?",
-        )
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM repositories r WHERE r.name = ?"
+        ))
         .bind(name)
         .fetch_optional(&self.reader)
         .await
@@ -42,13 +73,97 @@ impl Db {
         .bind(now_millis())
         .execute(&self.writer)
         .await?;
-        let row = sqlx::query_as(
-            "SELECT id, name, created_at, tag_mutability FROM repositories WHERE name = ?",
-        )
+        let row = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM repositories r WHERE r.name = ?"
+        ))
         .bind(name)
         .fetch_one(&self.writer)
         .await?;
         Ok((row, done.rows_affected() == 1))
+    }
+
+    /// Creates a repository with its settings and tags; `None` if the name is taken.
+    pub async fn create_repository(
+        &self,
+        new: &NewRepository<'_>,
+    ) -> Result<Option<RepositoryRow>, DbError> {
+        let mut tx = self.writer.begin().await?;
+        let done = sqlx::query(
+            "INSERT INTO repositories (name, created_at, tag_mutability, tag_mutability_exclusions, scan_on_push, encryption_type, kms_key)
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(new.name)
+        .bind(now_millis())
+        .bind(new.tag_mutability)
+        .bind(&new.tag_mutability_exclusions)
+        .bind(new.scan_on_push)
+        .bind(new.encryption_type)
+        .bind(new.kms_key)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let id = done.last_insert_rowid();
+        for (key, value) in new.tags {
+            sqlx::query("INSERT INTO repository_tags (repository_id, key, value) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value")
+                .bind(id)
+                .bind(key)
+                .bind(value)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let row = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM repositories r WHERE r.id = ?"
+        ))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(row))
+    }
+
+    /// Deletes a repository and everything in it.
+    pub async fn delete_repository(&self, id: i64) -> Result<(), DbError> {
+        sqlx::query("DELETE FROM repositories WHERE id = ?")
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Number of images in a repository.
+    pub async fn image_count(&self, repository_id: i64) -> Result<i64, DbError> {
+        sqlx::query_scalar("SELECT count(*) FROM manifests WHERE repository_id = ?")
+            .bind(repository_id)
+            .fetch_one(&self.reader)
+            .await
+    }
+
+    /// Sets the tag mutability and its exclusion filters.
+    pub async fn set_tag_mutability(
+        &self,
+        id: i64,
+        mutability: &str,
+        exclusions: Option<String>,
+    ) -> Result<(), DbError> {
+        sqlx::query("UPDATE repositories SET tag_mutability = ?, tag_mutability_exclusions = ? WHERE id = ?")
+            .bind(mutability)
+            .bind(exclusions)
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Sets scan on push.
+    pub async fn set_scan_on_push(&self, id: i64, scan_on_push: bool) -> Result<(), DbError> {
+        sqlx::query("UPDATE repositories SET scan_on_push = ? WHERE id = ?")
+            .bind(scan_on_push)
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 
     /// Repository names after `last` in byte order, at most `limit`.
@@ -64,14 +179,65 @@ impl Db {
             .await
     }
 
-    /// All repositories with their image counts, by name.
-    pub async fn list_repositories(&self) -> Result<Vec<RepositoryRow>, DbError> {
-        sqlx::query_as(
-            "SELECT r.id, r.name, r.created_at, r.tag_mutability,
-                    (SELECT count(*) FROM manifests m WHERE m.repository_id = r.id) AS image_count
-             FROM repositories r ORDER BY r.name",
-        )
+    /// Repositories after `last` by name, at most `limit`.
+    pub async fn repositories_after(
+        &self,
+        last: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<RepositoryRow>, DbError> {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM repositories r WHERE r.name > ? ORDER BY r.name LIMIT ?"
+        ))
+        .bind(last.unwrap_or(""))
+        .bind(limit)
         .fetch_all(&self.reader)
         .await
+    }
+
+    /// All repositories with their image counts, by name.
+    pub async fn list_repositories(&self) -> Result<Vec<RepositoryRow>, DbError> {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS}, (SELECT count(*) FROM manifests m WHERE m.repository_id = r.id) AS image_count
+             FROM repositories r ORDER BY r.name"
+        ))
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// A repository's resource tags, by key.
+    pub async fn repository_tags(&self, id: i64) -> Result<Vec<(String, String)>, DbError> {
+        sqlx::query_as(
+            "SELECT key, value FROM repository_tags WHERE repository_id = ? ORDER BY key",
+        )
+        .bind(id)
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// Adds or replaces resource tags.
+    pub async fn tag_repository(&self, id: i64, tags: &[(String, String)]) -> Result<(), DbError> {
+        let mut tx = self.writer.begin().await?;
+        for (key, value) in tags {
+            sqlx::query("INSERT INTO repository_tags (repository_id, key, value) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value")
+                .bind(id)
+                .bind(key)
+                .bind(value)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    }
+
+    /// Removes resource tags by key.
+    pub async fn untag_repository(&self, id: i64, keys: &[String]) -> Result<(), DbError> {
+        let mut tx = self.writer.begin().await?;
+        for key in keys {
+            sqlx::query("DELETE FROM repository_tags WHERE repository_id = ? AND key = ?")
+                .bind(id)
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
     }
 }

@@ -184,6 +184,10 @@ impl From<ServiceError> for RegistryError {
             ServiceError::TagImmutable { .. }
             | ServiceError::ManifestReferenced(_)
             | ServiceError::BlobInUse(_) => Self::Conflict(message),
+            ServiceError::RepositoryExists(_)
+            | ServiceError::RepositoryNotEmpty(_)
+            | ServiceError::ImageAlreadyExists(_) => Self::Conflict(message),
+            ServiceError::InvalidSetting(_) => Self::Unsupported(message),
             ServiceError::RangeNotSatisfiable { size } => {
                 Self::RangeNotSatisfiable { message, size }
             }

@@ -51,6 +51,11 @@ impl ManifestRef {
     }
 }
 
+/// The SHA-256 digest of `body`.
+pub fn sha256_of(body: &[u8]) -> Digest {
+    digest_of(DigestAlgorithm::Sha256, body)
+}
+
 fn digest_of(algorithm: DigestAlgorithm, body: &[u8]) -> Digest {
     match algorithm {
         DigestAlgorithm::Sha256 => Digest::from_hash(algorithm, &Sha256::digest(body)),
@@ -129,7 +134,7 @@ impl Registry {
             blobs: parsed.blobs,
             children: parsed.children,
             tag,
-            tags_immutable: repo.tag_mutability.starts_with("IMMUTABLE"),
+            tags_immutable: tag.is_some_and(|t| super::repositories::tag_is_immutable(&repo, t)),
         };
         match self.db.put_manifest(&new).await? {
             Ok(()) => Ok(ManifestPut {

@@ -4,13 +4,16 @@
 
 mod blobs;
 mod discovery;
+mod images;
 pub mod manifest_format;
 mod manifests;
 mod pulls;
+pub mod repositories;
 mod uploads;
 
 pub use blobs::{BlobRead, ByteRange};
 pub use discovery::{Page, Referrer};
+pub use images::{ImageFailure, ImageId, ImageResult};
 pub use manifests::{ManifestPut, ManifestRef, StoredManifest};
 pub use pulls::PullTimes;
 pub use uploads::{ChunkHeaders, MountOutcome, UploadStatus};
@@ -43,6 +46,18 @@ pub enum ServiceError {
         /// This registry's id.
         registry_id: String,
     },
+    /// A repository of that name already exists.
+    #[error("The repository with name '{0}' already exists in the registry")]
+    RepositoryExists(String),
+    /// The repository still has images and the delete was not forced.
+    #[error("The repository with name '{0}' cannot be deleted because it still contains images")]
+    RepositoryNotEmpty(String),
+    /// The image (manifest and tag) was already pushed; nothing would change.
+    #[error("Image with digest '{0}' and the given tag already exists in the repository")]
+    ImageAlreadyExists(String),
+    /// A repository setting has a value Berth does not accept.
+    #[error("{0}")]
+    InvalidSetting(String),
     /// The blob is not linked to the repository.
     #[error("blob {0} is not known to this repository")]
     BlobUnknown(String),

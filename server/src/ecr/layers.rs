@@ -1,0 +1,187 @@
+//! The ECR layer-upload API: BatchCheckLayerAvailability, InitiateLayerUpload,
+//! UploadLayerPart, CompleteLayerUpload. Uploads are the same sessions the
+//! registry API uses, so a layer pushed either way serves both.
+
+use super::wire::{self, decode, repository_name};
+use super::{Call, EcrError};
+use crate::service::{ChunkHeaders, ServiceError};
+use base64::Engine;
+use berth_app::oci::Digest;
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// The part size InitiateLayerUpload suggests.
+const PART_SIZE: u64 = 10 * 1024 * 1024;
+/// The largest part UploadLayerPart takes (ECR's `LayerPartBlob` limit).
+const PART_MAX: usize = 20 * 1024 * 1024;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CheckInput {
+    registry_id: Option<String>,
+    repository_name: String,
+    layer_digests: Vec<String>,
+}
+
+/// `BatchCheckLayerAvailability`.
+pub async fn check_availability(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
+    let input: CheckInput = decode(input)?;
+    wire::registry_id(call, input.registry_id.as_deref())?;
+    let name = repository_name(&input.repository_name)?;
+    if !(1..=100).contains(&input.layer_digests.len()) {
+        return Err(EcrError::InvalidParameter(
+            "layerDigests must hold 1 to 100 digests".into(),
+        ));
+    }
+    let registry = &call.state.registry;
+    let (mut layers, mut failures) = (Vec::new(), Vec::new());
+    for text in &input.layer_digests {
+        let Ok(digest) = Digest::parse(text) else {
+            failures.push(json!({"layerDigest": text, "failureCode": "InvalidLayerDigest", "failureReason": "Invalid layer digest"}));
+            continue;
+        };
+        match registry.read_blob(name, &digest, None, false).await {
+            Ok(blob) => layers.push(json!({
+                "layerDigest": text,
+                "layerAvailability": "AVAILABLE",
+                "layerSize": blob.size,
+            })),
+            Err(ServiceError::BlobUnknown(_)) => failures.push(json!({
+                "layerDigest": text,
+                "failureCode": "MissingLayerDigest",
+                "failureReason": "Could not find layer",
+            })),
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(json!({ "layers": layers, "failures": failures }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InitiateInput {
+    registry_id: Option<String>,
+    repository_name: String,
+}
+
+/// `InitiateLayerUpload`.
+pub async fn initiate(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
+    let input: InitiateInput = decode(input)?;
+    wire::registry_id(call, input.registry_id.as_deref())?;
+    let name = repository_name(&input.repository_name)?;
+    // The repository must exist: the ECR API does not create on push.
+    call.state.registry.repository(name).await?;
+    let upload = call.state.registry.start_upload(name).await?;
+    Ok(json!({ "uploadId": upload.id, "partSize": PART_SIZE }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UploadPartInput {
+    registry_id: Option<String>,
+    repository_name: String,
+    upload_id: String,
+    part_first_byte: u64,
+    part_last_byte: u64,
+    layer_part_blob: String,
+}
+
+/// `UploadLayerPart`: parts must follow each other without gaps.
+pub async fn upload_part(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
+    let input: UploadPartInput = decode(input)?;
+    wire::registry_id(call, input.registry_id.as_deref())?;
+    let name = repository_name(&input.repository_name)?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&input.layer_part_blob)
+        .map_err(|_| EcrError::InvalidParameter("layerPartBlob is not base64".into()))?;
+    if bytes.len() > PART_MAX {
+        return Err(EcrError::InvalidParameter(format!(
+            "a layer part holds at most {PART_MAX} bytes"
+        )));
+    }
+    if input.part_last_byte < input.part_first_byte
+        || input.part_last_byte - input.part_first_byte + 1 != bytes.len() as u64
+    {
+        return Err(EcrError::InvalidLayerPart(format!(
+            "partFirstByte {} and partLastByte {} do not span the {} bytes sent",
+            input.part_first_byte,
+            input.part_last_byte,
+            bytes.len()
+        )));
+    }
+    let chunk = ChunkHeaders {
+        range: Some((input.part_first_byte, input.part_last_byte)),
+        length: Some(bytes.len() as u64),
+    };
+    let body = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from(bytes))]);
+    let status = call
+        .state
+        .registry
+        .append_upload(name, &input.upload_id, chunk, body)
+        .await
+        .map_err(|e| match e {
+            ServiceError::UploadOutOfOrder { size } => EcrError::InvalidLayerPart(format!(
+                "partFirstByte must be {size}, the byte after the last one received"
+            )),
+            other => other.into(),
+        })?;
+    Ok(json!({
+        "registryId": call.state.info.registry_id,
+        "repositoryName": name,
+        "uploadId": input.upload_id,
+        "lastByteReceived": status.size.saturating_sub(1),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CompleteInput {
+    registry_id: Option<String>,
+    repository_name: String,
+    upload_id: String,
+    layer_digests: Vec<String>,
+}
+
+/// `CompleteLayerUpload`: verifies the digest and commits the layer.
+pub async fn complete(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
+    let input: CompleteInput = decode(input)?;
+    wire::registry_id(call, input.registry_id.as_deref())?;
+    let name = repository_name(&input.repository_name)?;
+    let [text] = input.layer_digests.as_slice() else {
+        return Err(EcrError::InvalidParameter(
+            "layerDigests must hold exactly one digest".into(),
+        ));
+    };
+    let digest = Digest::parse(text).map_err(|e| {
+        EcrError::InvalidParameter(format!("Invalid parameter at 'layerDigests': {e}"))
+    })?;
+    let registry = &call.state.registry;
+    let status = registry.upload_status(name, &input.upload_id).await?;
+    if status.size == 0 {
+        return Err(EcrError::EmptyUpload(format!(
+            "upload {} holds no layer parts",
+            input.upload_id
+        )));
+    }
+    let none = futures_util::stream::empty::<Result<Bytes, std::io::Error>>();
+    registry
+        .finish_upload(
+            name,
+            &input.upload_id,
+            &digest,
+            ChunkHeaders::default(),
+            none,
+        )
+        .await
+        .map_err(|e| match e {
+            ServiceError::DigestMismatch { .. } => EcrError::InvalidLayer(e.to_string()),
+            other => other.into(),
+        })?;
+    Ok(json!({
+        "registryId": call.state.info.registry_id,
+        "repositoryName": name,
+        "uploadId": input.upload_id,
+        "layerDigest": digest.as_str(),
+    }))
+}

@@ -1,0 +1,196 @@
+//! The ECR face: AWS JSON 1.1 over `POST /`. The `X-Amz-Target` header is parsed
+//! once into an [`Operation`], the SigV4 signature is verified, and the body is
+//! decoded into the operation's input; the operations only translate to the
+//! service layer and back.
+
+mod error;
+mod images;
+mod layers;
+mod repositories;
+mod wire;
+
+pub use error::EcrError;
+
+use crate::auth::sigv4;
+use crate::auth::Identity;
+use crate::AppState;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+/// The prefix of every `X-Amz-Target` value.
+pub const TARGET_PREFIX: &str = "AmazonEC2ContainerRegistry_V20150921.";
+
+/// The largest request body accepted (an UploadLayerPart of 20 MiB, base64).
+const BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+macro_rules! operations {
+    ($($name:ident),* $(,)?) => {
+        /// An ECR API operation Berth serves.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Operation { $(#[doc = stringify!($name)] $name),* }
+
+        impl Operation {
+            /// Parses the operation name after the target prefix.
+            pub fn parse(name: &str) -> Option<Self> {
+                match name { $(stringify!($name) => Some(Self::$name),)* _ => None }
+            }
+
+            /// The operation's name, which is also its IAM action after `ecr:`.
+            pub fn name(self) -> &'static str {
+                match self { $(Self::$name => stringify!($name)),* }
+            }
+        }
+    };
+}
+
+operations!(
+    BatchCheckLayerAvailability,
+    BatchDeleteImage,
+    BatchGetImage,
+    CompleteLayerUpload,
+    CreateRepository,
+    DeleteRepository,
+    DescribeImages,
+    DescribeRegistry,
+    DescribeRepositories,
+    GetAuthorizationToken,
+    InitiateLayerUpload,
+    ListImageReferrers,
+    ListImages,
+    ListTagsForResource,
+    PutImage,
+    PutImageScanningConfiguration,
+    PutImageTagMutability,
+    TagResource,
+    UntagResource,
+    UploadLayerPart,
+);
+
+/// What an operation can reach: the state and the caller.
+pub struct Call<'a> {
+    /// The server's state.
+    pub state: &'a AppState,
+    /// Who is calling.
+    pub identity: &'a Identity,
+}
+
+/// Entry point for `POST /` with an `X-Amz-Target` header.
+pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
+    match serve(&state, request).await {
+        Ok(body) => {
+            let mut response = (StatusCode::OK, body.to_string()).into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-amz-json-1.1"),
+            );
+            response
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn serve(state: &AppState, request: Request) -> Result<Value, EcrError> {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| {
+        EcrError::Validation(format!("the request body exceeds {BODY_LIMIT} bytes"))
+    })?;
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let operation = target
+        .strip_prefix(TARGET_PREFIX)
+        .and_then(Operation::parse)
+        .ok_or_else(|| {
+            EcrError::UnknownOperation(format!("Berth does not serve the operation {target:?}"))
+        })?;
+    let identity = authenticate(state, &parts, &body).await?;
+    let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Default::default())
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| EcrError::Serialization(format!("the body is not JSON: {e}")))?
+    };
+    let call = Call {
+        state,
+        identity: &identity,
+    };
+    dispatch(&call, operation, input).await
+}
+
+async fn dispatch(call: &Call<'_>, operation: Operation, input: Value) -> Result<Value, EcrError> {
+    use Operation::*;
+    match operation {
+        GetAuthorizationToken => repositories::get_authorization_token(call, input).await,
+        DescribeRegistry => repositories::describe_registry(call, input).await,
+        CreateRepository => repositories::create(call, input).await,
+        DescribeRepositories => repositories::describe(call, input).await,
+        DeleteRepository => repositories::delete(call, input).await,
+        PutImageTagMutability => repositories::put_tag_mutability(call, input).await,
+        PutImageScanningConfiguration => {
+            repositories::put_scanning_configuration(call, input).await
+        }
+        TagResource => repositories::tag_resource(call, input).await,
+        UntagResource => repositories::untag_resource(call, input).await,
+        ListTagsForResource => repositories::list_tags_for_resource(call, input).await,
+        ListImages => images::list(call, input).await,
+        DescribeImages => images::describe(call, input).await,
+        BatchGetImage => images::batch_get(call, input).await,
+        BatchDeleteImage => images::batch_delete(call, input).await,
+        PutImage => images::put(call, input).await,
+        ListImageReferrers => images::list_referrers(call, input).await,
+        BatchCheckLayerAvailability => layers::check_availability(call, input).await,
+        InitiateLayerUpload => layers::initiate(call, input).await,
+        UploadLayerPart => layers::upload_part(call, input).await,
+        CompleteLayerUpload => layers::complete(call, input).await,
+    }
+}
+
+/// Verifies the request's SigV4 signature and returns the caller.
+async fn authenticate(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+    body: &[u8],
+) -> Result<Identity, EcrError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(EcrError::MissingAuthenticationToken)?;
+    let signed = sigv4::parse_authorization(value).map_err(signature_error)?;
+    let (identity, secret) = state
+        .auth
+        .access_key_secret(&signed.access_key_id)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "access key lookup failed");
+            EcrError::Server
+        })?
+        .ok_or_else(|| {
+            tracing::warn!(access_key = %signed.access_key_id, "ECR request with an unknown access key");
+            EcrError::UnrecognizedClient
+        })?;
+    let request = sigv4::RequestToVerify {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        body,
+    };
+    sigv4::verify(&request, &signed, &secret, std::time::SystemTime::now()).map_err(|e| {
+        tracing::warn!(access_key = %signed.access_key_id, reason = %e, "ECR request with a bad signature");
+        signature_error(e)
+    })?;
+    Ok(identity)
+}
+
+fn signature_error(error: sigv4::SigV4Error) -> EcrError {
+    match error {
+        sigv4::SigV4Error::MissingAuthentication => EcrError::MissingAuthenticationToken,
+        sigv4::SigV4Error::Incomplete(_) => EcrError::IncompleteSignature(error.to_string()),
+        _ => EcrError::InvalidSignature(error.to_string()),
+    }
+}
