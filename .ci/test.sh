@@ -11,6 +11,7 @@ export PATH="$TOOLS/bin:$TOOLS/node/node_modules/.bin:$PATH"
 
 .ci/tools.sh
 .ci/deps.sh
+.ci/python.sh
 
 echo "==> checking formatting and lints" >&2
 cargo fmt --all -- --check
@@ -34,11 +35,15 @@ logs="$(mktemp -d /tmp/berth-test-logs.XXXXXX)"
 echo "==> Rust tests (unit, HTTP, docker, skopeo)" >&2
 BERTH_SITE_ROOT="$root/target/site" cargo test --workspace --exclude berth-frontend 2>&1 | tee "$logs/cargo.log"
 
+echo "==> ECR API tests (the real AWS CLI and boto3)" >&2
+PYTHONDONTWRITEBYTECODE=1 BERTH_BIN="$root/target/debug/berth" "$TOOLS/venv/bin/pytest" server/tests/ecr 2>&1 | tee "$logs/ecr.log"
+
 echo "==> browser tests (Playwright + Debian chromium)" >&2
 (cd end2end && BERTH_BIN="$root/target/debug/berth" BERTH_SITE_ROOT="$root/target/site" npx playwright test) 2>&1 | tee "$logs/e2e.log"
 
 # One closing line for the whole run (each step above stops the run on failure).
 rust=$(grep -oE 'test result: ok\. [0-9]+ passed' "$logs/cargo.log" | awk '{n += $4} END {print n + 0}')
 browser=$(grep -oE '^ *[0-9]+ passed' "$logs/e2e.log" | awk '{n += $1} END {print n + 0}')
+ecr=$(grep -oE '[0-9]+ passed' "$logs/ecr.log" | tail -n 1 | awk '{print $1 + 0}')
 rm -rf "$logs"
-echo "Total: $((rust + browser)) passed, 0 failed"
+echo "Total: $((rust + ecr + browser)) passed, 0 failed"

@@ -103,6 +103,41 @@ pub enum UserCommand {
     Create {
         /// The new user's name.
         name: String,
+        /// Managed policies to attach (repeatable), e.g. AmazonEC2ContainerRegistryPowerUser.
+        #[arg(long = "policy", value_name = "POLICY")]
+        policies: Vec<String>,
+    },
+    /// Attach a managed policy (AmazonEC2ContainerRegistryFullAccess, …PowerUser, …ReadOnly, …PullOnly).
+    AttachPolicy {
+        /// The user.
+        name: String,
+        /// The managed policy's name or ARN.
+        policy: String,
+    },
+    /// Attach (or replace) an inline IAM policy read from a JSON file.
+    PutPolicy {
+        /// The user.
+        name: String,
+        /// A name for the inline policy.
+        policy_name: String,
+        /// The policy document (IAM JSON).
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Detach a policy (managed or inline) by name.
+    DetachPolicy {
+        /// The user.
+        name: String,
+        /// The policy's name.
+        policy: String,
+    },
+    /// List a user's policies.
+    Policies {
+        /// The user.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Set a user's password from BERTH_USER_PASSWORD, or generate and print one.
     SetPassword {
@@ -161,6 +196,12 @@ pub struct SettingsArgs {
         value_name = "SECONDS"
     )]
     pub upload_expiry: Option<u64>,
+    /// PEM certificate (chain) to serve HTTPS with; needs --tls-key [default: plain HTTP].
+    #[arg(long, global = true, env = "BERTH_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, global = true, env = "BERTH_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// The settings file: the same names as the long flags, with `_`.
@@ -174,6 +215,8 @@ struct FileSettings {
     create_on_push: Option<bool>,
     site_root: Option<PathBuf>,
     upload_expiry: Option<u64>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 /// The validated settings of one installation.
@@ -194,6 +237,17 @@ pub struct Settings {
     pub site_root: PathBuf,
     /// Idle upload sessions older than this are removed.
     pub upload_expiry: std::time::Duration,
+    /// The certificate and key `serve` speaks HTTPS with; `None` means plain HTTP.
+    pub tls: Option<TlsFiles>,
+}
+
+/// A PEM certificate (chain) and its private key, as files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate, followed by any intermediate certificates.
+    pub cert: PathBuf,
+    /// The certificate's private key.
+    pub key: PathBuf,
 }
 
 impl Settings {
@@ -224,6 +278,26 @@ impl Settings {
             .or(file.region)
             .unwrap_or_else(|| "us-east-1".into());
         validate_region(&region)?;
+        let tls =
+            match (
+                args.tls_cert.clone().or(file.tls_cert),
+                args.tls_key.clone().or(file.tls_key),
+            ) {
+                (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+                (None, None) => None,
+                (Some(_), None) => return Err(ConfigError::Invalid {
+                    name: "tls_key",
+                    message:
+                        "tls_cert is set, so tls_key (the certificate's private key) must be too"
+                            .into(),
+                }),
+                (None, Some(_)) => {
+                    return Err(ConfigError::Invalid {
+                        name: "tls_cert",
+                        message: "tls_key is set, so tls_cert (the certificate) must be too".into(),
+                    })
+                }
+            };
         Ok(Self {
             data_dir: args
                 .data_dir
@@ -243,6 +317,7 @@ impl Settings {
             upload_expiry: std::time::Duration::from_secs(
                 args.upload_expiry.or(file.upload_expiry).unwrap_or(86_400),
             ),
+            tls,
         })
     }
 
@@ -314,6 +389,48 @@ mod tests {
         assert_eq!(s.region, "us-east-1");
         assert!(s.create_on_push);
         assert_eq!(s.public_url, None);
+        assert_eq!(s.tls, None, "plain HTTP by default");
+    }
+
+    #[test]
+    fn tls_files_come_from_flags_or_the_file_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("berth.toml");
+        std::fs::write(&file, "tls_cert = \"file.crt\"\ntls_key = \"file.key\"\n").unwrap();
+        let mut a = args();
+        a.config = Some(file);
+        let s = Settings::load(&a).unwrap();
+        assert_eq!(
+            s.tls,
+            Some(TlsFiles {
+                cert: "file.crt".into(),
+                key: "file.key".into()
+            }),
+            "file beats default"
+        );
+        a.tls_cert = Some("flag.crt".into());
+        let s = Settings::load(&a).unwrap();
+        assert_eq!(
+            s.tls,
+            Some(TlsFiles {
+                cert: "flag.crt".into(),
+                key: "file.key".into()
+            }),
+            "flag beats the file"
+        );
+    }
+
+    #[test]
+    fn tls_cert_and_key_come_together() {
+        let mut a = args();
+        a.tls_cert = Some("server.crt".into());
+        let err = Settings::load(&a).unwrap_err().to_string();
+        assert!(err.contains("tls_key"), "{err}");
+
+        let mut a = args();
+        a.tls_key = Some("server.key".into());
+        let err = Settings::load(&a).unwrap_err().to_string();
+        assert!(err.contains("tls_cert"), "{err}");
     }
 
     #[test]

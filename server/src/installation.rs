@@ -112,6 +112,12 @@ async fn ensure_admin(db: &Db) -> Result<Option<String>, sqlx::Error> {
     .await
     .expect("hashing does not panic");
     let created = db.create_user("admin", &hash).await?;
+    if created {
+        if let Some(admin) = db.user_by_name("admin").await? {
+            db.attach_user_policy(admin.id, "AmazonEC2ContainerRegistryFullAccess", None)
+                .await?;
+        }
+    }
     Ok((created && generated).then_some(password))
 }
 

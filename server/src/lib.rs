@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod registry;
 pub mod service;
 pub mod storage;
+pub mod tls;
 
 use auth::Authenticator;
 use axum::routing::{any, post};
@@ -28,6 +29,8 @@ pub struct AppState {
     pub registry: Arc<service::Registry>,
     /// Credential checks.
     pub auth: Arc<Authenticator>,
+    /// Permission checks.
+    pub authz: Arc<auth::authorize::Authorizer>,
     /// How this registry names itself.
     pub info: Arc<RegistryInfo>,
 }

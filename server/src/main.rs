@@ -54,6 +54,11 @@ async fn open(settings: Settings) -> Result<Installation, String> {
 }
 
 async fn serve(settings: Settings) -> CliResult {
+    let tls = match &settings.tls {
+        Some(files) => Some(berth::tls::server_config(files).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
@@ -63,7 +68,7 @@ async fn serve(settings: Settings) -> CliResult {
     let public_url = settings
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{addr}"));
+        .unwrap_or_else(|| format!("{scheme}://{addr}"));
     let info = Arc::new(RegistryInfo::new(
         installation.identity.registry_id.clone(),
         installation.identity.region.clone(),
@@ -78,6 +83,10 @@ async fn serve(settings: Settings) -> CliResult {
     }
     let state = AppState {
         registry: installation.registry.clone(),
+        authz: Arc::new(auth::authorize::Authorizer::new(
+            installation.db.clone(),
+            info.clone(),
+        )),
         info,
         auth: Arc::new(auth::Authenticator::new(
             installation.db.clone(),
@@ -91,7 +100,7 @@ async fn serve(settings: Settings) -> CliResult {
     let router = build_router(state, console, leptos_options(&settings.site_root, addr));
     let background = jobs::spawn(installation.registry.clone(), settings.upload_expiry);
 
-    println!("Berth is listening on http://{addr}");
+    println!("Berth is listening on {scheme}://{addr}");
     println!("  console:   {public_url}/");
     println!("  registry:  {registry_host}   (docker login {registry_host})");
     match &installation.generated_admin_password {
@@ -108,10 +117,19 @@ async fn serve(settings: Settings) -> CliResult {
         settings.data_dir.display()
     );
 
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("server failed: {e}"))?;
+    let served = match tls {
+        Some(config) => {
+            axum::serve(berth::tls::TlsListener::new(listener, config), router)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+        }
+        None => {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+        }
+    };
+    served.map_err(|e| format!("server failed: {e}"))?;
     background.abort();
     if let Err(e) = installation
         .registry
@@ -163,12 +181,16 @@ async fn user(settings: Settings, command: UserCommand) -> CliResult {
                 }
             }
         }
-        UserCommand::Create { name } => {
+        UserCommand::Create { name, policies } => {
             berth_app::oci::validate_repository_name(&name).map_err(|_| {
                 format!(
                     "invalid user name {name:?}: use lowercase letters, digits, '.', '_' and '-'"
                 )
             })?;
+            let managed = policies
+                .iter()
+                .map(|p| managed_policy_name(p))
+                .collect::<Result<Vec<_>, _>>()?;
             let (password, generated) = password_from_env_or_generated();
             if !db
                 .create_user(&name, &auth::hash_password(&password))
@@ -177,9 +199,74 @@ async fn user(settings: Settings, command: UserCommand) -> CliResult {
             {
                 return Err(format!("user {name:?} already exists"));
             }
+            let user = user_named(db, &name).await?;
+            for policy in &managed {
+                db.attach_user_policy(user.id, policy, None)
+                    .await
+                    .map_err(db_error)?;
+            }
             println!("Created user {name:?}.");
             if generated {
                 println!("Password (shown once): {password}");
+            }
+            if managed.is_empty() {
+                println!("No policy attached: the user may do nothing until one is (berth user attach-policy).");
+            }
+        }
+        UserCommand::AttachPolicy { name, policy } => {
+            let policy = managed_policy_name(&policy)?;
+            let user = user_named(db, &name).await?;
+            db.attach_user_policy(user.id, &policy, None)
+                .await
+                .map_err(db_error)?;
+            println!("Attached {policy} to {name:?}.");
+        }
+        UserCommand::PutPolicy {
+            name,
+            policy_name,
+            file,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let doc =
+                berth_app::policy::parse(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+            berth_app::policy::validate(&doc, berth_app::policy::PolicyKind::Identity)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            if berth_app::policy::managed_policy(&policy_name).is_some() {
+                return Err(format!(
+                    "{policy_name:?} is a managed policy's name; choose another"
+                ));
+            }
+            let user = user_named(db, &name).await?;
+            db.attach_user_policy(user.id, &policy_name, Some(&text))
+                .await
+                .map_err(db_error)?;
+            println!("Put inline policy {policy_name:?} on {name:?}.");
+        }
+        UserCommand::DetachPolicy { name, policy } => {
+            let user = user_named(db, &name).await?;
+            if !db
+                .detach_user_policy(user.id, &policy)
+                .await
+                .map_err(db_error)?
+            {
+                return Err(format!("user {name:?} has no policy {policy:?}"));
+            }
+            println!("Detached {policy} from {name:?}.");
+        }
+        UserCommand::Policies { name, json } => {
+            let user = user_named(db, &name).await?;
+            let policies = db.user_policies(user.id).await.map_err(db_error)?;
+            if json {
+                let list: Vec<_> = policies
+                    .iter()
+                    .map(|(n, doc)| serde_json::json!({"policyName": n, "type": if doc.is_some() { "inline" } else { "managed" }}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for (n, doc) in policies {
+                    println!("{n} ({})", if doc.is_some() { "inline" } else { "managed" });
+                }
             }
         }
         UserCommand::SetPassword { name } => {
@@ -296,4 +383,24 @@ async fn access_key(settings: Settings, command: AccessKeyCommand) -> CliResult 
         }
     }
     Ok(())
+}
+
+async fn user_named(db: &berth::db::Db, name: &str) -> Result<berth::db::UserRow, String> {
+    db.user_by_name(name)
+        .await
+        .map_err(|e| format!("database: {e}"))?
+        .ok_or_else(|| format!("no user named {name:?}"))
+}
+
+/// A managed policy's name, from its name or ARN.
+fn managed_policy_name(policy: &str) -> Result<String, String> {
+    let name = policy.trim_start_matches("arn:aws:iam::aws:policy/");
+    if berth_app::policy::managed_policy(name).is_some() {
+        Ok(name.to_owned())
+    } else {
+        Err(format!(
+            "unknown managed policy {policy:?}; use one of {}",
+            berth_app::policy::MANAGED_POLICIES.join(", ")
+        ))
+    }
 }

@@ -2,6 +2,7 @@
 //! at rest), authorization tokens, and HTTP Basic verification of all three,
 //! with verified passwords cached so a pull does not pay argon2 per request.
 
+pub mod authorize;
 mod keys;
 mod passwords;
 pub mod secrets;

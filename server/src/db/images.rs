@@ -4,7 +4,7 @@ use super::{Db, DbError};
 
 /// The columns of [`ImageRow`], for a manifest aliased `m`.
 const COLUMNS: &str = "m.id, m.digest, m.media_type, m.artifact_type, m.subject_digest, m.size,
-     length(m.body) AS manifest_size,
+     length(m.body) AS manifest_size, m.annotations,
      m.pushed_at, m.last_pulled_at,
      (SELECT group_concat(name, char(10)) FROM (SELECT name FROM tags t WHERE t.manifest_id = m.id ORDER BY name)) AS tags";
 
@@ -25,6 +25,8 @@ pub struct ImageRow {
     pub size: i64,
     /// Length of the manifest itself.
     pub manifest_size: i64,
+    /// The manifest's annotations, as JSON text.
+    pub annotations: Option<String>,
     /// Push time (ms).
     pub pushed_at: i64,
     /// Last recorded pull (ms).

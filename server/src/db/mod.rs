@@ -6,6 +6,7 @@ mod access;
 mod blobs;
 mod images;
 mod manifests;
+mod policies;
 mod registry;
 mod repositories;
 mod uploads;

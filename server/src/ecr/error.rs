@@ -77,6 +77,12 @@ pub enum EcrError {
     /// An upload with no bytes.
     #[error("{0}")]
     EmptyUpload(String),
+    /// The repository has no policy.
+    #[error("{0}")]
+    RepositoryPolicyNotFound(String),
+    /// The registry has no policy.
+    #[error("{0}")]
+    RegistryPolicyNotFound(String),
     /// A request limit was exceeded.
     #[error("{0}")]
     LimitExceeded(String),
@@ -113,6 +119,8 @@ impl EcrError {
             Self::InvalidLayerPart(_) => "InvalidLayerPartException",
             Self::EmptyUpload(_) => "EmptyUploadException",
             Self::LimitExceeded(_) => "LimitExceededException",
+            Self::RepositoryPolicyNotFound(_) => "RepositoryPolicyNotFoundException",
+            Self::RegistryPolicyNotFound(_) => "RegistryPolicyNotFoundException",
             Self::Server => "ServerException",
         }
     }

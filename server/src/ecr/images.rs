@@ -356,6 +356,13 @@ pub async fn list_referrers(call: &Call<'_>, input: Value) -> Result<Value, EcrE
             if let Some(t) = &row.artifact_type {
                 referrer["artifactType"] = json!(t);
             }
+            if let Some(a) = row
+                .annotations
+                .as_deref()
+                .and_then(|a| serde_json::from_str::<Value>(a).ok())
+            {
+                referrer["annotations"] = a;
+            }
             referrers.push((row.digest.clone(), referrer));
         }
         if more || exhausted {

@@ -6,11 +6,13 @@
 mod error;
 mod images;
 mod layers;
+mod policies;
 mod repositories;
 mod wire;
 
 pub use error::EcrError;
 
+use crate::auth::authorize::Resource;
 use crate::auth::sigv4;
 use crate::auth::Identity;
 use crate::AppState;
@@ -66,6 +68,12 @@ operations!(
     TagResource,
     UntagResource,
     UploadLayerPart,
+    SetRepositoryPolicy,
+    GetRepositoryPolicy,
+    DeleteRepositoryPolicy,
+    PutRegistryPolicy,
+    GetRegistryPolicy,
+    DeleteRegistryPolicy,
 );
 
 /// What an operation can reach: the state and the caller.
@@ -118,6 +126,7 @@ async fn serve(state: &AppState, request: Request) -> Result<Value, EcrError> {
         state,
         identity: &identity,
     };
+    authorize(&call, operation, &input).await?;
     dispatch(&call, operation, input).await
 }
 
@@ -146,7 +155,69 @@ async fn dispatch(call: &Call<'_>, operation: Operation, input: Value) -> Result
         InitiateLayerUpload => layers::initiate(call, input).await,
         UploadLayerPart => layers::upload_part(call, input).await,
         CompleteLayerUpload => layers::complete(call, input).await,
+        SetRepositoryPolicy => policies::set_repository_policy(call, input).await,
+        GetRepositoryPolicy => policies::get_repository_policy(call, input).await,
+        DeleteRepositoryPolicy => policies::delete_repository_policy(call, input).await,
+        PutRegistryPolicy => policies::put_registry_policy(call, input).await,
+        GetRegistryPolicy => policies::get_registry_policy(call, input).await,
+        DeleteRegistryPolicy => policies::delete_registry_policy(call, input).await,
     }
+}
+
+/// The repository an operation acts on, from its input.
+fn repository_in<'a>(call: &Call<'_>, input: &'a Value) -> Option<&'a str> {
+    if let Some(name) = input.get("repositoryName").and_then(Value::as_str) {
+        return Some(name);
+    }
+    let arn = input.get("resourceArn").and_then(Value::as_str)?;
+    let info = &call.state.info;
+    arn.strip_prefix(&format!(
+        "arn:aws:ecr:{}:{}:repository/",
+        info.region, info.registry_id
+    ))
+}
+
+/// Refuses the call unless the caller's policies (and the repository's and
+/// registry's) allow `ecr:<Operation>` on its resource. Listing all
+/// repositories is filtered per repository instead.
+async fn authorize(call: &Call<'_>, operation: Operation, input: &Value) -> Result<(), EcrError> {
+    let action = format!("ecr:{}", operation.name());
+    let names: Vec<&str> = match (
+        operation,
+        input.get("repositoryNames").and_then(Value::as_array),
+    ) {
+        (Operation::DescribeRepositories, Some(names)) => {
+            names.iter().filter_map(Value::as_str).collect()
+        }
+        (Operation::DescribeRepositories, None) => return Ok(()),
+        _ => repository_in(call, input).into_iter().collect(),
+    };
+    let resources: Vec<Resource<'_>> = if names.is_empty() {
+        vec![Resource::Registry]
+    } else {
+        names.into_iter().map(Resource::Repository).collect()
+    };
+    for resource in resources {
+        allow(call, &action, resource).await?;
+    }
+    Ok(())
+}
+
+/// Allows or refuses one action on one resource.
+pub async fn allow(call: &Call<'_>, action: &str, resource: Resource<'_>) -> Result<(), EcrError> {
+    let decision = call
+        .state
+        .authz
+        .authorize(call.identity, action, resource)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "database failed during authorization");
+            EcrError::Server
+        })?;
+    decision.map_err(|denied| {
+        tracing::info!(user = %call.identity.name, action, "denied");
+        EcrError::AccessDenied(denied.to_string())
+    })
 }
 
 /// Verifies the request's SigV4 signature and returns the caller.
@@ -161,6 +232,18 @@ async fn authenticate(
         .and_then(|v| v.to_str().ok())
         .ok_or(EcrError::MissingAuthenticationToken)?;
     let signed = sigv4::parse_authorization(value).map_err(signature_error)?;
+    if signed.service != "ecr" {
+        return Err(EcrError::InvalidSignature(format!(
+            "Credential should be scoped to correct service: 'ecr', not '{}'.",
+            signed.service
+        )));
+    }
+    if signed.region != state.info.region {
+        return Err(EcrError::InvalidSignature(format!(
+            "Credential should be scoped to a valid region, not '{}'; this registry is in '{}'.",
+            signed.region, state.info.region
+        )));
+    }
     let (identity, secret) = state
         .auth
         .access_key_secret(&signed.access_key_id)
@@ -173,11 +256,29 @@ async fn authenticate(
             tracing::warn!(access_key = %signed.access_key_id, "ECR request with an unknown access key");
             EcrError::UnrecognizedClient
         })?;
+    // HTTP/2 carries the host in the URI authority, not a header; SigV4 signs it as `host`.
+    let with_host;
+    let headers = match (
+        parts.headers.contains_key(header::HOST),
+        parts.uri.authority(),
+    ) {
+        (false, Some(authority)) => {
+            with_host = {
+                let mut headers = parts.headers.clone();
+                if let Ok(value) = HeaderValue::from_str(authority.as_str()) {
+                    headers.insert(header::HOST, value);
+                }
+                headers
+            };
+            &with_host
+        }
+        _ => &parts.headers,
+    };
     let request = sigv4::RequestToVerify {
         method: parts.method.as_str(),
         path: parts.uri.path(),
         query: parts.uri.query(),
-        headers: &parts.headers,
+        headers,
         body,
     };
     sigv4::verify(&request, &signed, &secret, std::time::SystemTime::now()).map_err(|e| {

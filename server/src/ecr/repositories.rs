@@ -4,6 +4,7 @@
 
 use super::wire::{self, decode, exclusion_filters, repository, repository_name, timestamp};
 use super::{Call, EcrError};
+use crate::auth::authorize::Resource;
 use crate::service::repositories::RepositorySettings;
 use base64::Engine;
 use serde::Deserialize;
@@ -175,9 +176,34 @@ pub async fn describe(call: &Call<'_>, input: Value) -> Result<Value, EcrError> 
     let limit = wire::max_results(input.max_results, 1000, 1000)?;
     let after = wire::position(input.next_token.as_deref())?;
     let after = after.as_ref().and_then(Value::as_str);
-    let mut rows = registry.repositories_after(after, limit + 1).await?;
-    let more = rows.len() > limit;
-    rows.truncate(limit);
+    // Only repositories the caller may describe are listed; a page is filled by
+    // reading on past the others.
+    let mut rows = Vec::new();
+    let mut cursor = after.map(str::to_owned);
+    let mut more = false;
+    while rows.len() < limit {
+        let page = registry
+            .repositories_after(cursor.as_deref(), limit + 1 - rows.len())
+            .await?;
+        let exhausted = page.len() <= limit - rows.len();
+        for repo in page {
+            if rows.len() == limit {
+                more = true;
+                break;
+            }
+            cursor = Some(repo.name.clone());
+            let action = "ecr:DescribeRepositories";
+            if super::allow(call, action, Resource::Repository(&repo.name))
+                .await
+                .is_ok()
+            {
+                rows.push(repo);
+            }
+        }
+        if more || exhausted {
+            break;
+        }
+    }
     let mut out =
         json!({"repositories": rows.iter().map(|r| repository(call, r)).collect::<Vec<_>>()});
     if more {

@@ -2,8 +2,10 @@
 //! `n`/`last` pagination and `Link` headers.
 
 use super::error::RegistryError;
-use super::Query;
+use super::{access, Query};
+use crate::auth::Identity;
 use crate::service::{Page, Registry};
+use crate::AppState;
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use berth_app::oci::Digest;
@@ -40,10 +42,38 @@ fn encode(text: &str) -> String {
 }
 
 /// `GET /v2/_catalog`.
-pub async fn catalog(registry: &Registry, query: &Query) -> Result<Response, RegistryError> {
+pub async fn catalog(
+    state: &AppState,
+    identity: &Identity,
+    query: &Query,
+) -> Result<Response, RegistryError> {
     let n = page_size(query)?;
-    let page = registry.list_repositories(query.get("last"), n).await?;
-    let last = page.items.last().cloned().unwrap_or_default();
+    // Only repositories the caller may describe are listed; pages are filled by
+    // reading on past the ones it may not see.
+    let mut names = Vec::new();
+    let mut cursor = query.get("last").map(str::to_owned);
+    let mut more = false;
+    while names.len() < n {
+        let page = state
+            .registry
+            .list_repositories(cursor.as_deref(), n - names.len())
+            .await?;
+        for name in &page.items {
+            if access::allowed(state, identity, "ecr:DescribeRepositories", name).await? {
+                names.push(name.clone());
+            }
+        }
+        cursor = page.items.last().cloned();
+        more = page.more;
+        if !page.more {
+            break;
+        }
+    }
+    let page = Page {
+        items: names,
+        more: more && n > 0,
+    };
+    let last = cursor.unwrap_or_default();
     let response = axum::Json(json!({ "repositories": page.items })).into_response();
     Ok(with_link(response, &page, || {
         format!("/v2/_catalog?n={n}&last={}", encode(&last))

@@ -12,6 +12,9 @@ pub enum RegistryError {
     /// No or bad credentials.
     #[error("{0}")]
     Unauthorized(String),
+    /// Authenticated, but a policy does not allow the request.
+    #[error("{0}")]
+    Denied(String),
     /// The repository name breaks the grammar.
     #[error("{0}")]
     NameInvalid(String),
@@ -83,6 +86,7 @@ impl RegistryError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Unauthorized(_) => "UNAUTHORIZED",
+            Self::Denied(_) => "DENIED",
             Self::NameInvalid(_) => "NAME_INVALID",
             Self::NameUnknown(_) => "NAME_UNKNOWN",
             Self::TagInvalid(_) => "TAG_INVALID",
@@ -107,6 +111,7 @@ impl RegistryError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Denied(_) => StatusCode::FORBIDDEN,
             Self::NameUnknown(_)
             | Self::BlobUnknown(_)
             | Self::BlobUploadUnknown(_)

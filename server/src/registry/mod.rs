@@ -2,6 +2,7 @@
 //! [`path::Endpoint`], dispatch on (method, endpoint), translate service results
 //! into the spec's responses. No registry logic lives here.
 
+mod access;
 mod blobs;
 mod discovery;
 pub mod error;
@@ -65,7 +66,7 @@ async fn serve(
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    state
+    let identity = state
         .auth
         .authenticate(authorization)
         .await
@@ -78,6 +79,7 @@ async fn serve(
         })?;
     let endpoint = path::parse(parts.uri.path())?;
     let query = Query::parse(parts.uri.query());
+    access::check(state, &identity, &parts.method, &endpoint, &query).await?;
     let method = &parts.method;
     let headers = &parts.headers;
     let registry = &state.registry;
@@ -85,7 +87,7 @@ async fn serve(
         (&Method::GET | &Method::HEAD, Endpoint::Base) => {
             Ok(axum::Json(serde_json::json!({})).into_response())
         }
-        (&Method::GET, Endpoint::Catalog) => discovery::catalog(registry, &query).await,
+        (&Method::GET, Endpoint::Catalog) => discovery::catalog(state, &identity, &query).await,
         (&Method::GET, Endpoint::Tags { name }) => discovery::tags(registry, &name, &query).await,
         (&Method::GET, Endpoint::Referrers { name, digest }) => {
             discovery::referrers(registry, &name, &digest, &query).await
@@ -106,7 +108,7 @@ async fn serve(
             blobs::delete(registry, &name, &digest).await
         }
         (&Method::POST, Endpoint::UploadStart { name }) => {
-            uploads::start(registry, &name, &query, headers, body).await
+            uploads::start(state, &identity, &name, &query, headers, body).await
         }
         (&Method::GET, Endpoint::Upload { name, id }) => {
             uploads::status(registry, &name, &id).await

@@ -3,7 +3,9 @@
 
 use super::error::{upload_range, RegistryError};
 use super::{content_length, empty, Query, DIGEST_HEADER, UPLOAD_UUID_HEADER};
+use crate::auth::Identity;
 use crate::service::{ChunkHeaders, MountOutcome, Registry, UploadStatus};
+use crate::AppState;
 use axum::body::BodyDataStream;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
@@ -69,24 +71,29 @@ fn chunk_headers(headers: &HeaderMap) -> Result<ChunkHeaders, RegistryError> {
 
 /// `POST /v2/<name>/blobs/uploads/` with optional `?digest=` or `?mount=&from=`.
 pub async fn start(
-    registry: &Registry,
+    state: &AppState,
+    identity: &Identity,
     name: &str,
     query: &Query,
     headers: &HeaderMap,
     body: &mut BodyDataStream,
 ) -> Result<Response, RegistryError> {
+    let registry = &state.registry;
     if let Some(digest) = query_digest(query, "mount")? {
-        return Ok(
-            match registry
-                .mount_or_start(name, &digest, query.get("from"))
-                .await?
+        // Mounting reads the source repository: without that right, upload instead.
+        let mut from = query.get("from");
+        if let Some(source) = from {
+            if berth_app::oci::validate_repository_name(source).is_err()
+                || !super::access::allowed(state, identity, "ecr:GetDownloadUrlForLayer", source)
+                    .await?
             {
-                MountOutcome::Mounted(digest) => blob_created(name, &digest),
-                MountOutcome::Started(upload) => {
-                    session_response(StatusCode::ACCEPTED, name, &upload)
-                }
-            },
-        );
+                from = None;
+            }
+        }
+        return Ok(match registry.mount_or_start(name, &digest, from).await? {
+            MountOutcome::Mounted(digest) => blob_created(name, &digest),
+            MountOutcome::Started(upload) => session_response(StatusCode::ACCEPTED, name, &upload),
+        });
     }
     if let Some(digest) = query_digest(query, "digest")? {
         let length = content_length(headers);

@@ -1,0 +1,88 @@
+//! Policies: those attached to users, and the resource policies of
+//! repositories and of the registry.
+
+use super::{Db, DbError};
+
+impl Db {
+    /// A user's policies: (name, inline document or `None` for a managed policy).
+    pub async fn user_policies(
+        &self,
+        user_id: i64,
+    ) -> Result<Vec<(String, Option<String>)>, DbError> {
+        sqlx::query_as("SELECT name, document FROM user_policies WHERE user_id = ? ORDER BY name")
+            .bind(user_id)
+            .fetch_all(&self.reader)
+            .await
+    }
+
+    /// Attaches (or replaces) a policy on a user.
+    pub async fn attach_user_policy(
+        &self,
+        user_id: i64,
+        name: &str,
+        document: Option<&str>,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO user_policies (user_id, name, document) VALUES (?, ?, ?)
+             ON CONFLICT (user_id, name) DO UPDATE SET document = excluded.document",
+        )
+        .bind(user_id)
+        .bind(name)
+        .bind(document)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Detaches a policy; false if it was not attached.
+    pub async fn detach_user_policy(&self, user_id: i64, name: &str) -> Result<bool, DbError> {
+        let done = sqlx::query("DELETE FROM user_policies WHERE user_id = ? AND name = ?")
+            .bind(user_id)
+            .bind(name)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// A repository's policy text.
+    pub async fn repository_policy(&self, name: &str) -> Result<Option<String>, DbError> {
+        let row: Option<Option<String>> =
+            sqlx::query_scalar("SELECT policy_text FROM repositories WHERE name = ?")
+                .bind(name)
+                .fetch_optional(&self.reader)
+                .await?;
+        Ok(row.flatten())
+    }
+
+    /// Sets (or with `None` removes) a repository's policy.
+    pub async fn set_repository_policy(
+        &self,
+        repository_id: i64,
+        text: Option<&str>,
+    ) -> Result<(), DbError> {
+        sqlx::query("UPDATE repositories SET policy_text = ? WHERE id = ?")
+            .bind(text)
+            .bind(repository_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// The registry's policy text.
+    pub async fn registry_policy(&self) -> Result<Option<String>, DbError> {
+        let row: Option<Option<String>> =
+            sqlx::query_scalar("SELECT policy_text FROM registry WHERE id = 1")
+                .fetch_optional(&self.reader)
+                .await?;
+        Ok(row.flatten())
+    }
+
+    /// Sets (or with `None` removes) the registry's policy.
+    pub async fn set_registry_policy(&self, text: Option<&str>) -> Result<(), DbError> {
+        sqlx::query("UPDATE registry SET policy_text = ? WHERE id = 1")
+            .bind(text)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+}
