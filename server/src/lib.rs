@@ -15,7 +15,7 @@ pub mod storage;
 pub mod tls;
 
 use auth::Authenticator;
-use axum::routing::{any, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use berth_app::console::ConsoleBackend;
 use leptos::prelude::*;
@@ -89,6 +89,7 @@ pub fn build_router(
         .route("/v2/", any(registry::handle))
         .route("/v2/{*rest}", any(registry::handle))
         .route("/", post(ecr::handle))
+        .route("/_berth/layers/{*rest}", get(registry::download::handle))
         .with_state(state);
     let routes = generate_route_list(berth_app::App);
     let console_pages = Router::new()

@@ -49,11 +49,12 @@ pub enum TlsError {
         /// What is wrong with it.
         message: String,
     },
-    /// rustls refused the pair (e.g. the key does not belong to the certificate).
+    /// rustls refused the pair (e.g. the key does not belong to the
+    /// certificate, or the certificate is not valid DER inside its PEM).
     #[error(
-        "TLS key file {} does not fit the certificate in {}: {message}",
-        key.display(),
-        cert.display()
+        "cannot use TLS certificate file {} with key file {}: {message}",
+        cert.display(),
+        key.display()
     )]
     Mismatch {
         /// The certificate file.

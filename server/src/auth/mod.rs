@@ -83,19 +83,28 @@ impl Authenticator {
             .ok_or(AuthError::Missing)?;
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
-            .map_err(|_| AuthError::Invalid)?;
-        let text = String::from_utf8(decoded).map_err(|_| AuthError::Invalid)?;
-        let (user, password) = text.split_once(':').ok_or(AuthError::Invalid)?;
+            .map_err(|_| failed("-", "the Basic credentials are not base64"))?;
+        let text = String::from_utf8(decoded)
+            .map_err(|_| failed("-", "the Basic credentials are not UTF-8"))?;
+        let (user, password) = text
+            .split_once(':')
+            .ok_or_else(|| failed("-", "the Basic credentials have no ':'"))?;
         if user == TOKEN_USER {
-            return self.verify_token(password).await;
+            return self
+                .verify_token(password)
+                .await
+                .map_err(|e| logged(e, user, "unknown, revoked or expired authorization token"));
         }
         if keys::looks_like_access_key_id(user) {
             return match self.access_key_secret(user).await? {
                 Some((identity, secret)) if keys::secrets_equal(&secret, password) => Ok(identity),
-                _ => Err(AuthError::Invalid),
+                Some(_) => Err(failed(user, "wrong secret for the access key")),
+                None => Err(failed(user, "unknown access key")),
             };
         }
-        self.verify(user, password).await
+        self.verify(user, password)
+            .await
+            .map_err(|e| logged(e, user, "unknown user or wrong password"))
     }
 
     /// The owner and plain secret of an access key, for SigV4 verification.
@@ -137,6 +146,18 @@ impl Authenticator {
             Some(user) => Ok(identity_of(user)),
             None => Err(AuthError::Invalid),
         }
+    }
+
+    /// The signature of a layer download URL for `name`/`digest` valid until `expires` (seconds).
+    pub fn sign_download(&self, name: &str, digest: &str, expires: i64) -> String {
+        self.secrets
+            .sign(&format!("download\n{name}\n{digest}\n{expires}"))
+    }
+
+    /// Whether a layer download URL's signature is genuine (expiry is the caller's check).
+    pub fn verify_download(&self, name: &str, digest: &str, expires: i64, signature: &str) -> bool {
+        self.secrets
+            .verify(&format!("download\n{name}\n{digest}\n{expires}"), signature)
     }
 
     /// Seals a secret with the installation's key.
@@ -193,6 +214,19 @@ impl Authenticator {
             }
             _ => Err(AuthError::Invalid),
         }
+    }
+}
+
+/// Logs a failed login (never the secret) and returns the error to answer with.
+fn failed(user: &str, reason: &str) -> AuthError {
+    tracing::warn!(user, reason, "authentication failed");
+    AuthError::Invalid
+}
+
+fn logged(error: AuthError, user: &str, reason: &str) -> AuthError {
+    match error {
+        AuthError::Invalid => failed(user, reason),
+        other => other,
     }
 }
 

@@ -14,6 +14,8 @@ const NONCE_LEN: usize = 24;
 /// Seals and opens secrets with the installation's key.
 pub struct SecretBox {
     cipher: XChaCha20Poly1305,
+    /// A key for signing URLs, derived from the installation's key.
+    url_key: [u8; 32],
 }
 
 impl SecretBox {
@@ -31,6 +33,7 @@ impl SecretBox {
         }
         Ok(Self {
             cipher: XChaCha20Poly1305::new_from_slice(&key).map_err(|_| invalid("bad key"))?,
+            url_key: derive(&key, b"berth signed urls"),
         })
     }
 
@@ -38,7 +41,25 @@ impl SecretBox {
     pub fn from_key(key: [u8; 32]) -> Self {
         Self {
             cipher: XChaCha20Poly1305::new(&key.into()),
+            url_key: derive(&key, b"berth signed urls"),
         }
+    }
+
+    /// An HMAC-SHA256 of `message` with the URL-signing key, hex.
+    pub fn sign(&self, message: &str) -> String {
+        use hmac::Mac;
+        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.url_key)
+            .expect("any key length");
+        mac.update(message.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// Whether `signature` is [`SecretBox::sign`] of `message` (constant time).
+    pub fn verify(&self, message: &str, signature: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let expected = self.sign(message);
+        expected.len() == signature.len()
+            && bool::from(expected.as_bytes().ct_eq(signature.as_bytes()))
     }
 
     /// Encrypts `plaintext`: a random nonce followed by the ciphertext and tag.
@@ -63,6 +84,14 @@ impl SecretBox {
             .decrypt(XNonce::from_slice(nonce), ciphertext)
             .ok()
     }
+}
+
+/// A subkey for one purpose, so the sealing key itself never signs anything.
+fn derive(key: &[u8], purpose: &[u8]) -> [u8; 32] {
+    use hmac::Mac;
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("any key length");
+    mac.update(purpose);
+    mac.finalize().into_bytes().into()
 }
 
 fn load_or_create_key_file(path: &Path) -> io::Result<Vec<u8>> {
@@ -107,6 +136,16 @@ mod tests {
         assert_eq!(a.open(&tampered), None);
         assert_eq!(a.open(b"short"), None);
         assert_ne!(a.seal(b"x"), a.seal(b"x"), "fresh nonce each time");
+    }
+
+    #[test]
+    fn signatures_verify_only_for_the_same_message_and_key() {
+        let a = SecretBox::from_key([1; 32]);
+        let sig = a.sign("repo\nsha256:x\n100");
+        assert!(a.verify("repo\nsha256:x\n100", &sig));
+        assert!(!a.verify("repo\nsha256:x\n101", &sig));
+        assert!(!SecretBox::from_key([2; 32]).verify("repo\nsha256:x\n100", &sig));
+        assert!(!a.verify("repo\nsha256:x\n100", "00"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Policies: those attached to users, and the resource policies of
-//! repositories and of the registry.
+//! Policies (those attached to users, and the resource policies of
+//! repositories and of the registry) and the registry's scanning configuration.
 
 use super::{Db, DbError};
 
@@ -81,6 +81,24 @@ impl Db {
     pub async fn set_registry_policy(&self, text: Option<&str>) -> Result<(), DbError> {
         sqlx::query("UPDATE registry SET policy_text = ? WHERE id = 1")
             .bind(text)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// The registry's scanning configuration (JSON).
+    pub async fn scanning_configuration(&self) -> Result<Option<String>, DbError> {
+        let row: Option<Option<String>> =
+            sqlx::query_scalar("SELECT scanning_configuration FROM registry WHERE id = 1")
+                .fetch_optional(&self.reader)
+                .await?;
+        Ok(row.flatten())
+    }
+
+    /// Sets the registry's scanning configuration (JSON).
+    pub async fn set_scanning_configuration(&self, json: &str) -> Result<(), DbError> {
+        sqlx::query("UPDATE registry SET scanning_configuration = ? WHERE id = 1")
+            .bind(json)
             .execute(&self.writer)
             .await?;
         Ok(())

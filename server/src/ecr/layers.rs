@@ -185,3 +185,37 @@ pub async fn complete(call: &Call<'_>, input: Value) -> Result<Value, EcrError> 
         "layerDigest": digest.as_str(),
     }))
 }
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DownloadUrlInput {
+    registry_id: Option<String>,
+    repository_name: String,
+    layer_digest: String,
+}
+
+/// `GetDownloadUrlForLayer`: a signed URL on this server, valid for 15 minutes.
+pub async fn download_url(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
+    let input: DownloadUrlInput = decode(input)?;
+    wire::registry_id(call, input.registry_id.as_deref())?;
+    let name = repository_name(&input.repository_name)?;
+    let digest = Digest::parse(&input.layer_digest).map_err(|e| {
+        EcrError::InvalidParameter(format!("Invalid parameter at 'layerDigest': {e}"))
+    })?;
+    match call
+        .state
+        .registry
+        .read_blob(name, &digest, None, false)
+        .await
+    {
+        Ok(_) => {}
+        Err(ServiceError::BlobUnknown(_)) => {
+            return Err(EcrError::LayersNotFound(format!(
+                "The layer {digest} does not exist in the repository with name '{name}'"
+            )))
+        }
+        Err(other) => return Err(other.into()),
+    }
+    let (url, _) = crate::registry::download::signed_url(call.state, name, &digest);
+    Ok(json!({ "downloadUrl": url, "layerDigest": digest.as_str() }))
+}

@@ -8,6 +8,7 @@ mod images;
 mod layers;
 mod policies;
 mod repositories;
+mod scanning;
 mod wire;
 
 pub use error::EcrError;
@@ -74,6 +75,10 @@ operations!(
     PutRegistryPolicy,
     GetRegistryPolicy,
     DeleteRegistryPolicy,
+    GetDownloadUrlForLayer,
+    PutRegistryScanningConfiguration,
+    GetRegistryScanningConfiguration,
+    BatchGetRepositoryScanningConfiguration,
 );
 
 /// What an operation can reach: the state and the caller.
@@ -155,6 +160,12 @@ async fn dispatch(call: &Call<'_>, operation: Operation, input: Value) -> Result
         InitiateLayerUpload => layers::initiate(call, input).await,
         UploadLayerPart => layers::upload_part(call, input).await,
         CompleteLayerUpload => layers::complete(call, input).await,
+        GetDownloadUrlForLayer => layers::download_url(call, input).await,
+        PutRegistryScanningConfiguration => scanning::put_registry(call, input).await,
+        GetRegistryScanningConfiguration => scanning::get_registry(call, input).await,
+        BatchGetRepositoryScanningConfiguration => {
+            scanning::batch_get_repository(call, input).await
+        }
         SetRepositoryPolicy => policies::set_repository_policy(call, input).await,
         GetRepositoryPolicy => policies::get_repository_policy(call, input).await,
         DeleteRepositoryPolicy => policies::delete_repository_policy(call, input).await,
@@ -186,9 +197,7 @@ async fn authorize(call: &Call<'_>, operation: Operation, input: &Value) -> Resu
         operation,
         input.get("repositoryNames").and_then(Value::as_array),
     ) {
-        (Operation::DescribeRepositories, Some(names)) => {
-            names.iter().filter_map(Value::as_str).collect()
-        }
+        (_, Some(names)) => names.iter().filter_map(Value::as_str).collect(),
         (Operation::DescribeRepositories, None) => return Ok(()),
         _ => repository_in(call, input).into_iter().collect(),
     };

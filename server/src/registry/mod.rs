@@ -5,6 +5,7 @@
 mod access;
 mod blobs;
 mod discovery;
+pub mod download;
 pub mod error;
 mod manifests;
 pub mod path;

@@ -206,6 +206,16 @@ impl Registry {
         Ok(self.db.set_registry_policy(text).await?)
     }
 
+    /// The registry's scanning configuration (JSON), if one was set.
+    pub async fn scanning_configuration(&self) -> ServiceResult<Option<String>> {
+        Ok(self.db.scanning_configuration().await?)
+    }
+
+    /// Sets the registry's scanning configuration (JSON, validated by the caller).
+    pub async fn set_scanning_configuration(&self, json: &str) -> ServiceResult<()> {
+        Ok(self.db.set_scanning_configuration(json).await?)
+    }
+
     /// A repository's resource tags.
     pub async fn repository_tags(&self, name: &str) -> ServiceResult<Vec<(String, String)>> {
         let repo = self.repository(name).await?;
