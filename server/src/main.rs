@@ -119,14 +119,20 @@ async fn serve(settings: Settings) -> CliResult {
 
     let served = match tls {
         Some(config) => {
-            axum::serve(berth::tls::TlsListener::new(listener, config), router)
-                .with_graceful_shutdown(shutdown_signal())
-                .await
+            axum::serve(
+                berth::tls::TlsListener::new(listener, config),
+                router.into_make_service_with_connect_info::<berth::ClientAddr>(),
+            )
+            .with_graceful_shutdown(shutdown_signal())
+            .await
         }
         None => {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown_signal())
-                .await
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<berth::ClientAddr>(),
+            )
+            .with_graceful_shutdown(shutdown_signal())
+            .await
         }
     };
     served.map_err(|e| format!("server failed: {e}"))?;

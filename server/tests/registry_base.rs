@@ -240,3 +240,49 @@ async fn error_responses_carry_api_version_and_json() {
         .await;
     expect_error(resp, StatusCode::NOT_FOUND, "BLOB_UNKNOWN", "missing blob").await;
 }
+
+#[tokio::test]
+async fn repeated_failed_logins_are_throttled_per_user_and_logged_without_secrets() {
+    let server = TestServer::start();
+    let reg = Registry::new(&server);
+    let secret = "hunter2-not-the-password";
+    for attempt in 0..10 {
+        let resp = reg
+            .anonymous(Method::GET, "/v2/")
+            .basic_auth("admin", Some(secret))
+            .send()
+            .await
+            .expect("GET /v2/");
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    let resp = reg.send(reg.get("/v2/")).await;
+    let error = expect_error(
+        resp,
+        StatusCode::TOO_MANY_REQUESTS,
+        "TOOMANYREQUESTS",
+        "the 11th attempt, even with the right password",
+    )
+    .await;
+    assert!(error.message.contains("try again in"), "{}", error.message);
+    let other = reg
+        .anonymous(Method::GET, "/v2/")
+        .basic_auth("someone-else", Some("x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        other.status(),
+        StatusCode::UNAUTHORIZED,
+        "other users are not throttled"
+    );
+    let logs = server.logs();
+    assert!(
+        logs.contains("authentication failed") && logs.contains("unknown user or wrong password"),
+        "failures are logged with a reason:\n{logs}"
+    );
+    assert!(!logs.contains(secret), "the secret never reaches the log");
+    assert!(
+        !logs.contains(common::ADMIN_PASSWORD),
+        "nor the real password"
+    );
+}

@@ -7,6 +7,7 @@ mod keys;
 mod passwords;
 pub mod secrets;
 pub mod sigv4;
+pub mod throttle;
 
 pub use keys::{new_access_key, NewAccessKey};
 pub use passwords::{generate_password, hash_password, verify_password};
@@ -16,6 +17,7 @@ use base64::Engine;
 use secrets::SecretBox;
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -46,6 +48,9 @@ pub enum AuthError {
     /// The request's credentials are an access key id this registry does not know.
     #[error("the access key id is not known")]
     UnknownAccessKey,
+    /// Too many recent failures from this source for this user.
+    #[error("too many failed logins for this user from this address; try again in {0} seconds")]
+    Throttled(u64),
     /// The database failed while checking.
     #[error("database: {0}")]
     Database(#[from] DbError),
@@ -61,6 +66,7 @@ pub const TOKEN_USER: &str = "AWS";
 pub struct Authenticator {
     db: Db,
     secrets: Arc<SecretBox>,
+    throttle: throttle::LoginThrottle,
     verified: Mutex<HashMap<[u8; 32], (String, Instant)>>,
 }
 
@@ -70,12 +76,17 @@ impl Authenticator {
         Self {
             db,
             secrets,
+            throttle: Default::default(),
             verified: Mutex::new(HashMap::new()),
         }
     }
 
     /// Checks an `Authorization` header value (HTTP Basic).
-    pub async fn authenticate(&self, header: Option<&str>) -> Result<Identity, AuthError> {
+    pub async fn authenticate(
+        &self,
+        header: Option<&str>,
+        source: Option<IpAddr>,
+    ) -> Result<Identity, AuthError> {
         let header = header.ok_or(AuthError::Missing)?;
         let encoded = header
             .strip_prefix("Basic ")
@@ -89,6 +100,30 @@ impl Authenticator {
         let (user, password) = text
             .split_once(':')
             .ok_or_else(|| failed("-", "the Basic credentials have no ':'"))?;
+        self.throttled(source, user)?;
+        let result = self.check_basic(user, password).await;
+        self.count(source, user, &result);
+        result
+    }
+
+    /// Refuses a (source, user) pair that failed too often lately.
+    pub fn throttled(&self, source: Option<IpAddr>, user: &str) -> Result<(), AuthError> {
+        self.throttle.check(source, user).map_err(|wait| {
+            tracing::warn!(user, ?source, "login refused: too many recent failures");
+            AuthError::Throttled(wait.as_secs().max(1))
+        })
+    }
+
+    /// Counts a login's outcome for throttling.
+    pub fn count<T>(&self, source: Option<IpAddr>, user: &str, result: &Result<T, AuthError>) {
+        match result {
+            Ok(_) => self.throttle.succeeded(source, user),
+            Err(AuthError::Invalid) => self.throttle.failed(source, user),
+            Err(_) => {}
+        }
+    }
+
+    async fn check_basic(&self, user: &str, password: &str) -> Result<Identity, AuthError> {
         if user == TOKEN_USER {
             return self
                 .verify_token(password)

@@ -83,6 +83,9 @@ pub enum EcrError {
     /// The registry has no policy.
     #[error("{0}")]
     RegistryPolicyNotFound(String),
+    /// Too many requests (or failed signatures); try again later.
+    #[error("{0}")]
+    Throttling(String),
     /// A request limit was exceeded.
     #[error("{0}")]
     LimitExceeded(String),
@@ -119,6 +122,7 @@ impl EcrError {
             Self::InvalidLayerPart(_) => "InvalidLayerPartException",
             Self::EmptyUpload(_) => "EmptyUploadException",
             Self::LimitExceeded(_) => "LimitExceededException",
+            Self::Throttling(_) => "ThrottlingException",
             Self::RepositoryPolicyNotFound(_) => "RepositoryPolicyNotFoundException",
             Self::RegistryPolicyNotFound(_) => "RegistryPolicyNotFoundException",
             Self::Server => "ServerException",

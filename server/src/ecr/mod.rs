@@ -253,18 +253,23 @@ async fn authenticate(
             signed.region, state.info.region
         )));
     }
-    let (identity, secret) = state
+    let source = crate::registry::source_address(parts);
+    let key_id = signed.access_key_id.as_str();
+    state
         .auth
-        .access_key_secret(&signed.access_key_id)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "access key lookup failed");
-            EcrError::Server
-        })?
-        .ok_or_else(|| {
-            tracing::warn!(access_key = %signed.access_key_id, "ECR request with an unknown access key");
-            EcrError::UnrecognizedClient
-        })?;
+        .throttled(source, key_id)
+        .map_err(|e| EcrError::Throttling(e.to_string()))?;
+    let found = state.auth.access_key_secret(key_id).await.map_err(|e| {
+        tracing::error!(error = %e, "access key lookup failed");
+        EcrError::Server
+    })?;
+    let Some((identity, secret)) = found else {
+        tracing::warn!(access_key = %key_id, "ECR request with an unknown access key");
+        state
+            .auth
+            .count::<()>(source, key_id, &Err(crate::auth::AuthError::Invalid));
+        return Err(EcrError::UnrecognizedClient);
+    };
     // HTTP/2 carries the host in the URI authority, not a header; SigV4 signs it as `host`.
     let with_host;
     let headers = match (
@@ -290,8 +295,14 @@ async fn authenticate(
         headers,
         body,
     };
-    sigv4::verify(&request, &signed, &secret, std::time::SystemTime::now()).map_err(|e| {
-        tracing::warn!(access_key = %signed.access_key_id, reason = %e, "ECR request with a bad signature");
+    let verified = sigv4::verify(&request, &signed, &secret, std::time::SystemTime::now());
+    let outcome = match &verified {
+        Ok(()) => Ok(()),
+        Err(_) => Err(crate::auth::AuthError::Invalid),
+    };
+    state.auth.count(source, key_id, &outcome);
+    verified.map_err(|e| {
+        tracing::warn!(access_key = %key_id, reason = %e, "ECR request with a bad signature");
         signature_error(e)
     })?;
     Ok(identity)

@@ -76,6 +76,14 @@ pub enum RegistryError {
     /// The endpoint does not support the method.
     #[error("{0}")]
     Unsupported(String),
+    /// Too many requests (or failed logins); try again later.
+    #[error("{message}")]
+    TooManyRequests {
+        /// What to tell the client.
+        message: String,
+        /// Seconds until trying again makes sense.
+        retry_after: u64,
+    },
     /// Something failed inside the server; details are logged, not sent.
     #[error("internal error; see the registry's log")]
     Internal,
@@ -103,6 +111,7 @@ impl RegistryError {
             Self::PaginationInvalid(_) => "PAGINATION_NUMBER_INVALID",
             Self::NotFound(_) => "NOT_FOUND",
             Self::Unsupported(_) => "UNSUPPORTED",
+            Self::TooManyRequests { .. } => "TOOMANYREQUESTS",
             Self::Internal => "UNKNOWN",
         }
     }
@@ -123,6 +132,7 @@ impl RegistryError {
             Self::ManifestTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unsupported(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::NameInvalid(_)
             | Self::TagInvalid(_)
@@ -158,6 +168,9 @@ impl IntoResponse for RegistryError {
                 if let Ok(v) = HeaderValue::from_str(&upload_range(*size)) {
                     headers.insert(header::RANGE, v);
                 }
+            }
+            Self::TooManyRequests { retry_after, .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             Self::RangeNotSatisfiable { size, .. } => {
                 if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {

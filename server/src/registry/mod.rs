@@ -69,13 +69,17 @@ async fn serve(
         .and_then(|v| v.to_str().ok());
     let identity = state
         .auth
-        .authenticate(authorization)
+        .authenticate(authorization, source_address(parts))
         .await
         .map_err(|e| match e {
             crate::auth::AuthError::Database(db) => {
                 tracing::error!(error = %db, "database failed during authentication");
                 RegistryError::Internal
             }
+            crate::auth::AuthError::Throttled(seconds) => RegistryError::TooManyRequests {
+                message: e.to_string(),
+                retry_after: seconds,
+            },
             other => RegistryError::Unauthorized(other.to_string()),
         })?;
     let endpoint = path::parse(parts.uri.path())?;
@@ -128,6 +132,14 @@ async fn serve(
             endpoint_label(&endpoint)
         ))),
     }
+}
+
+/// The client's address, when the server records it.
+pub fn source_address(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<crate::ClientAddr>>()
+        .map(|info| info.0 .0.ip())
 }
 
 fn endpoint_label(endpoint: &Endpoint) -> &'static str {

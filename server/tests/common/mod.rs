@@ -24,6 +24,7 @@ pub struct TestServer {
     pub host: String,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
+    logs: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 /// How to start a test server.
@@ -77,7 +78,7 @@ impl TestServer {
             .env("RUST_LOG", "berth=info,warn")
             .env_remove("BERTH_CONFIG")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(Stdio::piped());
         for (k, v) in env {
             command.env(k, v);
         }
@@ -97,6 +98,17 @@ impl TestServer {
                 println!("[berth] {line}");
             }
         });
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stderr = child.stderr.take().expect("stderr");
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[berth] {line}");
+                let mut logs = sink.lock().expect("log lock");
+                logs.push_str(&line);
+                logs.push('\n');
+            }
+        });
         let url = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("berth printed its address within 60 s");
@@ -106,7 +118,13 @@ impl TestServer {
             data_dir,
             host,
             url,
+            logs,
         }
+    }
+
+    /// What the server has logged so far (its stderr).
+    pub fn logs(&self) -> String {
+        self.logs.lock().expect("log lock").clone()
     }
 
     /// The server's data directory.
