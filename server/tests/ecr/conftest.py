@@ -548,3 +548,127 @@ def list_image_ids(ecr, name: str, **kwargs) -> list:
     for page in ecr.get_paginator("list_images").paginate(repositoryName=name, **kwargs):
         ids.extend(page["imageIds"])
     return ids
+
+
+# --------------------------------------------------------------------------
+# users, permission policies and authorization (test_policies, test_authz)
+
+MANAGED_POLICY_ARN_PREFIX = "arn:aws:iam::aws:policy/"
+FULL_ACCESS = "AmazonEC2ContainerRegistryFullAccess"
+POWER_USER = "AmazonEC2ContainerRegistryPowerUser"
+READ_ONLY = "AmazonEC2ContainerRegistryReadOnly"
+PULL_ONLY = "AmazonEC2ContainerRegistryPullOnly"
+
+
+@pytest.fixture(scope="session")
+def registry_id(ecr) -> str:
+    """The server's 12-digit registry (account) id."""
+    rid = ecr.describe_registry()["registryId"]
+    assert REGISTRY_ID_RE.match(rid), rid
+    return rid
+
+
+def repository_arn(registry_id: str, name: str) -> str:
+    return f"arn:aws:ecr:{REGION}:{registry_id}:repository/{name}"
+
+
+def user_arn(registry_id: str, name: str) -> str:
+    return f"arn:aws:iam::{registry_id}:user/{name}"
+
+
+def policy_text(*statements: dict, version: str = "2012-10-17") -> str:
+    """An IAM policy document as JSON text."""
+    return json.dumps({"Version": version, "Statement": list(statements)})
+
+
+@dataclass
+class User:
+    """A Berth user made for one test, with a password and an access key."""
+
+    server: Server
+    name: str
+    password: str
+    arn: str
+    access_key_id: str = ""
+    secret: str = ""
+
+    @property
+    def ecr(self):
+        """A boto3 ECR client signed with this user's access key."""
+        if not hasattr(self, "_ecr"):
+            self._ecr = make_ecr(self.server, self.access_key_id, self.secret)
+        return self._ecr
+
+    def registry(self, auth=None) -> "Registry":
+        """The /v2/ API as this user (HTTP Basic NAME:PASSWORD unless `auth`)."""
+        return Registry(self.server, auth=auth or (self.name, self.password))
+
+    def attach(self, policy: str) -> None:
+        self.server.admin("user", "attach-policy", self.name, policy)
+
+    def detach(self, policy: str) -> None:
+        self.server.admin("user", "detach-policy", self.name, policy)
+
+    def put_policy(self, policy_name: str, text: str, workdir: Path) -> None:
+        """Puts an inline identity policy (through a file, as an operator would)."""
+        path = workdir / f"{self.name}-{policy_name}.json"
+        path.write_text(text)
+        self.server.admin("user", "put-policy", self.name, policy_name, "--file", str(path))
+
+    def policies(self) -> list:
+        return json.loads(self.server.admin("user", "policies", self.name, "--json").stdout)
+
+
+def create_user(server: Server, registry_id: str, prefix: str, *policies: str, key: bool = True) -> User:
+    """A new user named PREFIX-<random>, made with `berth user create NAME
+    --policy P…` (password from BERTH_USER_PASSWORD), with an access key
+    unless key=False."""
+    name = unique_name(prefix)
+    password = "pw-" + uuid.uuid4().hex
+    args = ["user", "create", name]
+    for p in policies:
+        args += ["--policy", p]
+    server.admin(*args, env={"BERTH_USER_PASSWORD": password})
+    user = User(server, name, password, user_arn(registry_id, name))
+    if key:
+        created = server.create_access_key(name)
+        user.access_key_id = created["accessKeyId"]
+        user.secret = created["secretAccessKey"]
+    return user
+
+
+def delete_user(server: Server, user: User) -> None:
+    server.admin("user", "delete", user.name, check=False)
+
+
+@pytest.fixture
+def new_user(server, registry_id, request):
+    """new_user(prefix=None, *managed_policies, key=True) -> a User (see
+    create_user), deleted again after the test."""
+    made = []
+
+    def create(prefix: str | None = None, *policies: str, key: bool = True) -> User:
+        user = create_user(server, registry_id, prefix or request.node.name, *policies, key=key)
+        made.append(user)
+        return user
+
+    yield create
+    for user in made:
+        delete_user(server, user)
+
+
+def expect_denied(user: User, action: str, resource: str, call, *args, **kwargs) -> ClientError:
+    """`call` fails with AccessDeniedException (HTTP 403) naming the user,
+    the action (`ecr:Op`) and the resource ARN (or `*`)."""
+    error = expect_error("AccessDeniedException", call, *args, status=403, **kwargs)
+    message = error.response["Error"]["Message"]
+    expected = f"User: {user.arn} is not authorized to perform: {action} on resource: {resource}"
+    assert message.startswith(expected), f"message {message!r} does not start with {expected!r}"
+    return error
+
+
+def assert_registry_denied(response: requests.Response) -> None:
+    """A /v2/ answer is HTTP 403 with the OCI error code DENIED."""
+    assert response.status_code == 403, f"expected 403 DENIED, got {response.status_code}: {response.text}"
+    codes = [e.get("code") for e in response.json().get("errors", [])]
+    assert codes == ["DENIED"], response.text
