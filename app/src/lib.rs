@@ -4,6 +4,7 @@
 //! provides as Leptos context, so this crate never depends on the server.
 
 pub mod console;
+pub mod lifecycle;
 pub mod oci;
 pub mod policy;
 
