@@ -48,13 +48,13 @@ fn repository_of(endpoint: &Endpoint) -> Option<&str> {
     }
 }
 
-/// Whether `identity` may perform `action` on the repository `name`.
-pub async fn allowed(
+/// Allows `action` on the repository `name`, or refuses it with `DENIED`.
+async fn require(
     state: &AppState,
     identity: &Identity,
     action: &str,
     name: &str,
-) -> Result<bool, RegistryError> {
+) -> Result<(), RegistryError> {
     let decision = state
         .authz
         .authorize(identity, action, Resource::Repository(name))
@@ -63,7 +63,24 @@ pub async fn allowed(
             tracing::error!(error = %e, "database failed during authorization");
             RegistryError::Internal
         })?;
-    Ok(decision.is_ok())
+    decision.map_err(|denied| {
+        tracing::info!(user = %identity.name, action, repository = name, "denied");
+        RegistryError::Denied(denied.to_string())
+    })
+}
+
+/// Whether `identity` may perform `action` on the repository `name`.
+pub async fn allowed(
+    state: &AppState,
+    identity: &Identity,
+    action: &str,
+    name: &str,
+) -> Result<bool, RegistryError> {
+    match require(state, identity, action, name).await {
+        Ok(()) => Ok(true),
+        Err(RegistryError::Denied(_)) => Ok(false),
+        Err(other) => Err(other),
+    }
 }
 
 /// Refuses the request unless every action it needs is allowed. A push that
@@ -107,18 +124,7 @@ pub async fn check(
         actions.push("ecr:CreateRepository");
     }
     for action in actions {
-        let decision = state
-            .authz
-            .authorize(identity, action, Resource::Repository(name))
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "database failed during authorization");
-                RegistryError::Internal
-            })?;
-        if let Err(denied) = decision {
-            tracing::info!(user = %identity.name, action, repository = name, "denied");
-            return Err(RegistryError::Denied(denied.to_string()));
-        }
+        require(state, identity, action, name).await?;
     }
     Ok(())
 }
