@@ -5,6 +5,7 @@
 mod access;
 mod blobs;
 mod images;
+mod lifecycle;
 mod manifests;
 mod policies;
 mod registry;
@@ -15,6 +16,7 @@ mod users;
 pub use access::AccessKeyRow;
 pub use blobs::BlobRow;
 pub use images::{ImageRow, TagStatus};
+pub use lifecycle::{LifecycleFactsRow, PreviewRow};
 pub use manifests::{
     DeleteOutcome, ManifestRow, NewManifest, PutRejection, Reference, ReferrerRow,
 };

@@ -77,6 +77,12 @@ pub enum EcrError {
     /// An upload with no bytes.
     #[error("{0}")]
     EmptyUpload(String),
+    /// The repository has no lifecycle policy.
+    #[error("{0}")]
+    LifecyclePolicyNotFound(String),
+    /// No preview was started for the repository.
+    #[error("{0}")]
+    LifecyclePolicyPreviewNotFound(String),
     /// The repository has no policy.
     #[error("{0}")]
     RepositoryPolicyNotFound(String),
@@ -124,6 +130,8 @@ impl EcrError {
             Self::LimitExceeded(_) => "LimitExceededException",
             Self::Throttling(_) => "ThrottlingException",
             Self::RepositoryPolicyNotFound(_) => "RepositoryPolicyNotFoundException",
+            Self::LifecyclePolicyNotFound(_) => "LifecyclePolicyNotFoundException",
+            Self::LifecyclePolicyPreviewNotFound(_) => "LifecyclePolicyPreviewNotFoundException",
             Self::RegistryPolicyNotFound(_) => "RegistryPolicyNotFoundException",
             Self::Server => "ServerException",
         }

@@ -6,6 +6,7 @@
 mod error;
 mod images;
 mod layers;
+mod lifecycle;
 mod policies;
 mod repositories;
 mod scanning;
@@ -79,6 +80,11 @@ operations!(
     PutRegistryScanningConfiguration,
     GetRegistryScanningConfiguration,
     BatchGetRepositoryScanningConfiguration,
+    PutLifecyclePolicy,
+    GetLifecyclePolicy,
+    DeleteLifecyclePolicy,
+    StartLifecyclePolicyPreview,
+    GetLifecyclePolicyPreview,
 );
 
 /// What an operation can reach: the state and the caller.
@@ -162,6 +168,11 @@ async fn dispatch(call: &Call<'_>, operation: Operation, input: Value) -> Result
         CompleteLayerUpload => layers::complete(call, input).await,
         GetDownloadUrlForLayer => layers::download_url(call, input).await,
         PutRegistryScanningConfiguration => scanning::put_registry(call, input).await,
+        PutLifecyclePolicy => lifecycle::put(call, input).await,
+        GetLifecyclePolicy => lifecycle::get(call, input).await,
+        DeleteLifecyclePolicy => lifecycle::delete(call, input).await,
+        StartLifecyclePolicyPreview => lifecycle::start_preview(call, input).await,
+        GetLifecyclePolicyPreview => lifecycle::get_preview(call, input).await,
         GetRegistryScanningConfiguration => scanning::get_registry(call, input).await,
         BatchGetRepositoryScanningConfiguration => {
             scanning::batch_get_repository(call, input).await

@@ -1,0 +1,109 @@
+//! Lifecycle policies, the facts their evaluation needs, and previews.
+
+use super::{now_millis, Db, DbError};
+
+/// One image as the lifecycle evaluator sees it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LifecycleFactsRow {
+    /// Manifest digest.
+    pub digest: String,
+    /// Tags, newline-separated.
+    pub tags: Option<String>,
+    /// Push time (ms).
+    pub pushed_at: i64,
+    /// Last pull (ms).
+    pub last_pulled_at: Option<i64>,
+    /// Whether an index in the repository references it.
+    pub referenced_by_index: bool,
+    /// Its `subject`, if it is a referrer.
+    pub subject_digest: Option<String>,
+}
+
+/// A stored preview.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PreviewRow {
+    /// The policy evaluated.
+    pub policy_text: String,
+    /// `COMPLETE`, …
+    pub status: String,
+    /// The decisions that expire, as JSON.
+    pub decisions: String,
+}
+
+impl Db {
+    /// The repository's lifecycle policy text.
+    pub async fn lifecycle_policy(&self, repository_id: i64) -> Result<Option<String>, DbError> {
+        let row: Option<Option<String>> =
+            sqlx::query_scalar("SELECT lifecycle_policy FROM repositories WHERE id = ?")
+                .bind(repository_id)
+                .fetch_optional(&self.reader)
+                .await?;
+        Ok(row.flatten())
+    }
+
+    /// Sets (or with `None` removes) the repository's lifecycle policy.
+    pub async fn set_lifecycle_policy(
+        &self,
+        repository_id: i64,
+        text: Option<&str>,
+    ) -> Result<(), DbError> {
+        sqlx::query("UPDATE repositories SET lifecycle_policy = ? WHERE id = ?")
+            .bind(text)
+            .bind(repository_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Every image of a repository with what lifecycle rules look at.
+    pub async fn lifecycle_facts(
+        &self,
+        repository_id: i64,
+    ) -> Result<Vec<LifecycleFactsRow>, DbError> {
+        sqlx::query_as(
+            "SELECT m.digest,
+                    (SELECT group_concat(name, char(10)) FROM tags t WHERE t.manifest_id = m.id) AS tags,
+                    m.pushed_at, m.last_pulled_at,
+                    EXISTS (SELECT 1 FROM manifest_refs r JOIN manifests p ON p.id = r.manifest_id
+                            WHERE p.repository_id = m.repository_id AND r.digest = m.digest
+                              AND r.kind = 'manifest') AS referenced_by_index,
+                    m.subject_digest
+             FROM manifests m WHERE m.repository_id = ? ORDER BY m.digest",
+        )
+        .bind(repository_id)
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// Replaces the repository's preview.
+    pub async fn save_preview(
+        &self,
+        repository_id: i64,
+        policy_text: &str,
+        decisions: &str,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO lifecycle_previews (repository_id, policy_text, status, decisions, created_at)
+             VALUES (?, ?, 'COMPLETE', ?, ?)
+             ON CONFLICT (repository_id) DO UPDATE SET policy_text = excluded.policy_text,
+                 status = excluded.status, decisions = excluded.decisions, created_at = excluded.created_at",
+        )
+        .bind(repository_id)
+        .bind(policy_text)
+        .bind(decisions)
+        .bind(now_millis())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// The repository's latest preview.
+    pub async fn preview(&self, repository_id: i64) -> Result<Option<PreviewRow>, DbError> {
+        sqlx::query_as(
+            "SELECT policy_text, status, decisions FROM lifecycle_previews WHERE repository_id = ?",
+        )
+        .bind(repository_id)
+        .fetch_optional(&self.reader)
+        .await
+    }
+}

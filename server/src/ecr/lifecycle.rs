@@ -1,0 +1,226 @@
+//! Lifecycle policy operations: PutLifecyclePolicy, GetLifecyclePolicy,
+//! DeleteLifecyclePolicy, StartLifecyclePolicyPreview, GetLifecyclePolicyPreview.
+//! A preview is evaluated at once (status COMPLETE) and deletes nothing.
+
+use super::wire::{self, decode, repository_name, timestamp, ImageIdentifier};
+use super::{Call, EcrError};
+use crate::service::lifecycle::PreviewEntry;
+use crate::service::{ImageId, ServiceError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+fn not_found(call: &Call<'_>, name: &str) -> EcrError {
+    EcrError::LifecyclePolicyNotFound(format!(
+        "Lifecycle policy does not exist for the repository with name '{name}' in the registry with id '{}'",
+        call.state.info.registry_id
+    ))
+}
+
+fn invalid_policy(error: ServiceError) -> EcrError {
+    match error {
+        ServiceError::InvalidSetting(message) => EcrError::InvalidParameter(format!(
+            "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: '{message}'"
+        )),
+        other => other.into(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PutInput {
+    registry_id: Option<String>,
+    repository_name: String,
+    lifecycle_policy_text: String,
+}
+
+/// `PutLifecyclePolicy`.
+pub async fn put(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
+    let input: PutInput = decode(input)?;
+    wire::registry_id(call, input.registry_id.as_deref())?;
+    let name = repository_name(&input.repository_name)?;
+    call.state.registry.repository(name).await?;
+    call.state
+        .registry
+        .set_lifecycle_policy(name, Some(&input.lifecycle_policy_text))
+        .await
+        .map_err(invalid_policy)?;
+    Ok(json!({
+        "registryId": call.state.info.registry_id,
+        "repositoryName": name,
+        "lifecyclePolicyText": input.lifecycle_policy_text,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RepositoryInput {
+    registry_id: Option<String>,
+    repository_name: String,
+}
+
+async fn current(call: &Call<'_>, input: Value) -> Result<(String, String), EcrError> {
+    let input: RepositoryInput = decode(input)?;
+    wire::registry_id(call, input.registry_id.as_deref())?;
+    let name = repository_name(&input.repository_name)?.to_owned();
+    let text = call
+        .state
+        .registry
+        .lifecycle_policy(&name)
+        .await?
+        .ok_or_else(|| not_found(call, &name))?;
+    Ok((name, text))
+}
+
+/// `GetLifecyclePolicy`.
+pub async fn get(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
+    let (name, text) = current(call, input).await?;
+    Ok(json!({
+        "registryId": call.state.info.registry_id,
+        "repositoryName": name,
+        "lifecyclePolicyText": text,
+    }))
+}
+
+/// `DeleteLifecyclePolicy`.
+pub async fn delete(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
+    let (name, text) = current(call, input).await?;
+    call.state
+        .registry
+        .set_lifecycle_policy(&name, None)
+        .await?;
+    Ok(json!({
+        "registryId": call.state.info.registry_id,
+        "repositoryName": name,
+        "lifecyclePolicyText": text,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StartPreviewInput {
+    registry_id: Option<String>,
+    repository_name: String,
+    lifecycle_policy_text: Option<String>,
+}
+
+/// `StartLifecyclePolicyPreview`: evaluates the given (or saved) policy now.
+pub async fn start_preview(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
+    let input: StartPreviewInput = decode(input)?;
+    wire::registry_id(call, input.registry_id.as_deref())?;
+    let name = repository_name(&input.repository_name)?;
+    let registry = &call.state.registry;
+    let text = match input.lifecycle_policy_text {
+        Some(text) => text,
+        None => registry
+            .lifecycle_policy(name)
+            .await?
+            .ok_or_else(|| not_found(call, name))?,
+    };
+    registry
+        .start_lifecycle_preview(name, &text)
+        .await
+        .map_err(invalid_policy)?;
+    Ok(json!({
+        "registryId": call.state.info.registry_id,
+        "repositoryName": name,
+        "lifecyclePolicyText": text,
+        "status": "COMPLETE",
+    }))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct PreviewFilter {
+    tag_status: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GetPreviewInput {
+    registry_id: Option<String>,
+    repository_name: String,
+    image_ids: Option<Vec<ImageIdentifier>>,
+    next_token: Option<String>,
+    max_results: Option<i64>,
+    filter: Option<PreviewFilter>,
+}
+
+fn selected(entry: &PreviewEntry, ids: &[ImageId], tag_status: Option<&str>) -> bool {
+    let by_id = ids.is_empty()
+        || ids.iter().any(|id| {
+            id.digest.as_deref().is_none_or(|d| d == entry.digest)
+                && id.tag.as_ref().is_none_or(|t| entry.tags.contains(t))
+        });
+    let by_status = match tag_status {
+        Some("TAGGED") => !entry.tags.is_empty(),
+        Some("UNTAGGED") => entry.tags.is_empty(),
+        _ => true,
+    };
+    by_id && by_status
+}
+
+/// `GetLifecyclePolicyPreview`.
+pub async fn get_preview(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
+    let input: GetPreviewInput = decode(input)?;
+    wire::registry_id(call, input.registry_id.as_deref())?;
+    let name = repository_name(&input.repository_name)?;
+    let tag_status = input.filter.unwrap_or_default().tag_status;
+    if let Some(status) = tag_status.as_deref() {
+        if !matches!(status, "TAGGED" | "UNTAGGED" | "ANY") {
+            return Err(EcrError::InvalidParameter(format!(
+                "filter.tagStatus must be TAGGED, UNTAGGED or ANY, got {status:?}"
+            )));
+        }
+    }
+    let ids: Vec<ImageId> = input
+        .image_ids
+        .unwrap_or_default()
+        .into_iter()
+        .map(ImageId::from)
+        .collect();
+    let limit = wire::max_results(input.max_results, 100, 100)?;
+    let offset = wire::position(input.next_token.as_deref())?
+        .and_then(|p| p.as_u64())
+        .unwrap_or(0) as usize;
+    let (text, status, entries) = call.state.registry.lifecycle_preview(name).await?.ok_or_else(|| {
+        EcrError::LifecyclePolicyPreviewNotFound(format!(
+            "There is no lifecycle policy preview for the repository with name '{name}' in the registry with id '{}'",
+            call.state.info.registry_id
+        ))
+    })?;
+    let total = entries.len();
+    let matching: Vec<&PreviewEntry> = entries
+        .iter()
+        .filter(|e| selected(e, &ids, tag_status.as_deref()))
+        .collect();
+    let page: Vec<Value> = matching
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|e| {
+            let mut result = json!({
+                "imageDigest": e.digest,
+                "imageTags": e.tags,
+                "imagePushedAt": timestamp(e.pushed_at),
+                "action": {"type": "EXPIRE"},
+                "storageClass": "STANDARD",
+            });
+            if let Some(rule) = e.rule {
+                result["appliedRulePriority"] = json!(rule);
+            }
+            result
+        })
+        .collect();
+    let mut out = json!({
+        "registryId": call.state.info.registry_id,
+        "repositoryName": name,
+        "lifecyclePolicyText": text,
+        "status": status,
+        "previewResults": page,
+        "summary": {"expiringImageTotalCount": total},
+    });
+    if offset + limit < matching.len() {
+        out["nextToken"] = json!(wire::next_token(&json!(offset + limit)));
+    }
+    Ok(out)
+}

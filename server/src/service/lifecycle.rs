@@ -1,0 +1,119 @@
+//! Lifecycle policies: storing them and previewing what they would expire.
+//! The preview runs the same evaluator a real run will, and writes only the
+//! preview itself.
+
+use super::{Registry, ServiceError, ServiceResult};
+use crate::db::{now_millis, LifecycleFactsRow};
+use berth_app::lifecycle::{self, Action, ImageFacts, LifecycleDecision};
+
+/// One image a preview would expire, as it was when the preview ran.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PreviewEntry {
+    /// Image digest.
+    pub digest: String,
+    /// Its tags then.
+    pub tags: Vec<String>,
+    /// Its push time (ms).
+    pub pushed_at: i64,
+    /// The rule that expires it.
+    pub rule: Option<u32>,
+}
+
+fn facts(row: LifecycleFactsRow) -> ImageFacts {
+    ImageFacts {
+        digest: row.digest,
+        tags: row
+            .tags
+            .map(|t| t.split('\n').map(str::to_owned).collect())
+            .unwrap_or_default(),
+        pushed_at_ms: row.pushed_at,
+        last_pulled_at_ms: row.last_pulled_at,
+        referenced_by_index: row.referenced_by_index,
+        subject: row.subject_digest,
+    }
+}
+
+/// A parsed-and-validated policy, or the evaluator's message.
+pub fn check_policy(text: &str) -> ServiceResult<()> {
+    lifecycle::parse(text).map(|_| ()).map_err(|e| {
+        ServiceError::InvalidSetting(format!("Lifecycle policy validation failure: {e}"))
+    })
+}
+
+impl Registry {
+    /// The repository's lifecycle policy text.
+    pub async fn lifecycle_policy(&self, name: &str) -> ServiceResult<Option<String>> {
+        let repo = self.repository(name).await?;
+        Ok(self.db.lifecycle_policy(repo.id).await?)
+    }
+
+    /// Validates and saves (or with `None` removes) a lifecycle policy.
+    pub async fn set_lifecycle_policy(&self, name: &str, text: Option<&str>) -> ServiceResult<()> {
+        if let Some(text) = text {
+            check_policy(text)?;
+        }
+        let repo = self.repository(name).await?;
+        Ok(self.db.set_lifecycle_policy(repo.id, text).await?)
+    }
+
+    /// Evaluates `text` against the repository's images as of now.
+    pub async fn evaluate_lifecycle(
+        &self,
+        name: &str,
+        text: &str,
+    ) -> ServiceResult<(Vec<ImageFacts>, Vec<LifecycleDecision>)> {
+        let policy = lifecycle::parse(text).map_err(|e| {
+            ServiceError::InvalidSetting(format!("Lifecycle policy validation failure: {e}"))
+        })?;
+        let repo = self.repository(name).await?;
+        let images: Vec<ImageFacts> = self
+            .db
+            .lifecycle_facts(repo.id)
+            .await?
+            .into_iter()
+            .map(facts)
+            .collect();
+        let decisions = lifecycle::evaluate(&policy, &images, now_millis());
+        Ok((images, decisions))
+    }
+
+    /// Runs a preview (a dry run: the evaluation a real run makes, with no
+    /// deletion) and stores what would expire.
+    pub async fn start_lifecycle_preview(
+        &self,
+        name: &str,
+        text: &str,
+    ) -> ServiceResult<Vec<PreviewEntry>> {
+        let (images, decisions) = self.evaluate_lifecycle(name, text).await?;
+        let expiring: Vec<PreviewEntry> = decisions
+            .iter()
+            .filter(|d| d.action == Action::Expire)
+            .filter_map(|d| {
+                let image = images.iter().find(|i| i.digest == d.digest)?;
+                Some(PreviewEntry {
+                    digest: d.digest.clone(),
+                    tags: image.tags.clone(),
+                    pushed_at: image.pushed_at_ms,
+                    rule: d.rule,
+                })
+            })
+            .collect();
+        let repo = self.repository(name).await?;
+        let json = serde_json::to_string(&expiring).expect("preview entries serialize");
+        self.db.save_preview(repo.id, text, &json).await?;
+        Ok(expiring)
+    }
+
+    /// The latest preview: its policy text, status and the images it would expire.
+    pub async fn lifecycle_preview(
+        &self,
+        name: &str,
+    ) -> ServiceResult<Option<(String, String, Vec<PreviewEntry>)>> {
+        let repo = self.repository(name).await?;
+        let Some(row) = self.db.preview(repo.id).await? else {
+            return Ok(None);
+        };
+        let entries = serde_json::from_str(&row.decisions).unwrap_or_default();
+        Ok(Some((row.policy_text, row.status, entries)))
+    }
+}
