@@ -57,9 +57,41 @@ pub enum Command {
     User(UserCommand),
     /// Delete blobs that no repository links any more (online; safe while serving).
     Gc(GcArgs),
+    /// Apply lifecycle policies, or show what they expired.
+    #[command(subcommand)]
+    Lifecycle(LifecycleCommand),
     /// Manage access keys (for the AWS CLI and SDKs, and `docker login`).
     #[command(subcommand)]
     AccessKey(AccessKeyCommand),
+}
+
+/// `berth lifecycle …`
+#[derive(Debug, Subcommand)]
+pub enum LifecycleCommand {
+    /// Apply the lifecycle policy of one repository, or of every repository that has one.
+    Run {
+        /// Only this repository.
+        #[arg(long)]
+        repository: Option<String>,
+        /// Report what would expire without expiring anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show past expirations, newest first.
+    History {
+        /// Only this repository.
+        #[arg(long)]
+        repository: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `berth access-key …`
@@ -196,6 +228,14 @@ pub struct SettingsArgs {
         value_name = "SECONDS"
     )]
     pub upload_expiry: Option<u64>,
+    /// Seconds between applications of every repository's lifecycle policy [default: 3600].
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_LIFECYCLE_INTERVAL",
+        value_name = "SECONDS"
+    )]
+    pub lifecycle_interval: Option<u64>,
     /// PEM certificate (chain) to serve HTTPS with; needs --tls-key [default: plain HTTP].
     #[arg(long, global = true, env = "BERTH_TLS_CERT", value_name = "FILE")]
     pub tls_cert: Option<PathBuf>,
@@ -215,6 +255,7 @@ struct FileSettings {
     create_on_push: Option<bool>,
     site_root: Option<PathBuf>,
     upload_expiry: Option<u64>,
+    lifecycle_interval: Option<u64>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
 }
@@ -237,6 +278,8 @@ pub struct Settings {
     pub site_root: PathBuf,
     /// Idle upload sessions older than this are removed.
     pub upload_expiry: std::time::Duration,
+    /// How often lifecycle policies are applied.
+    pub lifecycle_interval: std::time::Duration,
     /// The certificate and key `serve` speaks HTTPS with; `None` means plain HTTP.
     pub tls: Option<TlsFiles>,
 }
@@ -316,6 +359,12 @@ impl Settings {
                 .unwrap_or_else(|| PathBuf::from("target/site")),
             upload_expiry: std::time::Duration::from_secs(
                 args.upload_expiry.or(file.upload_expiry).unwrap_or(86_400),
+            ),
+            lifecycle_interval: std::time::Duration::from_secs(
+                args.lifecycle_interval
+                    .or(file.lifecycle_interval)
+                    .unwrap_or(3_600)
+                    .max(1),
             ),
             tls,
         })

@@ -1,7 +1,7 @@
 //! The `berth` command: `serve`, and the admin subcommands that work on the same
 //! installation (also while `serve` runs on it).
 
-use berth::config::{AccessKeyCommand, Cli, Command, Settings, UserCommand};
+use berth::config::{AccessKeyCommand, Cli, Command, LifecycleCommand, Settings, UserCommand};
 use berth::installation::Installation;
 use berth::{auth, build_router, console, jobs, leptos_options, AppState, RegistryInfo};
 use clap::Parser;
@@ -30,6 +30,7 @@ async fn main() -> ExitCode {
         Command::User(command) => user(settings, command).await,
         Command::Gc(args) => gc(settings, args).await,
         Command::AccessKey(command) => access_key(settings, command).await,
+        Command::Lifecycle(command) => lifecycle(settings, command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -98,7 +99,11 @@ async fn serve(settings: Settings) -> CliResult {
         registry_host.clone(),
     ));
     let router = build_router(state, console, leptos_options(&settings.site_root, addr));
-    let background = jobs::spawn(installation.registry.clone(), settings.upload_expiry);
+    let background = jobs::spawn(
+        installation.registry.clone(),
+        settings.upload_expiry,
+        settings.lifecycle_interval,
+    );
 
     println!("Berth is listening on {scheme}://{addr}");
     println!("  console:   {public_url}/");
@@ -409,4 +414,101 @@ fn managed_policy_name(policy: &str) -> Result<String, String> {
             berth_app::policy::MANAGED_POLICIES.join(", ")
         ))
     }
+}
+
+async fn lifecycle(settings: Settings, command: LifecycleCommand) -> CliResult {
+    let installation = open(settings).await?;
+    let registry = &installation.registry;
+    match command {
+        LifecycleCommand::Run {
+            repository,
+            dry_run,
+            json,
+        } => {
+            let names = match repository {
+                Some(name) => vec![name],
+                None => registry
+                    .db()
+                    .repositories_with_lifecycle()
+                    .await
+                    .map_err(|e| format!("database: {e}"))?,
+            };
+            let mut all = Vec::new();
+            for name in names {
+                let expired = registry
+                    .apply_lifecycle(&name, dry_run)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                for entry in expired {
+                    all.push(serde_json::json!({
+                        "repositoryName": name,
+                        "imageDigest": entry.digest,
+                        "imageTags": entry.tags,
+                        "appliedRulePriority": entry.rule,
+                    }));
+                }
+            }
+            let verb = if dry_run { "would expire" } else { "expired" };
+            if json {
+                println!("{}", serde_json::json!({"dryRun": dry_run, "images": all}));
+            } else {
+                for image in &all {
+                    println!(
+                        "{verb} {}@{} (tags {}; rule {})",
+                        image["repositoryName"].as_str().unwrap_or(""),
+                        image["imageDigest"].as_str().unwrap_or(""),
+                        image["imageTags"],
+                        image["appliedRulePriority"]
+                    );
+                }
+                println!(
+                    "{} image(s) {verb}{}",
+                    all.len(),
+                    if dry_run {
+                        " (dry run: nothing changed)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+        LifecycleCommand::History {
+            repository,
+            limit,
+            json,
+        } => {
+            let rows = registry
+                .db()
+                .expirations(repository.as_deref(), limit)
+                .await
+                .map_err(|e| format!("database: {e}"))?;
+            let list: Vec<_> = rows
+                .iter()
+                .map(|(repo, digest, tags, rule, at)| {
+                    serde_json::json!({
+                        "repositoryName": repo,
+                        "imageDigest": digest,
+                        "imageTags": serde_json::from_str::<serde_json::Value>(tags).unwrap_or_default(),
+                        "appliedRulePriority": rule,
+                        "expiredAt": console::format_utc(*at),
+                    })
+                })
+                .collect();
+            if json {
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for item in list {
+                    println!(
+                        "{}  {}@{}  tags {}  rule {}",
+                        item["expiredAt"].as_str().unwrap_or(""),
+                        item["repositoryName"].as_str().unwrap_or(""),
+                        item["imageDigest"].as_str().unwrap_or(""),
+                        item["imageTags"],
+                        item["appliedRulePriority"]
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -106,4 +106,74 @@ impl Db {
         .fetch_optional(&self.reader)
         .await
     }
+
+    /// Records one expiration.
+    pub async fn record_expiration(
+        &self,
+        repository_id: i64,
+        digest: &str,
+        tags_json: &str,
+        pushed_at: i64,
+        rule: Option<i64>,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO lifecycle_expirations (repository_id, digest, tags, pushed_at, rule_priority, expired_at)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(repository_id)
+        .bind(digest)
+        .bind(tags_json)
+        .bind(pushed_at)
+        .bind(rule)
+        .bind(now_millis())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks when the repository's policy was last applied.
+    pub async fn set_lifecycle_evaluated(&self, repository_id: i64) -> Result<(), DbError> {
+        sqlx::query("UPDATE repositories SET lifecycle_evaluated_at = ? WHERE id = ?")
+            .bind(now_millis())
+            .bind(repository_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// When the repository's policy was last applied (ms).
+    pub async fn lifecycle_evaluated_at(&self, repository_id: i64) -> Result<Option<i64>, DbError> {
+        let row: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT lifecycle_evaluated_at FROM repositories WHERE id = ?")
+                .bind(repository_id)
+                .fetch_optional(&self.reader)
+                .await?;
+        Ok(row.flatten())
+    }
+
+    /// Names of repositories that have a lifecycle policy.
+    pub async fn repositories_with_lifecycle(&self) -> Result<Vec<String>, DbError> {
+        sqlx::query_scalar(
+            "SELECT name FROM repositories WHERE lifecycle_policy IS NOT NULL ORDER BY name",
+        )
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// Past expirations, newest first: (repository, digest, tags JSON, rule, expired at).
+    pub async fn expirations(
+        &self,
+        repository: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<(String, String, String, Option<i64>, i64)>, DbError> {
+        sqlx::query_as(
+            "SELECT r.name, e.digest, e.tags, e.rule_priority, e.expired_at
+             FROM lifecycle_expirations e JOIN repositories r ON r.id = e.repository_id
+             WHERE ?1 IS NULL OR r.name = ?1 ORDER BY e.expired_at DESC, e.id DESC LIMIT ?2",
+        )
+        .bind(repository)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await
+    }
 }

@@ -71,14 +71,18 @@ async fn current(call: &Call<'_>, input: Value) -> Result<(String, String), EcrE
     Ok((name, text))
 }
 
-/// `GetLifecyclePolicy`.
+/// `GetLifecyclePolicy`, with `lastEvaluatedAt` once the policy has been applied.
 pub async fn get(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
     let (name, text) = current(call, input).await?;
-    Ok(json!({
+    let mut out = json!({
         "registryId": call.state.info.registry_id,
         "repositoryName": name,
         "lifecyclePolicyText": text,
-    }))
+    });
+    if let Some(at) = call.state.registry.lifecycle_evaluated_at(&name).await? {
+        out["lastEvaluatedAt"] = timestamp(at);
+    }
+    Ok(out)
 }
 
 /// `DeleteLifecyclePolicy`.

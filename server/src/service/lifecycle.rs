@@ -19,6 +19,23 @@ pub struct PreviewEntry {
     pub rule: Option<u32>,
 }
 
+/// The images the decisions expire, with their tags and push times.
+fn expiring_entries(images: &[ImageFacts], decisions: &[LifecycleDecision]) -> Vec<PreviewEntry> {
+    decisions
+        .iter()
+        .filter(|d| d.action == Action::Expire)
+        .filter_map(|d| {
+            let image = images.iter().find(|i| i.digest == d.digest)?;
+            Some(PreviewEntry {
+                digest: d.digest.clone(),
+                tags: image.tags.clone(),
+                pushed_at: image.pushed_at_ms,
+                rule: d.rule,
+            })
+        })
+        .collect()
+}
+
 fn facts(row: LifecycleFactsRow) -> ImageFacts {
     ImageFacts {
         digest: row.digest,
@@ -77,6 +94,63 @@ impl Registry {
         Ok((images, decisions))
     }
 
+    /// Applies the repository's saved policy: expires what it selects and records
+    /// each expiration. With `dry_run` the same evaluation runs and nothing is
+    /// written. Returns what was (or would be) expired.
+    pub async fn apply_lifecycle(
+        &self,
+        name: &str,
+        dry_run: bool,
+    ) -> ServiceResult<Vec<PreviewEntry>> {
+        let repo = self.repository(name).await?;
+        let Some(text) = self.db.lifecycle_policy(repo.id).await? else {
+            return Ok(Vec::new());
+        };
+        let (images, decisions) = self.evaluate_lifecycle(name, &text).await?;
+        let expiring = expiring_entries(&images, &decisions);
+        if dry_run {
+            return Ok(expiring);
+        }
+        // Referrers first, so no subject disappears before what points at it.
+        let mut order: Vec<&PreviewEntry> = expiring.iter().collect();
+        order.sort_by_key(|e| {
+            !images
+                .iter()
+                .any(|i| i.digest == e.digest && i.subject.is_some())
+        });
+        let mut done = Vec::new();
+        for entry in order {
+            match self.db.delete_manifest(repo.id, &entry.digest).await? {
+                crate::db::DeleteOutcome::Deleted => {
+                    let tags = serde_json::to_string(&entry.tags).expect("tags serialize");
+                    self.db
+                        .record_expiration(
+                            repo.id,
+                            &entry.digest,
+                            &tags,
+                            entry.pushed_at,
+                            entry.rule.map(i64::from),
+                        )
+                        .await?;
+                    tracing::info!(repository = name, digest = %entry.digest, rule = ?entry.rule, "lifecycle expired an image");
+                    done.push(entry.clone());
+                }
+                // Pushed into an index or deleted since the evaluation: keep it.
+                other => {
+                    tracing::info!(repository = name, digest = %entry.digest, ?other, "lifecycle left an image")
+                }
+            }
+        }
+        self.db.set_lifecycle_evaluated(repo.id).await?;
+        Ok(done)
+    }
+
+    /// When the repository's policy was last applied (ms).
+    pub async fn lifecycle_evaluated_at(&self, name: &str) -> ServiceResult<Option<i64>> {
+        let repo = self.repository(name).await?;
+        Ok(self.db.lifecycle_evaluated_at(repo.id).await?)
+    }
+
     /// Runs a preview (a dry run: the evaluation a real run makes, with no
     /// deletion) and stores what would expire.
     pub async fn start_lifecycle_preview(
@@ -85,19 +159,7 @@ impl Registry {
         text: &str,
     ) -> ServiceResult<Vec<PreviewEntry>> {
         let (images, decisions) = self.evaluate_lifecycle(name, text).await?;
-        let expiring: Vec<PreviewEntry> = decisions
-            .iter()
-            .filter(|d| d.action == Action::Expire)
-            .filter_map(|d| {
-                let image = images.iter().find(|i| i.digest == d.digest)?;
-                Some(PreviewEntry {
-                    digest: d.digest.clone(),
-                    tags: image.tags.clone(),
-                    pushed_at: image.pushed_at_ms,
-                    rule: d.rule,
-                })
-            })
-            .collect();
+        let expiring = expiring_entries(&images, &decisions);
         let repo = self.repository(name).await?;
         let json = serde_json::to_string(&expiring).expect("preview entries serialize");
         self.db.save_preview(repo.id, text, &json).await?;

@@ -1,0 +1,155 @@
+//! `berth lifecycle run` against a running server: the dry run changes nothing
+//! in the database or the data directory, the real run expires exactly what
+//! the dry run reported, and the history shows it.
+
+mod common;
+
+use common::oci::Registry;
+use common::TestServer;
+use reqwest::StatusCode;
+use sha2::{Digest as _, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// SHA-256 of every file under `dir` (except SQLite's shared-memory index,
+/// which readers update and which holds no data).
+fn snapshot(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        for entry in std::fs::read_dir(&path).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if !path.to_string_lossy().ends_with("-shm") {
+                let bytes = std::fs::read(&path).unwrap();
+                out.insert(
+                    path.strip_prefix(dir).unwrap().display().to_string(),
+                    hex::encode(Sha256::digest(&bytes)),
+                );
+            }
+        }
+    }
+    out
+}
+
+async fn set_policy(server: &TestServer, repository: &str, policy: &str) {
+    let url = format!("sqlite://{}", server.data_dir().join("berth.db").display());
+    let db = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let done = sqlx::query("UPDATE repositories SET lifecycle_policy = ? WHERE name = ?")
+        .bind(policy)
+        .bind(repository)
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_eq!(done.rows_affected(), 1);
+    db.close().await;
+}
+
+fn run(server: &TestServer, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["lifecycle"];
+    all.extend_from_slice(args);
+    let output = server.admin(&all);
+    assert!(
+        output.status.success(),
+        "berth {all:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON output")
+}
+
+const KEEP_TWO: &str = r#"{"rules":[{"rulePriority":1,"description":"keep the two newest prod images","selection":{"tagStatus":"tagged","tagPatternList":["prod*"],"countType":"imageCountMoreThan","countNumber":2},"action":{"type":"expire"}}]}"#;
+
+#[tokio::test]
+async fn dry_run_changes_nothing_and_the_real_run_expires_what_it_reported() {
+    let server = TestServer::start();
+    let client = Registry::new(&server);
+    let mut pushed = Vec::new();
+    for i in 1..=4 {
+        pushed.push(client.push_image("lc/app", Some(&format!("prod{i}"))).await);
+    }
+    let dev = client.push_image("lc/app", Some("dev")).await;
+    set_policy(&server, "lc/app", KEEP_TWO).await;
+
+    let before = snapshot(server.data_dir());
+    let dry = run(
+        &server,
+        &["run", "--repository", "lc/app", "--dry-run", "--json"],
+    );
+    assert_eq!(
+        before,
+        snapshot(server.data_dir()),
+        "a dry run writes nothing"
+    );
+    let mut would: Vec<&str> = dry["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["imageDigest"].as_str().unwrap())
+        .collect();
+    would.sort();
+    let mut oldest: Vec<&str> = pushed[..2].iter().map(|i| i.digest.as_str()).collect();
+    oldest.sort();
+    assert_eq!(would, oldest, "the two oldest prod images would expire");
+    assert!(dry["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["appliedRulePriority"] == 1));
+
+    let real = run(&server, &["run", "--repository", "lc/app", "--json"]);
+    assert_eq!(
+        real["images"], dry["images"],
+        "the real run does what the dry run said"
+    );
+    for image in &pushed[..2] {
+        let resp = client
+            .send(client.get(&format!("/v2/lc/app/manifests/{}", image.digest)))
+            .await;
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "expired");
+    }
+    for image in pushed[2..].iter().chain([&dev]) {
+        let resp = client
+            .send(client.get(&format!("/v2/lc/app/manifests/{}", image.digest)))
+            .await;
+        assert_eq!(resp.status(), StatusCode::OK, "kept");
+    }
+
+    let history = server.admin(&["lifecycle", "history", "--repository", "lc/app", "--json"]);
+    let history: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    let mut recorded: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["imageDigest"].as_str().unwrap())
+        .collect();
+    recorded.sort();
+    assert_eq!(recorded, oldest, "every expiration is recorded");
+    assert!(history[0]["imageTags"].as_array().unwrap()[0]
+        .as_str()
+        .unwrap()
+        .starts_with("prod"));
+
+    let again = run(&server, &["run", "--repository", "lc/app", "--json"]);
+    assert_eq!(
+        again["images"],
+        serde_json::json!([]),
+        "nothing more to expire"
+    );
+}
+
+#[tokio::test]
+async fn a_repository_without_a_policy_expires_nothing_and_unknown_ones_fail() {
+    let server = TestServer::start();
+    let client = Registry::new(&server);
+    client.push_image("lc/none", Some("v1")).await;
+    let out = run(&server, &["run", "--json"]);
+    assert_eq!(out["images"], serde_json::json!([]));
+    let missing = server.admin(&["lifecycle", "run", "--repository", "no/such"]);
+    assert!(!missing.status.success());
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("does not exist"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+}
