@@ -4,6 +4,7 @@
 # the browser tests), and stop what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root="$(pwd)"
 
 TOOLS="${BERTH_TOOLS:-$HOME/.cache/berth-tools}"
 export PATH="$TOOLS/bin:$TOOLS/node/node_modules/.bin:$PATH"
@@ -11,6 +12,8 @@ export PATH="$TOOLS/bin:$TOOLS/node/node_modules/.bin:$PATH"
 # recompiles only Berth's own crates, not its ~500 dependencies.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$TOOLS/target}"
 target="$CARGO_TARGET_DIR"
+# cargo-leptos still writes the site (site-root = "target/site") inside the clone.
+site="$root/target/site"
 
 .ci/tools.sh
 .ci/deps.sh
@@ -36,13 +39,13 @@ export DOCKER_HOST
 logs="$(mktemp -d /tmp/berth-test-logs.XXXXXX)"
 
 echo "==> Rust tests (unit, HTTP, docker, skopeo)" >&2
-BERTH_SITE_ROOT="$target/site" cargo test --workspace --exclude berth-frontend 2>&1 | tee "$logs/cargo.log"
+BERTH_SITE_ROOT="$site" cargo test --workspace --exclude berth-frontend 2>&1 | tee "$logs/cargo.log"
 
 echo "==> ECR API tests (the real AWS CLI and boto3)" >&2
 PYTHONDONTWRITEBYTECODE=1 BERTH_BIN="$target/debug/berth" "$TOOLS/venv/bin/pytest" server/tests/ecr 2>&1 | tee "$logs/ecr.log"
 
 echo "==> browser tests (Playwright + Debian chromium)" >&2
-(cd end2end && BERTH_BIN="$target/debug/berth" BERTH_SITE_ROOT="$target/site" npx playwright test) 2>&1 | tee "$logs/e2e.log"
+(cd end2end && BERTH_BIN="$target/debug/berth" BERTH_SITE_ROOT="$site" npx playwright test) 2>&1 | tee "$logs/e2e.log"
 
 # One closing line for the whole run (each step above stops the run on failure).
 rust=$(grep -oE 'test result: ok\. [0-9]+ passed' "$logs/cargo.log" | awk '{n += $4} END {print n + 0}')
