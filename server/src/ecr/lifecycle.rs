@@ -176,6 +176,11 @@ pub async fn get_preview(call: &Call<'_>, input: Value) -> Result<Value, EcrErro
             )));
         }
     }
+    if input.image_ids.is_some() && (input.next_token.is_some() || input.max_results.is_some()) {
+        return Err(EcrError::InvalidParameter(
+            "imageIds cannot be combined with maxResults or nextToken".into(),
+        ));
+    }
     let ids: Vec<ImageId> = input
         .image_ids
         .unwrap_or_default()
