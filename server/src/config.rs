@@ -57,6 +57,13 @@ pub enum Command {
     User(UserCommand),
     /// Delete blobs that no repository links any more (online; safe while serving).
     Gc(GcArgs),
+    /// Check every blob's bytes against its digest and every manifest's references;
+    /// exits non-zero if anything is wrong.
+    Fsck {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Apply lifecycle policies, or show what they expired.
     #[command(subcommand)]
     Lifecycle(LifecycleCommand),
@@ -189,9 +196,10 @@ pub struct GcArgs {
     /// Report what would be deleted without deleting anything.
     #[arg(long)]
     pub dry_run: bool,
-    /// Only delete blobs whose last link was touched longer ago than this many seconds.
-    #[arg(long, default_value_t = 3600)]
-    pub grace_seconds: u64,
+    /// Only delete blobs whose last link was touched longer ago than this many
+    /// seconds [default: the gc_grace setting, 3600].
+    #[arg(long)]
+    pub grace_seconds: Option<u64>,
 }
 
 /// Every setting, as given on the command line or in the environment.
@@ -236,6 +244,12 @@ pub struct SettingsArgs {
         value_name = "SECONDS"
     )]
     pub lifecycle_interval: Option<u64>,
+    /// Seconds between online garbage collections [default: 3600].
+    #[arg(long, global = true, env = "BERTH_GC_INTERVAL", value_name = "SECONDS")]
+    pub gc_interval: Option<u64>,
+    /// Seconds a blob must go untouched and unreferenced before GC deletes it [default: 3600].
+    #[arg(long, global = true, env = "BERTH_GC_GRACE", value_name = "SECONDS")]
+    pub gc_grace: Option<u64>,
     /// PEM certificate (chain) to serve HTTPS with; needs --tls-key [default: plain HTTP].
     #[arg(long, global = true, env = "BERTH_TLS_CERT", value_name = "FILE")]
     pub tls_cert: Option<PathBuf>,
@@ -256,6 +270,8 @@ struct FileSettings {
     site_root: Option<PathBuf>,
     upload_expiry: Option<u64>,
     lifecycle_interval: Option<u64>,
+    gc_interval: Option<u64>,
+    gc_grace: Option<u64>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
 }
@@ -280,6 +296,10 @@ pub struct Settings {
     pub upload_expiry: std::time::Duration,
     /// How often lifecycle policies are applied.
     pub lifecycle_interval: std::time::Duration,
+    /// How often garbage is collected.
+    pub gc_interval: std::time::Duration,
+    /// How long an unreferenced blob is kept before collection.
+    pub gc_grace: std::time::Duration,
     /// The certificate and key `serve` speaks HTTPS with; `None` means plain HTTP.
     pub tls: Option<TlsFiles>,
 }
@@ -365,6 +385,15 @@ impl Settings {
                     .or(file.lifecycle_interval)
                     .unwrap_or(3_600)
                     .max(1),
+            ),
+            gc_interval: std::time::Duration::from_secs(
+                args.gc_interval
+                    .or(file.gc_interval)
+                    .unwrap_or(3_600)
+                    .max(1),
+            ),
+            gc_grace: std::time::Duration::from_secs(
+                args.gc_grace.or(file.gc_grace).unwrap_or(3_600),
             ),
             tls,
         })

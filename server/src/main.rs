@@ -31,6 +31,7 @@ async fn main() -> ExitCode {
         Command::Gc(args) => gc(settings, args).await,
         Command::AccessKey(command) => access_key(settings, command).await,
         Command::Lifecycle(command) => lifecycle(settings, command).await,
+        Command::Fsck { json } => fsck(settings, json).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -101,8 +102,12 @@ async fn serve(settings: Settings) -> CliResult {
     let router = build_router(state, console, leptos_options(&settings.site_root, addr));
     let background = jobs::spawn(
         installation.registry.clone(),
-        settings.upload_expiry,
-        settings.lifecycle_interval,
+        jobs::Schedule {
+            upload_expiry: settings.upload_expiry,
+            lifecycle_every: settings.lifecycle_interval,
+            gc_every: settings.gc_interval,
+            gc_grace: settings.gc_grace,
+        },
     );
 
     println!("Berth is listening on {scheme}://{addr}");
@@ -144,7 +149,7 @@ async fn serve(settings: Settings) -> CliResult {
     background.abort();
     if let Err(e) = installation
         .registry
-        .pull_times()
+        .touches()
         .flush(&installation.db)
         .await
     {
@@ -306,7 +311,10 @@ async fn user(settings: Settings, command: UserCommand) -> CliResult {
 
 async fn gc(settings: Settings, args: berth::config::GcArgs) -> CliResult {
     let installation = open(settings).await?;
-    let grace = std::time::Duration::from_secs(args.grace_seconds);
+    let grace = args.grace_seconds.map_or(
+        installation.settings.gc_grace,
+        std::time::Duration::from_secs,
+    );
     let report = jobs::gc::collect(&installation.registry, grace, args.dry_run)
         .await
         .map_err(|e| e.to_string())?;
@@ -511,4 +519,32 @@ async fn lifecycle(settings: Settings, command: LifecycleCommand) -> CliResult {
         }
     }
     Ok(())
+}
+
+async fn fsck(settings: Settings, json: bool) -> CliResult {
+    let installation = open(settings).await?;
+    let report = jobs::fsck::check(&installation.registry)
+        .await
+        .map_err(|e| e.to_string())?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&report).expect("report serializes")
+        );
+    } else {
+        for problem in &report.problems {
+            println!("PROBLEM {problem}");
+        }
+        println!(
+            "Checked {} blob(s) and {} manifest(s): {} problem(s).",
+            report.blobs_checked,
+            report.manifests_checked,
+            report.problems.len()
+        );
+    }
+    if report.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} problem(s) found", report.problems.len()))
+    }
 }

@@ -330,6 +330,7 @@ async fn gc_deletes_only_unlinked_blobs_and_its_dry_run_deletes_nothing() {
     };
     assert!(blob_file(&orphan).exists());
 
+    let before = common::snapshot(server.data_dir());
     let dry = berth(
         server.data_dir(),
         &["gc", "--grace-seconds", "0", "--dry-run"],
@@ -344,6 +345,11 @@ async fn gc_deletes_only_unlinked_blobs_and_its_dry_run_deletes_nothing() {
         "blobs of images are kept: {out}"
     );
     assert!(blob_file(&orphan).exists(), "a dry run deletes nothing");
+    assert_eq!(
+        before,
+        common::snapshot(server.data_dir()),
+        "a dry run changes no byte of the database or the data directory"
+    );
 
     let real = berth(server.data_dir(), &["gc", "--grace-seconds", "0"])
         .output()
@@ -367,4 +373,76 @@ async fn gc_deletes_only_unlinked_blobs_and_its_dry_run_deletes_nothing() {
         "{}",
         text(&grace)
     );
+}
+
+#[tokio::test]
+async fn fsck_passes_a_healthy_installation_and_names_what_is_broken() {
+    let server = TestServer::start();
+    let client = Registry::new(&server);
+    let image = client.push_image("fsck/app", Some("v1")).await;
+    let healthy = berth(server.data_dir(), &["fsck"]).output().unwrap();
+    assert!(healthy.status.success(), "{}", text(&healthy));
+    assert!(
+        text(&healthy).contains("0 problem(s)"),
+        "{}",
+        text(&healthy)
+    );
+
+    let blob_path = |digest: &str| {
+        let hex = digest.trim_start_matches("sha256:").to_string();
+        server
+            .data_dir()
+            .join("blobs/sha256")
+            .join(&hex[..2])
+            .join(&hex)
+    };
+    let layer = image.layers[0].digest.clone();
+    let mut bytes = std::fs::read(blob_path(&layer)).unwrap();
+    bytes[0] ^= 0xff;
+    std::fs::write(blob_path(&layer), &bytes).unwrap();
+    let config = image.config.digest.clone();
+    std::fs::remove_file(blob_path(&config)).unwrap();
+
+    let broken = berth(server.data_dir(), &["fsck"]).output().unwrap();
+    let out = text(&broken);
+    assert!(!broken.status.success(), "fsck fails on damage: {out}");
+    assert!(
+        out.contains(&format!("blob {layer}: its bytes hash to")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "blob {config}: recorded but its bytes are missing"
+        )),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn reading_a_blob_refreshes_its_link_so_gc_spares_it() {
+    let mut server = TestServer::start();
+    let client = Registry::new(&server);
+    let digest = client
+        .push_blob("touch/app", b"a layer a pusher checks")
+        .await;
+    let url = format!("sqlite://{}", server.data_dir().join("berth.db").display());
+    let db = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE blob_links SET touched_at = 0")
+        .execute(&db)
+        .await
+        .unwrap();
+    let head = client
+        .send(client.head(&format!("/v2/touch/app/blobs/{digest}")))
+        .await;
+    assert_eq!(head.status(), StatusCode::OK);
+    assert!(server.stop().success());
+    let touched: i64 = sqlx::query_scalar("SELECT touched_at FROM blob_links")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert!(touched > 0, "the HEAD was recorded as a touch");
+    let gc = berth(server.data_dir(), &["gc", "--grace-seconds", "3600"])
+        .output()
+        .unwrap();
+    assert!(text(&gc).contains("Deleted 0 blob(s)"), "{}", text(&gc));
 }

@@ -5,33 +5,8 @@
 mod common;
 
 use common::oci::Registry;
-use common::TestServer;
+use common::{snapshot, TestServer};
 use reqwest::StatusCode;
-use sha2::{Digest as _, Sha256};
-use std::collections::BTreeMap;
-use std::path::Path;
-
-/// SHA-256 of every file under `dir` (except SQLite's shared-memory index,
-/// which readers update and which holds no data).
-fn snapshot(dir: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(path) = stack.pop() {
-        for entry in std::fs::read_dir(&path).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if !path.to_string_lossy().ends_with("-shm") {
-                let bytes = std::fs::read(&path).unwrap();
-                out.insert(
-                    path.strip_prefix(dir).unwrap().display().to_string(),
-                    hex::encode(Sha256::digest(&bytes)),
-                );
-            }
-        }
-    }
-    out
-}
 
 async fn set_policy(server: &TestServer, repository: &str, policy: &str) {
     let url = format!("sqlite://{}", server.data_dir().join("berth.db").display());

@@ -185,4 +185,27 @@ impl Db {
         .await?;
         Ok(done.rows_affected() == 1)
     }
+
+    /// Writes coalesced link touches (never moving a touch backwards).
+    pub async fn touch_links(&self, touches: &[((i64, String), i64)]) -> Result<(), DbError> {
+        let mut tx = self.writer.begin().await?;
+        for ((repository_id, digest), at) in touches {
+            sqlx::query(
+                "UPDATE blob_links SET touched_at = max(touched_at, ?) WHERE repository_id = ? AND digest = ?",
+            )
+            .bind(at)
+            .bind(repository_id)
+            .bind(digest)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    /// Every recorded blob.
+    pub async fn all_blobs(&self) -> Result<Vec<BlobRow>, DbError> {
+        sqlx::query_as("SELECT digest, size FROM blobs ORDER BY digest")
+            .fetch_all(&self.reader)
+            .await
+    }
 }

@@ -350,4 +350,33 @@ impl Db {
         }
         tx.commit().await
     }
+
+    /// Every manifest's repository, digest and bytes.
+    pub async fn all_manifest_bodies(&self) -> Result<Vec<(String, String, Vec<u8>)>, DbError> {
+        sqlx::query_as(
+            "SELECT r.name, m.digest, m.body FROM manifests m JOIN repositories r ON r.id = m.repository_id
+             ORDER BY r.name, m.digest",
+        )
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// References a manifest makes that its repository cannot satisfy:
+    /// (repository, manifest digest, missing digest, kind).
+    pub async fn dangling_references(
+        &self,
+    ) -> Result<Vec<(String, String, String, String)>, DbError> {
+        sqlx::query_as(
+            "SELECT r.name, m.digest, mr.digest, mr.kind
+             FROM manifest_refs mr JOIN manifests m ON m.id = mr.manifest_id JOIN repositories r ON r.id = m.repository_id
+             WHERE (mr.kind = 'blob' AND NOT EXISTS (
+                        SELECT 1 FROM blob_links l JOIN blobs b ON b.digest = l.digest
+                        WHERE l.repository_id = m.repository_id AND l.digest = mr.digest))
+                OR (mr.kind = 'manifest' AND NOT EXISTS (
+                        SELECT 1 FROM manifests c WHERE c.repository_id = m.repository_id AND c.digest = mr.digest))
+             ORDER BY r.name, m.digest",
+        )
+        .fetch_all(&self.reader)
+        .await
+    }
 }

@@ -1,6 +1,7 @@
 //! Background work: flushing coalesced pull times, expiring idle uploads,
 //! applying lifecycle policies, and garbage collection of blobs nothing links.
 
+pub mod fsck;
 pub mod gc;
 
 use crate::service::Registry;
@@ -11,6 +12,19 @@ use std::time::Duration;
 const PULL_FLUSH_EVERY: Duration = Duration::from_secs(5);
 /// How often idle uploads are looked for.
 const UPLOAD_SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+/// When the periodic jobs run.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    /// Idle upload sessions older than this are removed.
+    pub upload_expiry: Duration,
+    /// Lifecycle policies are applied this often.
+    pub lifecycle_every: Duration,
+    /// Garbage is collected this often.
+    pub gc_every: Duration,
+    /// Unreferenced blobs untouched this long are collected.
+    pub gc_grace: Duration,
+}
 
 /// Applies every repository's lifecycle policy once.
 pub async fn apply_lifecycle_policies(registry: &Registry) {
@@ -35,25 +49,37 @@ pub async fn apply_lifecycle_policies(registry: &Registry) {
 }
 
 /// Starts the periodic jobs; they stop when the returned handle is aborted.
-pub fn spawn(
-    registry: Arc<Registry>,
-    upload_expiry: Duration,
-    lifecycle_every: Duration,
-) -> tokio::task::JoinHandle<()> {
+pub fn spawn(registry: Arc<Registry>, schedule: Schedule) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut flush = tokio::time::interval(PULL_FLUSH_EVERY);
         let mut sweep = tokio::time::interval(UPLOAD_SWEEP_EVERY);
-        let mut lifecycle = tokio::time::interval(lifecycle_every);
+        let mut lifecycle = tokio::time::interval(schedule.lifecycle_every);
+        let mut gc = tokio::time::interval(schedule.gc_every);
+        gc.tick().await; // not at start: let pushes that were cut off resume first
         loop {
             tokio::select! {
+                _ = gc.tick() => {
+                    // Touches first, so GC sees every link a client relied on.
+                    if let Err(error) = registry.touches().flush(registry.db()).await {
+                        tracing::warn!(%error, "could not record touches before GC");
+                        continue;
+                    }
+                    match gc::collect(&registry, schedule.gc_grace, false).await {
+                        Ok(report) if !report.blobs.is_empty() => tracing::info!(
+                            blobs = report.blobs.len(), bytes = report.bytes, "garbage collected"
+                        ),
+                        Ok(_) => {}
+                        Err(error) => tracing::warn!(%error, "garbage collection failed"),
+                    }
+                }
                 _ = lifecycle.tick() => apply_lifecycle_policies(&registry).await,
                 _ = flush.tick() => {
-                    if let Err(error) = registry.pull_times().flush(registry.db()).await {
+                    if let Err(error) = registry.touches().flush(registry.db()).await {
                         tracing::warn!(%error, "could not record pull times");
                     }
                 }
                 _ = sweep.tick() => {
-                    match registry.expire_uploads(upload_expiry).await {
+                    match registry.expire_uploads(schedule.upload_expiry).await {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(removed = n, "removed idle uploads"),
                         Err(error) => tracing::warn!(%error, "could not expire uploads"),

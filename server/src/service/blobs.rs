@@ -59,6 +59,8 @@ impl Registry {
                 .linked_blob_size(repo.id, digest.as_str())
                 .await?
                 .ok_or_else(|| ServiceError::BlobUnknown(digest.to_string()))? as u64;
+        // A pusher that sees the blob exists will reference it soon: keep GC off it.
+        self.touches.linked(repo.id, digest.as_str());
         let range = match range {
             None => 0..size,
             Some(r) => r

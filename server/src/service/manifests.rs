@@ -78,7 +78,7 @@ impl Registry {
             .await?
             .ok_or_else(|| ServiceError::ManifestUnknown(reference.text().to_owned()))?;
         if pulled {
-            self.pulls.record(row.id);
+            self.touches.pulled(row.id);
         }
         Ok(StoredManifest {
             digest: row.digest,

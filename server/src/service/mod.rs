@@ -16,7 +16,7 @@ pub use blobs::{BlobRead, ByteRange};
 pub use discovery::{Page, Referrer};
 pub use images::{ImageFailure, ImageId, ImageResult};
 pub use manifests::{ManifestPut, ManifestRef, StoredManifest};
-pub use pulls::PullTimes;
+pub use pulls::Touches;
 pub use uploads::{ChunkHeaders, MountOutcome, UploadStatus};
 
 use crate::db::{Db, DbError, RepositoryRow};
@@ -134,7 +134,7 @@ pub struct Registry {
     registry_id: String,
     create_on_push: bool,
     uploads: uploads::UploadProgressMap,
-    pulls: PullTimes,
+    touches: Touches,
 }
 
 impl Registry {
@@ -151,7 +151,7 @@ impl Registry {
             registry_id,
             create_on_push,
             uploads: Default::default(),
-            pulls: PullTimes::default(),
+            touches: Touches::default(),
         }
     }
 
@@ -166,8 +166,8 @@ impl Registry {
     }
 
     /// The coalesced last-pulled times waiting to be written.
-    pub fn pull_times(&self) -> &PullTimes {
-        &self.pulls
+    pub fn touches(&self) -> &Touches {
+        &self.touches
     }
 
     /// A repository that must exist.

@@ -195,3 +195,29 @@ pub fn unique(prefix: &str) -> String {
         N.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// SHA-256 of every file under `dir` (except SQLite's shared-memory index,
+/// which readers update and which holds no data): to show a command wrote nothing.
+pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    use sha2::{Digest as _, Sha256};
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        for entry in std::fs::read_dir(&path).expect("read dir") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if !path.to_string_lossy().ends_with("-shm") {
+                let bytes = std::fs::read(&path).expect("read file");
+                out.insert(
+                    path.strip_prefix(dir)
+                        .expect("under dir")
+                        .display()
+                        .to_string(),
+                    hex::encode(Sha256::digest(&bytes)),
+                );
+            }
+        }
+    }
+    out
+}
