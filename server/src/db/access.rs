@@ -83,7 +83,7 @@ impl Db {
         user_id: i64,
         expires_at: i64,
     ) -> Result<(), DbError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("DELETE FROM auth_tokens WHERE expires_at < ?")
             .bind(now_millis())
             .execute(&mut *tx)

@@ -56,7 +56,7 @@ impl Db {
         size: i64,
     ) -> Result<(), DbError> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING")
             .bind(digest)
             .bind(size)
@@ -76,7 +76,7 @@ impl Db {
         digest: &str,
     ) -> Result<Option<i64>, DbError> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let size: Option<i64> = sqlx::query_scalar(
             "SELECT b.size FROM blob_links l JOIN blobs b ON b.digest = l.digest
              WHERE l.repository_id = ? AND l.digest = ?",
@@ -99,7 +99,7 @@ impl Db {
         repository_id: i64,
         digest: &str,
     ) -> Result<super::DeleteOutcome, DbError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let user = super::manifests::first_referrer(&mut tx, repository_id, digest, "blob").await?;
         if let Some(manifest) = user {
             return Ok(super::DeleteOutcome::ReferencedBy(manifest));
@@ -188,7 +188,7 @@ impl Db {
 
     /// Writes coalesced link touches (never moving a touch backwards).
     pub async fn touch_links(&self, touches: &[((i64, String), i64)]) -> Result<(), DbError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         for ((repository_id, digest), at) in touches {
             sqlx::query(
                 "UPDATE blob_links SET touched_at = max(touched_at, ?) WHERE repository_id = ? AND digest = ?",

@@ -151,7 +151,7 @@ impl Db {
         m: &NewManifest<'_>,
     ) -> Result<Result<(), PutRejection>, DbError> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         for digest in &m.blobs {
             let linked: Option<i64> = sqlx::query_scalar(
                 "SELECT 1 FROM blob_links WHERE repository_id = ? AND digest = ?",
@@ -262,7 +262,7 @@ impl Db {
         repository_id: i64,
         digest: &str,
     ) -> Result<DeleteOutcome, DbError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let parent = first_referrer(&mut tx, repository_id, digest, "manifest").await?;
         if let Some(parent) = parent {
             return Ok(DeleteOutcome::ReferencedBy(parent));
@@ -340,7 +340,7 @@ impl Db {
 
     /// Writes coalesced last-pulled times in one transaction.
     pub async fn record_pulls(&self, pulls: &[(i64, i64)]) -> Result<(), DbError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         for (manifest_id, at) in pulls {
             sqlx::query("UPDATE manifests SET last_pulled_at = max(coalesce(last_pulled_at, 0), ?) WHERE id = ?")
                 .bind(at)

@@ -1,6 +1,9 @@
 //! Metadata in SQLite: the only place SQL lives. One writer connection (SQLite
 //! has one writer anyway; a pool of one turns lock contention into a queue)
-//! and a pool of readers, all in WAL mode.
+//! and a pool of readers, all in WAL mode. Write transactions start with
+//! `BEGIN IMMEDIATE`: a deferred one that reads first cannot wait for the write
+//! lock when another process (an admin command) wrote in between, and fails
+//! with "database is locked" instead.
 
 mod access;
 mod blobs;

@@ -87,7 +87,7 @@ impl Db {
         &self,
         new: &NewRepository<'_>,
     ) -> Result<Option<RepositoryRow>, DbError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let done = sqlx::query(
             "INSERT INTO repositories (name, created_at, tag_mutability, tag_mutability_exclusions, scan_on_push, encryption_type, kms_key)
              VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
@@ -216,7 +216,7 @@ impl Db {
 
     /// Adds or replaces resource tags.
     pub async fn tag_repository(&self, id: i64, tags: &[(String, String)]) -> Result<(), DbError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         for (key, value) in tags {
             sqlx::query("INSERT INTO repository_tags (repository_id, key, value) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value")
                 .bind(id)
@@ -230,7 +230,7 @@ impl Db {
 
     /// Removes resource tags by key.
     pub async fn untag_repository(&self, id: i64, keys: &[String]) -> Result<(), DbError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         for key in keys {
             sqlx::query("DELETE FROM repository_tags WHERE repository_id = ? AND key = ?")
                 .bind(id)
