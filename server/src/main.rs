@@ -323,6 +323,9 @@ async fn gc(settings: Settings, args: berth::config::GcArgs) -> CliResult {
     } else {
         "deleted"
     };
+    for (_, digest) in &report.manifests {
+        println!("{verb} manifest {digest} (an index's child nothing needs any more)");
+    }
     for (digest, size) in &report.blobs {
         println!("{verb} {digest} ({size} bytes)");
     }

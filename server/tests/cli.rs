@@ -446,3 +446,96 @@ async fn reading_a_blob_refreshes_its_link_so_gc_spares_it() {
         .unwrap();
     assert!(text(&gc).contains("Deleted 0 blob(s)"), "{}", text(&gc));
 }
+
+#[tokio::test]
+async fn gc_removes_an_index_children_once_nothing_needs_them() {
+    let server = TestServer::start();
+    let client = Registry::new(&server);
+    let amd = client.push_image("gc/multi", None).await;
+    let arm = client.push_image("gc/multi", None).await;
+    let alone = client.push_image("gc/multi", None).await;
+    let index = common::oci::to_bytes(&common::oci::image_index(&[
+        amd.descriptor(),
+        arm.descriptor(),
+    ]));
+    let index_digest = client
+        .push_manifest("gc/multi", "v1", common::oci::OCI_INDEX, &index)
+        .await;
+
+    let kept = berth(server.data_dir(), &["gc", "--grace-seconds", "0"])
+        .output()
+        .unwrap();
+    assert!(
+        !text(&kept).contains("manifest"),
+        "children of a live index stay: {}",
+        text(&kept)
+    );
+    let resp = client
+        .send(client.delete(&format!("/v2/gc/multi/manifests/{index_digest}")))
+        .await;
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+
+    let before = common::snapshot(server.data_dir());
+    let dry = berth(
+        server.data_dir(),
+        &["gc", "--grace-seconds", "0", "--dry-run"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(
+        before,
+        common::snapshot(server.data_dir()),
+        "the dry run writes nothing"
+    );
+    for child in [&amd.digest, &arm.digest] {
+        assert!(
+            text(&dry).contains(&format!("would delete manifest {child}")),
+            "{}",
+            text(&dry)
+        );
+    }
+    assert!(
+        !text(&dry).contains(&alone.digest),
+        "an image pushed on its own is not a child"
+    );
+
+    let real = berth(server.data_dir(), &["gc", "--grace-seconds", "0"])
+        .output()
+        .unwrap();
+    assert!(real.status.success(), "{}", text(&real));
+    for child in [&amd.digest, &arm.digest] {
+        let resp = client
+            .send(client.get(&format!("/v2/gc/multi/manifests/{child}")))
+            .await;
+        assert_eq!(
+            resp.status(),
+            StatusCode::NOT_FOUND,
+            "child {child} collected"
+        );
+    }
+    let resp = client
+        .send(client.get(&format!("/v2/gc/multi/manifests/{}", alone.digest)))
+        .await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::OK,
+        "the untagged image pushed alone stays"
+    );
+
+    // The children's layers go at the next collection; the lone image's stay.
+    let next = berth(server.data_dir(), &["gc", "--grace-seconds", "0"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&next).contains(&format!("deleted {}", amd.layers[0].digest)),
+        "{}",
+        text(&next)
+    );
+    assert!(
+        !text(&next).contains(&alone.layers[0].digest),
+        "{}",
+        text(&next)
+    );
+    let fsck = berth(server.data_dir(), &["fsck"]).output().unwrap();
+    assert!(fsck.status.success(), "{}", text(&fsck));
+}

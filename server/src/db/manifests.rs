@@ -220,6 +220,15 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
         }
+        for digest in &m.children {
+            sqlx::query(
+                "UPDATE manifests SET child_of_index = 1 WHERE repository_id = ? AND digest = ?",
+            )
+            .bind(m.repository_id)
+            .bind(digest)
+            .execute(&mut *tx)
+            .await?;
+        }
         if let Some(tag) = m.tag {
             let current: Option<(i64, String)> = sqlx::query_as(
                 "SELECT m.id, m.digest FROM tags t JOIN manifests m ON m.id = t.manifest_id
@@ -379,4 +388,39 @@ impl Db {
         .fetch_all(&self.reader)
         .await
     }
+
+    /// Manifests an index once referenced that no index references and no tag
+    /// names any more, pushed before `cutoff`: (repository id, digest).
+    pub async fn orphaned_children(&self, cutoff: i64) -> Result<Vec<(i64, String)>, DbError> {
+        sqlx::query_as(&format!(
+            "SELECT m.repository_id, m.digest FROM manifests m WHERE {ORPHANED_CHILD} ORDER BY m.repository_id, m.digest"
+        ))
+        .bind(cutoff)
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// Deletes an orphaned child manifest if it still is one (re-checked inside the write).
+    pub async fn delete_orphaned_child(
+        &self,
+        repository_id: i64,
+        digest: &str,
+        cutoff: i64,
+    ) -> Result<bool, DbError> {
+        let done = sqlx::query(&format!(
+            "DELETE FROM manifests AS m WHERE m.repository_id = ?2 AND m.digest = ?3 AND {ORPHANED_CHILD}"
+        ))
+        .bind(cutoff)
+        .bind(repository_id)
+        .bind(digest)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
 }
+
+/// The condition for a child manifest nothing needs any more (`?1` is the cutoff).
+const ORPHANED_CHILD: &str = "m.child_of_index = 1 AND m.pushed_at < ?1
+    AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.manifest_id = m.id)
+    AND NOT EXISTS (SELECT 1 FROM manifest_refs r JOIN manifests p ON p.id = r.manifest_id
+                    WHERE p.repository_id = m.repository_id AND r.digest = m.digest AND r.kind = 'manifest')";

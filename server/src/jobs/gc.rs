@@ -11,6 +11,9 @@ use std::time::Duration;
 /// What a collection did (or, dry, would do).
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct GcReport {
+    /// Child manifests no index or tag needs any more: (repository id, digest).
+    /// Their blobs become collectable at the next run.
+    pub manifests: Vec<(i64, String)>,
     /// Repository links removed: (repository id, digest).
     pub links: Vec<(i64, String)>,
     /// Blobs deleted: (digest, size).
@@ -29,12 +32,22 @@ pub async fn collect(
 ) -> ServiceResult<GcReport> {
     let cutoff = now_millis() - grace.as_millis() as i64;
     let db = registry.db();
+    let orphans = db.orphaned_children(cutoff).await?;
     let stale_links = db.stale_blob_links(cutoff).await?;
     let doomed = db.collectable_blobs(cutoff).await?;
     let mut report = GcReport {
         dry_run,
         ..GcReport::default()
     };
+    for (repository_id, digest) in orphans {
+        if dry_run
+            || db
+                .delete_orphaned_child(repository_id, &digest, cutoff)
+                .await?
+        {
+            report.manifests.push((repository_id, digest));
+        }
+    }
     for (repository_id, digest) in stale_links {
         if dry_run || db.unlink_if_stale(repository_id, &digest, cutoff).await? {
             report.links.push((repository_id, digest));
