@@ -244,6 +244,14 @@ pub struct SettingsArgs {
         value_name = "SECONDS"
     )]
     pub lifecycle_interval: Option<u64>,
+    /// Seconds after a lifecycle policy is saved before it is applied [default: 300].
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_LIFECYCLE_DELAY_AFTER_SAVE",
+        value_name = "SECONDS"
+    )]
+    pub lifecycle_delay_after_save: Option<u64>,
     /// Seconds between online garbage collections [default: 3600].
     #[arg(long, global = true, env = "BERTH_GC_INTERVAL", value_name = "SECONDS")]
     pub gc_interval: Option<u64>,
@@ -270,6 +278,7 @@ struct FileSettings {
     site_root: Option<PathBuf>,
     upload_expiry: Option<u64>,
     lifecycle_interval: Option<u64>,
+    lifecycle_delay_after_save: Option<u64>,
     gc_interval: Option<u64>,
     gc_grace: Option<u64>,
     tls_cert: Option<PathBuf>,
@@ -296,6 +305,8 @@ pub struct Settings {
     pub upload_expiry: std::time::Duration,
     /// How often lifecycle policies are applied.
     pub lifecycle_interval: std::time::Duration,
+    /// How long after a save a lifecycle policy is applied.
+    pub lifecycle_delay_after_save: std::time::Duration,
     /// How often garbage is collected.
     pub gc_interval: std::time::Duration,
     /// How long an unreferenced blob is kept before collection.
@@ -385,6 +396,11 @@ impl Settings {
                     .or(file.lifecycle_interval)
                     .unwrap_or(3_600)
                     .max(1),
+            ),
+            lifecycle_delay_after_save: std::time::Duration::from_secs(
+                args.lifecycle_delay_after_save
+                    .or(file.lifecycle_delay_after_save)
+                    .unwrap_or(300),
             ),
             gc_interval: std::time::Duration::from_secs(
                 args.gc_interval

@@ -33,6 +33,8 @@ pub struct AppState {
     pub authz: Arc<auth::authorize::Authorizer>,
     /// How this registry names itself.
     pub info: Arc<RegistryInfo>,
+    /// How long after a save a lifecycle policy is applied.
+    pub lifecycle_delay_after_save: std::time::Duration,
 }
 
 /// The client's address, recorded per connection for throttling and logs.

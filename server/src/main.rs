@@ -85,6 +85,7 @@ async fn serve(settings: Settings) -> CliResult {
     }
     let state = AppState {
         registry: installation.registry.clone(),
+        lifecycle_delay_after_save: settings.lifecycle_delay_after_save,
         authz: Arc::new(auth::authorize::Authorizer::new(
             installation.db.clone(),
             info.clone(),

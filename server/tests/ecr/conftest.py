@@ -138,7 +138,7 @@ def berth_binary() -> Path:
 class Server:
     """A running `berth serve` on a free loopback port with its own data dir."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, env: dict | None = None):
         self.bin = berth_binary()
         self.data_dir = workdir / "data"
         self.data_dir.mkdir()
@@ -150,7 +150,7 @@ class Server:
             stdout=subprocess.PIPE,
             stderr=self._log,
             stdin=subprocess.DEVNULL,
-            env=clean_env(BERTH_ADMIN_PASSWORD=ADMIN_PASSWORD, RUST_LOG="berth=info,warn"),
+            env=clean_env(BERTH_ADMIN_PASSWORD=ADMIN_PASSWORD, RUST_LOG="berth=info,warn", **(env or {})),
             cwd=REPO_ROOT,
         )
         found: queue.Queue = queue.Queue()
@@ -251,7 +251,9 @@ def isolated_aws_environment(aws_home):
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("berth"))
+    # Tests save lifecycle policies and then look at the images; the server must
+    # not apply those policies under them (test_lifecycle_applied.py covers that).
+    srv = Server(tmp_path_factory.mktemp("berth"), env={"BERTH_LIFECYCLE_DELAY_AFTER_SAVE": "86400"})
     yield srv
     srv.stop()
 
