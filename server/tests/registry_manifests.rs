@@ -5,9 +5,9 @@ mod common;
 
 use common::oci::{
     assert_manifest_unknown, expect_error, get_manifest, header, image_index, image_manifest,
-    push_blobs, random_bytes, sha256_digest, to_bytes, Descriptor, Registry, DOCKER_CONFIG,
-    DOCKER_LAYER, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, EMPTY_CONTENT, EMPTY_DIGEST, OCI_CONFIG,
-    OCI_INDEX, OCI_LAYER, OCI_MANIFEST,
+    push_blobs, random_bytes, sha256_digest, signature_manifest, to_bytes, Descriptor, Registry,
+    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, EMPTY_CONTENT, EMPTY_DIGEST, OCI_CONFIG, OCI_INDEX,
+    OCI_LAYER, OCI_MANIFEST,
 };
 use common::{unique, TestServer};
 use reqwest::StatusCode;
@@ -105,19 +105,7 @@ async fn put_docker_manifest_and_list_are_accepted() {
     let server = TestServer::start();
     let reg = Registry::new(&server);
     let repo = unique("man-docker");
-    let config = to_bytes(&json!({"architecture": "amd64", "os": "linux"}));
-    let layer = random_bytes(300);
-    reg.push_blob(&repo, &config).await;
-    reg.push_blob(&repo, &layer).await;
-    let manifest = to_bytes(&json!({
-        "schemaVersion": 2,
-        "mediaType": DOCKER_MANIFEST,
-        "config": Descriptor::of(DOCKER_CONFIG, &config).json(),
-        "layers": [Descriptor::of(DOCKER_LAYER, &layer).json()],
-    }));
-    let manifest_digest = reg
-        .push_manifest(&repo, "amd64", DOCKER_MANIFEST, &manifest)
-        .await;
+    let (manifest, manifest_digest) = reg.push_docker_image(&repo, "amd64").await;
     let list = to_bytes(&json!({
         "schemaVersion": 2,
         "mediaType": DOCKER_MANIFEST_LIST,
@@ -220,14 +208,7 @@ async fn manifest_with_subject_returns_oci_subject() {
     let repo = unique("man-subject");
     let image = reg.push_image(&repo, Some("v1")).await;
     reg.push_blob(&repo, EMPTY_CONTENT).await;
-    let body = to_bytes(&json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "artifactType": "application/vnd.example.sig",
-        "config": Descriptor::empty().json(),
-        "layers": [Descriptor::empty().json()],
-        "subject": image.descriptor().json(),
-    }));
+    let body = signature_manifest(&image.descriptor());
     let resp = reg
         .put_manifest(&repo, &sha256_digest(&body), OCI_MANIFEST, &body)
         .await;
@@ -250,14 +231,7 @@ async fn manifest_with_missing_subject_is_accepted() {
     let repo = unique("man-nosubject");
     let absent = Descriptor::of(OCI_MANIFEST, &random_bytes(400));
     reg.push_blob(&repo, EMPTY_CONTENT).await;
-    let body = to_bytes(&json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "artifactType": "application/vnd.example.sig",
-        "config": Descriptor::empty().json(),
-        "layers": [Descriptor::empty().json()],
-        "subject": absent.json(),
-    }));
+    let body = signature_manifest(&absent);
     let resp = reg
         .put_manifest(&repo, &sha256_digest(&body), OCI_MANIFEST, &body)
         .await;

@@ -4,12 +4,11 @@
 mod common;
 
 use common::oci::{
-    absent_digest, expect_error, header, random_bytes, sha256_digest, to_bytes, Descriptor,
-    Registry, DOCKER_CONFIG, DOCKER_LAYER, DOCKER_MANIFEST, OCI_MANIFEST,
+    absent_digest, expect_error, header, random_bytes, sha256_digest, Registry, DOCKER_MANIFEST,
+    OCI_MANIFEST,
 };
 use common::{unique, TestServer};
 use reqwest::StatusCode;
-use serde_json::json;
 
 /// A server, a client and a repository holding one 100-byte blob.
 async fn blob_fixture() -> (TestServer, Registry, String, Vec<u8>, String) {
@@ -277,19 +276,7 @@ async fn manifest_content_type_is_as_pushed() {
     let server = TestServer::start();
     let reg = Registry::new(&server);
     let repo = unique("pull-docker");
-    let config = to_bytes(&json!({"architecture": "amd64", "os": "linux"}));
-    let layer = random_bytes(200);
-    reg.push_blob(&repo, &config).await;
-    reg.push_blob(&repo, &layer).await;
-    let manifest = to_bytes(&json!({
-        "schemaVersion": 2,
-        "mediaType": DOCKER_MANIFEST,
-        "config": Descriptor::of(DOCKER_CONFIG, &config).json(),
-        "layers": [Descriptor::of(DOCKER_LAYER, &layer).json()],
-    }));
-    let digest = reg
-        .push_manifest(&repo, "docker", DOCKER_MANIFEST, &manifest)
-        .await;
+    let (manifest, digest) = reg.push_docker_image(&repo, "docker").await;
     let resp = reg
         .send(
             reg.get(&format!("/v2/{repo}/manifests/docker"))

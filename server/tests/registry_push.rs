@@ -4,8 +4,8 @@
 mod common;
 
 use common::oci::{
-    absent_digest, assert_blob_content, assert_blob_exists, expect_error, header, random_bytes,
-    random_upload_id, require_header, sha256_digest, start_session, Registry,
+    absent_digest, assert_blob_content, assert_blob_exists, expect_blob_created, expect_error,
+    header, random_bytes, random_upload_id, require_header, sha256_digest, start_session, Registry,
 };
 use common::{unique, TestServer};
 use reqwest::StatusCode;
@@ -396,21 +396,7 @@ async fn put_with_digest_returns_201_with_blob_location() {
                 .body(data.clone()),
         )
         .await;
-    assert_eq!(
-        resp.status(),
-        StatusCode::CREATED,
-        "PUT with the final (only) chunk is 201"
-    );
-    assert_eq!(
-        header(resp.headers(), "Location"),
-        Some(format!("/v2/{repo}/blobs/{digest}")),
-        "Location is the blob URL"
-    );
-    assert_eq!(
-        header(resp.headers(), "Docker-Content-Digest"),
-        Some(digest.clone()),
-        "Docker-Content-Digest is the blob digest"
-    );
+    expect_blob_created(&resp, &repo, &digest, "PUT with the final (only) chunk");
     assert_blob_content(&reg, &repo, &digest, &data).await;
 }
 
@@ -517,21 +503,7 @@ async fn monolithic_post_with_digest_returns_201() {
                 .body(data.clone()),
         )
         .await;
-    assert_eq!(
-        resp.status(),
-        StatusCode::CREATED,
-        "POST uploads/?digest= with the blob is 201"
-    );
-    assert_eq!(
-        header(resp.headers(), "Location"),
-        Some(format!("/v2/{repo}/blobs/{digest}")),
-        "Location is the blob URL"
-    );
-    assert_eq!(
-        header(resp.headers(), "Docker-Content-Digest"),
-        Some(digest.clone()),
-        "Docker-Content-Digest is the blob digest"
-    );
+    expect_blob_created(&resp, &repo, &digest, "POST uploads/?digest= with the blob");
     assert_blob_content(&reg, &repo, &digest, &data).await;
 }
 

@@ -12,12 +12,12 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::docker::{describe, write_build_context, DockerCli};
 use common::{berth_binary, TestServer, ADMIN_PASSWORD};
-use rand::RngCore;
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
     ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
@@ -384,103 +384,6 @@ impl Drop for DockerTrust {
     }
 }
 
-/// The docker CLI with a throw-away config directory, removing the images it
-/// built or pulled when dropped.
-struct Docker {
-    config_dir: tempfile::TempDir,
-    images: Vec<String>,
-}
-
-impl Docker {
-    fn new() -> Self {
-        let host = std::env::var("DOCKER_HOST").unwrap_or_default();
-        assert!(
-            !host.is_empty(),
-            "DOCKER_HOST is not set: the docker TLS test needs a Docker daemon. Run it through the \
-             Makefile (which starts a private dockerd), or start one with \
-             `.ci/dockerd.sh start DIR` and `export DOCKER_HOST=unix://DIR/docker.sock`"
-        );
-        let docker = Docker {
-            config_dir: tempfile::tempdir().expect("temp docker config dir"),
-            images: Vec::new(),
-        };
-        let version = docker.run(&["version", "--format", "{{.Server.Version}}"], None);
-        assert!(
-            version.status.success(),
-            "no Docker daemon answers at DOCKER_HOST={host}:\n{}",
-            describe(&version)
-        );
-        docker
-    }
-
-    /// Runs `docker ARGS…` (with `stdin` as its input) and returns its output.
-    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut child = Command::new("docker")
-            .args(args)
-            .env("DOCKER_CONFIG", self.config_dir.path())
-            .env("DOCKER_BUILDKIT", "0")
-            .env_remove("DOCKER_CONTEXT")
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not run `docker {}`: {e}", args.join(" ")));
-        if let Some(input) = stdin {
-            child
-                .stdin
-                .take()
-                .expect("docker stdin")
-                .write_all(input.as_bytes())
-                .expect("write to docker's stdin");
-        }
-        child.wait_with_output().expect("wait for docker")
-    }
-
-    /// Runs `docker ARGS…`, asserts that it succeeded and returns its stdout.
-    fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
-        let output = self.run(args, stdin);
-        assert!(
-            output.status.success(),
-            "`docker {}` failed:\n{}",
-            args.join(" "),
-            describe(&output)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    fn image_id(&self, reference: &str) -> Option<String> {
-        let output = self.run(
-            &["image", "inspect", "--format", "{{.Id}}", reference],
-            None,
-        );
-        output
-            .status
-            .success()
-            .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
-    }
-}
-
-impl Drop for Docker {
-    fn drop(&mut self) {
-        for id in &self.images {
-            let _ = self.run(&["rmi", "--force", id], None);
-        }
-    }
-}
-
-fn describe(output: &Output) -> String {
-    format!(
-        "exit status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
 /// The real docker client logs in, pushes and pulls over TLS.
 ///
 /// Docker counts every registry on 127.0.0.0/8 as "insecure", and for those it
@@ -489,65 +392,29 @@ fn describe(output: &Output) -> String {
 /// so a login, push and pull that succeed here went over TLS.
 #[test]
 fn docker_logs_in_pushes_and_pulls_over_tls() {
-    let mut docker = Docker::new();
+    let docker = DockerCli::new();
     let pki = TestPki::new();
     let tls = pki.start_server();
     let _trust = DockerTrust::install(&tls.host, &pki.ca_pem);
 
-    let login = docker.run(
-        &["login", &tls.host, "-u", "admin", "--password-stdin"],
-        Some(ADMIN_PASSWORD),
-    );
+    let login = docker.login(&tls.host, ADMIN_PASSWORD);
     assert!(
         login.status.success(),
         "docker login {} over TLS failed:\n{}",
         tls.host,
         describe(&login)
     );
-
     let context = tempfile::tempdir().expect("build context dir");
-    let mut payload = vec![0u8; 4096];
-    rand::thread_rng().fill_bytes(&mut payload);
-    std::fs::write(context.path().join("payload.bin"), &payload).expect("write payload.bin");
-    std::fs::write(
-        context.path().join("Dockerfile"),
-        "FROM scratch\nCOPY payload.bin /payload.bin\n",
-    )
-    .expect("write Dockerfile");
+    write_build_context(context.path(), &[("payload.bin", 4096)]);
     let reference = format!("{}/tls-test/scratch:v1", tls.host);
-
-    docker.ok(
-        &[
-            "build",
-            "--quiet",
-            "-t",
-            &reference,
-            context.path().to_str().expect("UTF-8 path"),
-        ],
-        None,
-    );
-    let built = docker
-        .image_id(&reference)
-        .expect("the image just built exists");
-    docker.images.push(built.clone());
-
-    let pushed = docker.ok(&["push", &reference], None);
+    let built = docker.build(context.path(), &reference);
+    let pushed = docker.push(&reference);
     assert!(
-        pushed.contains("digest: sha256:"),
-        "docker push said:\n{pushed}"
+        pushed.starts_with("sha256:"),
+        "docker push reported {pushed}"
     );
-    docker.ok(&["rmi", &reference], None);
-    assert_eq!(
-        docker.image_id(&reference),
-        None,
-        "the image is still there after rmi"
-    );
-    docker.ok(&["pull", &reference], None);
-    let pulled = docker
-        .image_id(&reference)
-        .expect("the image just pulled exists");
-    docker.images.push(pulled.clone());
-
+    docker.remove(&[&reference]);
+    let pulled = docker.pull(&reference);
     assert_eq!(
         pulled, built,
         "the image pulled over TLS differs from the one pushed"

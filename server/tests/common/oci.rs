@@ -551,3 +551,53 @@ pub async fn assert_manifest_unknown(reg: &Registry, repo: &str, reference: &str
         .await;
     expect_error(resp, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN", context).await;
 }
+
+/// Asserts a blob was created: 201, `Location` is the blob's URL in `repo`,
+/// and `Docker-Content-Digest` is its digest.
+pub fn expect_blob_created(resp: &Response, repo: &str, digest: &str, context: &str) {
+    assert_eq!(resp.status(), StatusCode::CREATED, "{context}: 201");
+    assert_eq!(
+        header(resp.headers(), "Location"),
+        Some(format!("/v2/{repo}/blobs/{digest}")),
+        "{context}: Location is the blob URL"
+    );
+    assert_eq!(
+        header(resp.headers(), "Docker-Content-Digest"),
+        Some(digest.to_string()),
+        "{context}: Docker-Content-Digest is the blob digest"
+    );
+}
+
+/// An artifact manifest (empty config and layer, `artifactType` a signature)
+/// whose `subject` is `subject`.
+pub fn signature_manifest(subject: &Descriptor) -> Vec<u8> {
+    to_bytes(&json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "artifactType": "application/vnd.example.sig",
+        "config": Descriptor::empty().json(),
+        "layers": [Descriptor::empty().json()],
+        "subject": subject.json(),
+    }))
+}
+
+impl Registry {
+    /// Pushes a Docker schema 2 image (config and one layer) tagged `tag`;
+    /// returns the manifest bytes and digest.
+    pub async fn push_docker_image(&self, repo: &str, tag: &str) -> (Vec<u8>, String) {
+        let config = to_bytes(&json!({"architecture": "amd64", "os": "linux"}));
+        let layer = random_bytes(300);
+        self.push_blob(repo, &config).await;
+        self.push_blob(repo, &layer).await;
+        let manifest = to_bytes(&json!({
+            "schemaVersion": 2,
+            "mediaType": DOCKER_MANIFEST,
+            "config": Descriptor::of(DOCKER_CONFIG, &config).json(),
+            "layers": [Descriptor::of(DOCKER_LAYER, &layer).json()],
+        }));
+        let digest = self
+            .push_manifest(repo, tag, DOCKER_MANIFEST, &manifest)
+            .await;
+        (manifest, digest)
+    }
+}
