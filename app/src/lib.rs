@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! Berth's console and the pure domain logic shared by the server and the
 //! browser. Nothing here performs I/O directly: server functions reach the
 //! server through the [`console::ConsoleBackend`] trait object that the server

@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! The hydrate entry point of the console's WASM bundle, and nothing else.
 
 /// Attaches the client-side console to the server-rendered page.

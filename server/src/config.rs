@@ -258,6 +258,22 @@ pub struct SettingsArgs {
     /// Seconds a blob must go untouched and unreferenced before GC deletes it [default: 3600].
     #[arg(long, global = true, env = "BERTH_GC_GRACE", value_name = "SECONDS")]
     pub gc_grace: Option<u64>,
+    /// Seconds a console session lives without a request before it signs out [default: 3600].
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_CONSOLE_IDLE_TIMEOUT",
+        value_name = "SECONDS"
+    )]
+    pub console_idle_timeout: Option<u64>,
+    /// Seconds a console session lives at most, however busy [default: 43200].
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_CONSOLE_SESSION_LIFETIME",
+        value_name = "SECONDS"
+    )]
+    pub console_session_lifetime: Option<u64>,
     /// PEM certificate (chain) to serve HTTPS with; needs --tls-key [default: plain HTTP].
     #[arg(long, global = true, env = "BERTH_TLS_CERT", value_name = "FILE")]
     pub tls_cert: Option<PathBuf>,
@@ -281,6 +297,8 @@ struct FileSettings {
     lifecycle_delay_after_save: Option<u64>,
     gc_interval: Option<u64>,
     gc_grace: Option<u64>,
+    console_idle_timeout: Option<u64>,
+    console_session_lifetime: Option<u64>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
 }
@@ -311,6 +329,10 @@ pub struct Settings {
     pub gc_interval: std::time::Duration,
     /// How long an unreferenced blob is kept before collection.
     pub gc_grace: std::time::Duration,
+    /// A console session without requests for this long is signed out.
+    pub console_idle_timeout: std::time::Duration,
+    /// A console session is signed out this long after sign-in, however busy.
+    pub console_session_lifetime: std::time::Duration,
     /// The certificate and key `serve` speaks HTTPS with; `None` means plain HTTP.
     pub tls: Option<TlsFiles>,
 }
@@ -410,6 +432,18 @@ impl Settings {
             ),
             gc_grace: std::time::Duration::from_secs(
                 args.gc_grace.or(file.gc_grace).unwrap_or(3_600),
+            ),
+            console_idle_timeout: std::time::Duration::from_secs(
+                args.console_idle_timeout
+                    .or(file.console_idle_timeout)
+                    .unwrap_or(3_600)
+                    .max(1),
+            ),
+            console_session_lifetime: std::time::Duration::from_secs(
+                args.console_session_lifetime
+                    .or(file.console_session_lifetime)
+                    .unwrap_or(43_200)
+                    .max(1),
             ),
             tls,
         })

@@ -17,7 +17,6 @@ pub mod tls;
 use auth::Authenticator;
 use axum::routing::{any, get, post};
 use axum::Router;
-use berth_app::console::ConsoleBackend;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
@@ -104,9 +103,11 @@ impl RegistryInfo {
 /// The whole HTTP surface of one installation.
 pub fn build_router(
     state: AppState,
-    console: Arc<dyn ConsoleBackend>,
+    console: Arc<console::Console>,
+    sessions: console::session::SessionSettings,
     leptos_options: LeptosOptions,
 ) -> Router {
+    let db = state.registry.db().clone();
     let registry_api = Router::new()
         .route("/v2", any(registry::handle))
         .route("/v2/", any(registry::handle))
@@ -119,14 +120,22 @@ pub fn build_router(
         .leptos_routes_with_context(
             &leptos_options,
             routes,
-            move || provide_context(console.clone()),
+            move || console::provide_backend(&console),
             {
                 let options = leptos_options.clone();
                 move || berth_app::shell(options.clone())
             },
         )
         .fallback(leptos_axum::file_and_error_handler(berth_app::shell))
-        .with_state(leptos_options);
+        .with_state(leptos_options)
+        .layer(axum::middleware::from_fn_with_state(
+            console::session::Guard {
+                db: db.clone(),
+                settings: Arc::new(sessions.clone()),
+            },
+            console::session::guard,
+        ))
+        .layer(console::session::layer(db, &sessions));
     registry_api.merge(console_pages)
 }
 

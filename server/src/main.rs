@@ -98,9 +98,21 @@ async fn serve(settings: Settings) -> CliResult {
     };
     let console = Arc::new(console::Console::new(
         installation.registry.clone(),
-        registry_host.clone(),
+        state.auth.clone(),
+        state.authz.clone(),
+        state.info.clone(),
     ));
-    let router = build_router(state, console, leptos_options(&settings.site_root, addr));
+    let sessions = console::session::SessionSettings {
+        idle_timeout: settings.console_idle_timeout,
+        lifetime: settings.console_session_lifetime,
+        secure: scheme == "https",
+    };
+    let router = build_router(
+        state,
+        console,
+        sessions,
+        leptos_options(&settings.site_root, addr),
+    );
     let background = jobs::spawn(
         installation.registry.clone(),
         jobs::Schedule {

@@ -1,17 +1,27 @@
-//! The console: the HTML shell, the router and the pages.
+//! The console: the HTML shell, the router, the frame around every page, and
+//! the pages. Every page renders on the server and its forms post without
+//! JavaScript; hydration adds live validation, copy buttons and dialogs.
 
-mod api;
-mod home;
+pub mod api;
+mod create;
+mod image;
+pub mod push;
+mod repositories;
+mod repository;
+mod sign_in;
+pub mod widgets;
 
 #[cfg(feature = "ssr")]
 pub use api::ConsoleBackend;
-pub use api::{list_repositories, ConsoleError, RepositorySummary};
+pub use api::ConsoleError;
 
+use api::session::{current_user, SignOut, SignedInUser};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    SsrMode, StaticSegment,
+    path, SsrMode,
 };
 
 /// The HTML document the server renders around the console.
@@ -34,26 +44,60 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The signed-in user, shared by the frame and the pages.
+pub type UserResource = Resource<Result<Option<SignedInUser>, ConsoleError>>;
+
 /// The console application, rendered on the server and hydrated in the browser.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let user: UserResource = Resource::new(|| (), |_| current_user());
+    provide_context(user);
     view! {
         <Stylesheet id="berth" href="/pkg/berth.css"/>
         <Title text="Berth"/>
         <Router>
+            <a class="skip" href="#main">"Skip to content"</a>
             <header class="topbar">
                 <a class="brand" href="/">
                     <img src="/logo.svg" alt="" width="24" height="24"/>
                     <span>"Berth"</span>
                 </a>
-                <span class="tagline">"Private container registry"</span>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match user.await {
+                            Ok(Some(user)) => view! { <Navigation user/> }.into_any(),
+                            _ => ().into_any(),
+                        }
+                    })}
+                </Suspense>
             </header>
-            <main>
+            <main id="main">
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
-                    <Route path=StaticSegment("") view=home::RepositoriesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/") view=repositories::RepositoriesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=sign_in::SignInPage ssr=SsrMode::Async/>
+                    <Route path=path!("/create-repository") view=create::CreateRepositoryPage ssr=SsrMode::Async/>
+                    <Route path=path!("/delete-repositories") view=repositories::DeleteRepositoriesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/repositories/*name") view=repository::RepositoryPage ssr=SsrMode::Async/>
+                    <Route path=path!("/image/*name") view=image::ImagePage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// The links of the top bar, and the sign-out button.
+#[component]
+fn Navigation(user: SignedInUser) -> impl IntoView {
+    view! {
+        <nav aria-label="Console">
+            <a href="/">"Repositories"</a>
+        </nav>
+        <div class="who">
+            <span data-testid="signed-in-user">{user.name}</span>
+            <form method="post" action=SignOut::PATH>
+                <button type="submit" class="link" data-testid="sign-out">"Sign out"</button>
+            </form>
+        </div>
     }
 }

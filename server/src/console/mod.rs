@@ -1,50 +1,223 @@
 //! The server side of the console: answers the `#[server]` functions of the
-//! `berth-app` crate through its [`ConsoleBackend`] trait, using the service layer.
+//! `berth-app` crate through its backend traits, bound per request to the
+//! caller's session, using the same service layer and authorization as the
+//! registry and ECR APIs.
 
-use crate::service::Registry;
-use berth_app::console::{ConsoleBackend, ConsoleError, RepositorySummary};
+mod repositories;
+pub mod session;
+
+use crate::auth::authorize::{Authorizer, Resource};
+use crate::auth::{AuthError, Authenticator, Identity};
+use crate::service::{Registry, ServiceError};
+use crate::RegistryInfo;
+use berth_app::console::api::session::{RegistryFacts, SessionBackend, SignedInUser};
+use berth_app::console::{ConsoleBackend, ConsoleError};
+use leptos::prelude::*;
+use std::net::IpAddr;
 use std::sync::Arc;
 
-/// The console's view of one installation.
+/// What every console request can reach.
 pub struct Console {
     registry: Arc<Registry>,
-    /// `host[:port]` that `docker push` uses.
-    registry_host: String,
+    auth: Arc<Authenticator>,
+    authz: Arc<Authorizer>,
+    info: Arc<RegistryInfo>,
 }
 
 impl Console {
-    /// A console backend for `registry`, reachable by docker at `registry_host`.
-    pub fn new(registry: Arc<Registry>, registry_host: String) -> Self {
+    /// A console over the registry, checking credentials with `auth` and
+    /// permissions with `authz`.
+    pub fn new(
+        registry: Arc<Registry>,
+        auth: Arc<Authenticator>,
+        authz: Arc<Authorizer>,
+        info: Arc<RegistryInfo>,
+    ) -> Self {
         Self {
             registry,
-            registry_host,
+            auth,
+            authz,
+            info,
         }
     }
 }
 
+/// The console as one request sees it: the shared parts plus the caller.
+pub struct ConsoleRequest {
+    console: Arc<Console>,
+    caller: Option<session::Caller>,
+    client: Option<IpAddr>,
+}
+
+/// Provides the request's backend as Leptos context. Called by leptos_axum
+/// inside each request's reactive owner, after it has provided the request's
+/// parts, where the session guard left the caller.
+pub fn provide_backend(console: &Arc<Console>) {
+    let parts = use_context::<axum::http::request::Parts>();
+    let caller = parts
+        .as_ref()
+        .and_then(|p| p.extensions.get::<session::Caller>().cloned());
+    let client = parts
+        .as_ref()
+        .and_then(|p| {
+            p.extensions
+                .get::<axum::extract::ConnectInfo<crate::ClientAddr>>()
+        })
+        .map(|c| c.0 .0.ip());
+    let backend: Arc<dyn ConsoleBackend> = Arc::new(ConsoleRequest {
+        console: console.clone(),
+        caller,
+        client,
+    });
+    provide_context(backend);
+}
+
+/// Logs an internal failure and hides its details from the browser.
 fn internal(error: impl std::fmt::Display) -> ConsoleError {
     tracing::error!(%error, "console request failed");
     ConsoleError::Internal
 }
 
+/// A service failure in the console's terms; `field` is the form field that
+/// a refused setting belongs beside.
+fn from_service(error: ServiceError, field: &str) -> ConsoleError {
+    match error {
+        ServiceError::RepositoryUnknown { .. } | ServiceError::ManifestUnknown(_) => {
+            ConsoleError::NotFound(error.to_string())
+        }
+        ServiceError::RepositoryExists(_) => ConsoleError::invalid("name", error.to_string()),
+        ServiceError::InvalidSetting(message) => ConsoleError::invalid(field, message),
+        ServiceError::RepositoryNotEmpty(_) | ServiceError::ManifestReferenced(_) => {
+            ConsoleError::Conflict(error.to_string())
+        }
+        other => internal(other),
+    }
+}
+
+impl ConsoleRequest {
+    /// The signed-in identity, or [`ConsoleError::SignedOut`].
+    fn identity(&self) -> Result<Identity, ConsoleError> {
+        let user = self
+            .caller
+            .as_ref()
+            .and_then(|c| c.user.as_ref())
+            .ok_or(ConsoleError::SignedOut)?;
+        Ok(Identity {
+            user_id: user.user_id,
+            name: user.name.clone(),
+        })
+    }
+
+    /// The signed-in identity if it may perform `action` on `resource`.
+    async fn allowed(
+        &self,
+        action: &str,
+        resource: Resource<'_>,
+    ) -> Result<Identity, ConsoleError> {
+        let identity = self.identity()?;
+        match self
+            .console
+            .authz
+            .authorize(&identity, action, resource)
+            .await
+            .map_err(internal)?
+        {
+            Ok(()) => Ok(identity),
+            Err(denied) => Err(ConsoleError::Forbidden(denied.0)),
+        }
+    }
+
+    /// Whether `identity` may perform `action` on `resource` (no error when not).
+    async fn may(
+        &self,
+        identity: &Identity,
+        action: &str,
+        resource: Resource<'_>,
+    ) -> Result<bool, ConsoleError> {
+        Ok(self
+            .console
+            .authz
+            .authorize(identity, action, resource)
+            .await
+            .map_err(internal)?
+            .is_ok())
+    }
+}
+
+/// Console administrators manage users, access keys and registry settings.
+/// Managing users can grant anything, so it takes the most powerful registry
+/// permission there is: changing the registry policy.
+const ADMIN_ACTION: &str = "ecr:PutRegistryPolicy";
+
 #[async_trait::async_trait]
-impl ConsoleBackend for Console {
-    async fn list_repositories(&self) -> Result<Vec<RepositorySummary>, ConsoleError> {
-        let rows = self
-            .registry
-            .repository_overview()
+impl SessionBackend for ConsoleRequest {
+    async fn current_user(&self) -> Result<Option<SignedInUser>, ConsoleError> {
+        let Ok(identity) = self.identity() else {
+            return Ok(None);
+        };
+        let is_admin = self
+            .may(&identity, ADMIN_ACTION, Resource::Registry)
+            .await?;
+        Ok(Some(SignedInUser {
+            name: identity.name,
+            is_admin,
+        }))
+    }
+
+    async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        next: &str,
+    ) -> Result<(), ConsoleError> {
+        let caller = self.caller.as_ref().ok_or(ConsoleError::Internal)?;
+        let auth = &self.console.auth;
+        let result = match auth.throttled(self.client, username) {
+            Ok(()) => auth.verify(username, password).await,
+            Err(error) => Err(error),
+        };
+        auth.count(self.client, username, &result);
+        let identity = match result {
+            Ok(identity) => identity,
+            Err(AuthError::Throttled(seconds)) => {
+                return Err(ConsoleError::Throttled(format!(
+                    "Too many failed sign-ins for this user from your address; try again in {seconds} seconds."
+                )))
+            }
+            Err(AuthError::Invalid) => {
+                tracing::warn!(user = username, "console sign-in failed: wrong user name or password");
+                return Err(ConsoleError::invalid(
+                    "password",
+                    "The user name or password is not correct.",
+                ));
+            }
+            Err(other) => return Err(internal(other)),
+        };
+        session::start(&caller.session, identity.user_id, &identity.name)
             .await
             .map_err(internal)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| RepositorySummary {
-                uri: format!("{}/{}", self.registry_host, r.name),
-                name: r.name,
-                created_at: format_utc(r.created_at),
-                tag_mutability: r.tag_mutability,
-                image_count: r.image_count.max(0) as u64,
-            })
-            .collect())
+        tracing::info!(user = %identity.name, "signed in to the console");
+        leptos_axum::redirect(next);
+        Ok(())
+    }
+
+    async fn sign_out(&self) -> Result<(), ConsoleError> {
+        if let Some(caller) = &self.caller {
+            session::end(&caller.session).await.map_err(internal)?;
+        }
+        leptos_axum::redirect("/login");
+        Ok(())
+    }
+
+    async fn registry_facts(&self) -> Result<RegistryFacts, ConsoleError> {
+        self.identity()?;
+        let info = &self.console.info;
+        Ok(RegistryFacts {
+            registry_id: info.registry_id.clone(),
+            region: info.region.clone(),
+            host: info.host.clone(),
+            endpoint: info.public_url.clone(),
+        })
     }
 }
 

@@ -13,6 +13,7 @@ mod manifests;
 mod policies;
 mod registry;
 mod repositories;
+mod sessions;
 mod uploads;
 mod users;
 
@@ -24,7 +25,7 @@ pub use manifests::{
     DeleteOutcome, ManifestRow, NewManifest, PutRejection, Reference, ReferrerRow,
 };
 pub use registry::RegistryRow;
-pub use repositories::{NewRepository, RepositoryRow};
+pub use repositories::{NewRepository, RepositoryOrder, RepositoryRow};
 pub use uploads::UploadRow;
 pub use users::UserRow;
 
@@ -38,7 +39,7 @@ use std::time::Duration;
 pub type DbError = sqlx::Error;
 
 /// The metadata database.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Db {
     writer: SqlitePool,
     reader: SqlitePool,

@@ -30,6 +30,19 @@ pub struct RepositoryRow {
     pub image_count: i64,
 }
 
+/// How a repository listing is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepositoryOrder {
+    /// By name, A to Z.
+    NameAscending,
+    /// By name, Z to A.
+    NameDescending,
+    /// Oldest first.
+    CreatedAscending,
+    /// Newest first.
+    CreatedDescending,
+}
+
 /// Settings for a new repository.
 #[derive(Debug, Clone)]
 pub struct NewRepository<'a> {
@@ -202,6 +215,43 @@ impl Db {
         ))
         .fetch_all(&self.reader)
         .await
+    }
+
+    /// One page of the repositories whose names contain `needle`, with their
+    /// image counts, and how many match in all.
+    pub async fn search_repositories(
+        &self,
+        needle: &str,
+        order: RepositoryOrder,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<RepositoryRow>, i64), DbError> {
+        let order_by = match order {
+            RepositoryOrder::NameAscending => "r.name ASC",
+            RepositoryOrder::NameDescending => "r.name DESC",
+            RepositoryOrder::CreatedAscending => "r.created_at ASC, r.name ASC",
+            RepositoryOrder::CreatedDescending => "r.created_at DESC, r.name ASC",
+        };
+        // instr() rather than LIKE: the needle's '_' and '%' stay literal.
+        let rows = sqlx::query_as(&format!(
+            "SELECT {COLUMNS}, (SELECT count(*) FROM manifests m WHERE m.repository_id = r.id) AS image_count
+             FROM repositories r WHERE ? = '' OR instr(r.name, ?) > 0
+             ORDER BY {order_by} LIMIT ? OFFSET ?"
+        ))
+        .bind(needle)
+        .bind(needle)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.reader)
+        .await?;
+        let total = sqlx::query_scalar(
+            "SELECT count(*) FROM repositories r WHERE ? = '' OR instr(r.name, ?) > 0",
+        )
+        .bind(needle)
+        .bind(needle)
+        .fetch_one(&self.reader)
+        .await?;
+        Ok((rows, total))
     }
 
     /// A repository's resource tags, by key.

@@ -84,6 +84,9 @@ pub fn spawn(registry: Arc<Registry>, schedule: Schedule) -> tokio::task::JoinHa
                         Ok(n) => tracing::info!(removed = n, "removed idle uploads"),
                         Err(error) => tracing::warn!(%error, "could not expire uploads"),
                     }
+                    if let Err(error) = registry.db().delete_expired_console_sessions().await {
+                        tracing::warn!(%error, "could not remove expired console sessions");
+                    }
                 }
             }
         }

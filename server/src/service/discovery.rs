@@ -121,4 +121,20 @@ impl Registry {
     pub async fn repository_overview(&self) -> ServiceResult<Vec<crate::db::RepositoryRow>> {
         Ok(self.db.list_repositories().await?)
     }
+
+    /// One page of the repositories whose names contain `needle`, and the
+    /// number that match in all.
+    pub async fn search_repositories(
+        &self,
+        needle: &str,
+        order: crate::db::RepositoryOrder,
+        limit: usize,
+        offset: usize,
+    ) -> ServiceResult<(Vec<crate::db::RepositoryRow>, u64)> {
+        let (rows, total) = self
+            .db
+            .search_repositories(needle, order, limit as i64, offset as i64)
+            .await?;
+        Ok((rows, total.max(0) as u64))
+    }
 }

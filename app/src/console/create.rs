@@ -1,0 +1,128 @@
+//! The create-repository page: ECR's form, with the name validated as you
+//! type (the same rule the server applies) and server errors beside their field.
+
+use super::api::repositories::{describe_name, CreateRepository, NAME_RULE};
+use super::api::session::load_registry_facts;
+use super::widgets::{field_error, form_error, ErrorNotice};
+use leptos::prelude::*;
+
+/// The form.
+#[component]
+pub fn CreateRepositoryPage() -> impl IntoView {
+    let facts = Resource::new(|| (), |_| load_registry_facts());
+    let action = ServerAction::<CreateRepository>::new();
+    let name_server_error = field_error(action, "name");
+    let exclusions_error = field_error(action, "exclusions");
+    let kms_error = field_error(action, "kms_key");
+    let other_error = form_error(action);
+    // What the user has typed, once hydrated; `None` until then.
+    let (typed, set_typed) = signal(None::<String>);
+    let live = move || typed.get().map(|name| describe_name(&name));
+    let (kms, set_kms) = signal(false);
+    view! {
+        <section class="panel narrow">
+            <nav class="crumbs" aria-label="Breadcrumb"><a href="/">"Repositories"</a> " › Create repository"</nav>
+            <h1>"Create repository"</h1>
+            <ActionForm action=action attr:class="form" attr:data-testid="create-form">
+                <fieldset>
+                    <legend>"General settings"</legend>
+                    <div class="field">
+                        <span class="label">"Visibility settings"</span>
+                        <div class="radio">
+                            <input type="radio" id="private" name="visibility" value="private" checked/>
+                            <label for="private">"Private — access is managed by IAM policies and repository policies."</label>
+                        </div>
+                    </div>
+                    <div class="field">
+                        <label for="name">"Repository name"</label>
+                        <div class="prefixed">
+                            <Suspense fallback=|| ()>
+                                {move || Suspend::new(async move {
+                                    facts.await.map(|f| view! { <span class="prefix" data-testid="name-prefix">{format!("{}/", f.host)}</span> }).ok()
+                                })}
+                            </Suspense>
+                            <input
+                                id="name"
+                                name="name"
+                                required
+                                minlength="2"
+                                maxlength="256"
+                                autocomplete="off"
+                                spellcheck="false"
+                                data-testid="name"
+                                aria-describedby="name-help name-error"
+                                aria-invalid=move || {
+                                    (name_server_error().is_some() || matches!(live(), Some(Err(_)))).to_string()
+                                }
+                                on:input=move |ev| set_typed.set(Some(event_target_value(&ev)))
+                            />
+                        </div>
+                        <p id="name-help" class="help" data-testid="name-help">
+                            {move || match live() {
+                                Some(Ok(counter)) => counter,
+                                _ => NAME_RULE.to_string(),
+                            }}
+                        </p>
+                        <p id="name-error" class="field-error" role="alert" data-testid="name-error">
+                            {move || match live() {
+                                Some(Err(message)) => Some(message),
+                                // A new keystroke supersedes the server's verdict on the old name.
+                                Some(Ok(_)) => None,
+                                None => name_server_error(),
+                            }}
+                        </p>
+                    </div>
+                </fieldset>
+                <fieldset>
+                    <legend>"Image tag mutability"</legend>
+                    <div class="radio">
+                        <input type="radio" id="mutable" name="tag_mutability" value="MUTABLE" checked/>
+                        <label for="mutable">"Mutable — image tags can be overwritten."</label>
+                    </div>
+                    <div class="radio">
+                        <input type="radio" id="immutable" name="tag_mutability" value="IMMUTABLE" data-testid="immutable"/>
+                        <label for="immutable">"Immutable — a pushed tag cannot be moved to another image."</label>
+                    </div>
+                    <div class="field">
+                        <label for="exclusions">"Exclusion filters (optional)"</label>
+                        <textarea id="exclusions" name="exclusions" rows="2" aria-describedby="exclusions-help exclusions-error"></textarea>
+                        <p id="exclusions-help" class="help">
+                            "Up to 5 tag patterns, comma-separated or one per line, that are exempt from the setting above; '*' matches any characters (e.g. latest, dev-*)."
+                        </p>
+                        <p id="exclusions-error" class="field-error" role="alert">{exclusions_error}</p>
+                    </div>
+                </fieldset>
+                <fieldset>
+                    <legend>"Image scan settings"</legend>
+                    <div class="field checkbox">
+                        <input type="checkbox" id="scan_on_push" name="scan_on_push" value="true"/>
+                        <label for="scan_on_push">"Scan on push — each image is scanned after it is pushed."</label>
+                    </div>
+                </fieldset>
+                <fieldset>
+                    <legend>"Encryption settings"</legend>
+                    <div class="radio">
+                        <input type="radio" id="aes256" name="encryption_type" value="AES256" checked on:change=move |_| set_kms.set(false)/>
+                        <label for="aes256">"AES-256 — industry standard encryption at rest."</label>
+                    </div>
+                    <div class="radio">
+                        <input type="radio" id="kms" name="encryption_type" value="KMS" on:change=move |_| set_kms.set(true)/>
+                        <label for="kms">"AWS KMS — encrypt with a key you name."</label>
+                    </div>
+                    <div class="field" class:dimmed=move || !kms.get()>
+                        <label for="kms_key">"KMS key (for AWS KMS)"</label>
+                        <input id="kms_key" name="kms_key" autocomplete="off" aria-describedby="kms-error"/>
+                        <p id="kms-error" class="field-error" role="alert">{kms_error}</p>
+                    </div>
+                </fieldset>
+                {move || other_error().map(|error| view! { <ErrorNotice error/> })}
+                <div class="buttons">
+                    <a class="button" href="/">"Cancel"</a>
+                    <button type="submit" class="primary" data-testid="create-submit" disabled=move || action.pending().get()>
+                        {move || if action.pending().get() { "Creating…" } else { "Create" }}
+                    </button>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}

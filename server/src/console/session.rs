@@ -1,0 +1,343 @@
+//! Console sessions: tower-sessions records kept in SQLite, the cookie's
+//! settings, and the guard every console request passes: same-origin checks
+//! for state-changing requests, idle and absolute timeouts, and the redirect
+//! of signed-out visitors to the sign-in page.
+
+use crate::db::Db;
+use axum::extract::{Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
+
+/// The session cookie's name.
+pub const COOKIE: &str = "berth_session";
+/// The session key that holds [`SignedIn`].
+const USER_KEY: &str = "user";
+/// How often a busy session's idle deadline is pushed back (one write at most).
+const REFRESH_EVERY_MS: i64 = 60_000;
+
+/// Who signed in to a session, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedIn {
+    /// User row id (a user deleted and re-created is not the same user).
+    pub user_id: i64,
+    /// User name.
+    pub name: String,
+    /// Sign-in time (ms): the absolute timeout counts from here.
+    pub signed_in_at: i64,
+    /// The last time the idle deadline was pushed back (ms).
+    pub refreshed_at: i64,
+}
+
+/// The request's caller, as the guard found it; handlers read it from the
+/// request's extensions.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The signed-in user, if any.
+    pub user: Option<SignedIn>,
+    /// The session, to sign in or out.
+    pub session: Session,
+}
+
+/// Console sessions stored in the metadata database.
+#[derive(Debug, Clone)]
+pub struct SessionRecords {
+    db: Db,
+}
+
+fn millis(at: OffsetDateTime) -> i64 {
+    (at.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+fn backend(error: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(error.to_string())
+}
+
+#[async_trait::async_trait]
+impl SessionStore for SessionRecords {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let data = serde_json::to_string(&record.data)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        // Ids are 128 random bits; a collision only costs a fresh id.
+        while !self
+            .db
+            .create_console_session(&record.id.to_string(), &data, millis(record.expiry_date))
+            .await
+            .map_err(backend)?
+        {
+            record.id = Id::default();
+        }
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let data = serde_json::to_string(&record.data)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        self.db
+            .save_console_session(&record.id.to_string(), &data, millis(record.expiry_date))
+            .await
+            .map_err(backend)
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let Some((data, expires_at)) = self
+            .db
+            .console_session(&id.to_string())
+            .await
+            .map_err(backend)?
+        else {
+            return Ok(None);
+        };
+        let data =
+            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let expiry_date =
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(expires_at) * 1_000_000)
+                .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        Ok(Some(Record {
+            id: *id,
+            data,
+            expiry_date,
+        }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.db
+            .delete_console_session(&id.to_string())
+            .await
+            .map_err(backend)
+    }
+}
+
+/// How console sessions behave.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    /// A session without requests for this long ends.
+    pub idle_timeout: Duration,
+    /// A session ends this long after sign-in, however busy.
+    pub lifetime: Duration,
+    /// Whether the cookie is `Secure` (the server speaks HTTPS).
+    pub secure: bool,
+}
+
+/// The session layer: an `HttpOnly`, `SameSite=Strict` cookie (`Secure` under
+/// TLS) naming a record in the database that lapses after the idle timeout.
+pub fn layer(db: Db, settings: &SessionSettings) -> SessionManagerLayer<SessionRecords> {
+    let idle = time::Duration::try_from(settings.idle_timeout).unwrap_or(time::Duration::HOUR);
+    SessionManagerLayer::new(SessionRecords { db })
+        .with_name(COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_secure(settings.secure)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle))
+}
+
+/// What the guard needs.
+#[derive(Clone)]
+pub struct Guard {
+    /// Users, to end sessions of users deleted since.
+    pub db: Db,
+    /// Timeouts.
+    pub settings: Arc<SessionSettings>,
+}
+
+/// Paths anyone may fetch: the sign-in page, its server function and the
+/// static assets.
+fn is_public(path: &str) -> bool {
+    path == "/login"
+        || path == "/api/sign_in"
+        || path.starts_with("/pkg/")
+        || matches!(path, "/favicon.svg" | "/logo.svg" | "/favicon.ico")
+}
+
+/// Whether a state-changing request comes from a page of this site: its
+/// `Origin` (or, lacking one, its `Referer`) must name the host it was sent to
+/// (`Host`, or the URI's authority under HTTP/2).
+pub fn same_origin(headers: &axum::http::HeaderMap, authority: Option<&str>) -> bool {
+    let Some(host) = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or(authority)
+    else {
+        return false;
+    };
+    let origin = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|h| h.to_str().ok());
+    let Some(origin) = origin else {
+        return false;
+    };
+    let rest = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"));
+    match rest {
+        Some(rest) => rest.split('/').next() == Some(host),
+        None => false,
+    }
+}
+
+/// Runs before every console request: refuses cross-site state changes,
+/// resolves the signed-in user (ending sessions past their lifetime or whose
+/// user is gone), and sends signed-out visitors of pages to `/login`.
+pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let safe = matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe
+        && !same_origin(
+            request.headers(),
+            request.uri().authority().map(|a| a.as_str()),
+        )
+    {
+        tracing::warn!(%method, %path, "refused a console request from another site");
+        return (
+            StatusCode::FORBIDDEN,
+            "This request did not come from a page of this Berth console (its Origin does not match), so it was refused.",
+        )
+            .into_response();
+    }
+    if path.starts_with("/pkg/") {
+        return next.run(request).await;
+    }
+    let Some(session) = request.extensions().get::<Session>().cloned() else {
+        tracing::error!("console request without a session layer");
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let user = match signed_in_user(&guard, &session).await {
+        Ok(user) => user,
+        Err(error) => {
+            tracing::error!(%error, "could not read the console session");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    if user.is_none() && safe && !path.starts_with("/api/") && !is_public(&path) {
+        let target = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let next: String = form_urlencoded::byte_serialize(target.as_bytes()).collect();
+        return Redirect::to(&format!("/login?next={next}")).into_response();
+    }
+    request.extensions_mut().insert(Caller { user, session });
+    next.run(request).await
+}
+
+async fn signed_in_user(guard: &Guard, session: &Session) -> Result<Option<SignedIn>, String> {
+    let Some(mut user) = session
+        .get::<SignedIn>(USER_KEY)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(None);
+    };
+    let now = crate::db::now_millis();
+    let lifetime = guard.settings.lifetime.as_millis() as i64;
+    let still_there = guard
+        .db
+        .user_by_name(&user.name)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some_and(|row| row.id == user.user_id);
+    if now - user.signed_in_at >= lifetime || !still_there {
+        tracing::info!(user = %user.name, "console session ended (lifetime reached or user removed)");
+        session.flush().await.map_err(|e| e.to_string())?;
+        return Ok(None);
+    }
+    if now - user.refreshed_at >= REFRESH_EVERY_MS {
+        // Saving pushes the idle deadline back by the idle timeout.
+        user.refreshed_at = now;
+        session
+            .insert(USER_KEY, &user)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(Some(user))
+}
+
+/// Starts a signed-in session for `user` under a new id, so an id planted
+/// before sign-in (session fixation) is worthless.
+pub async fn start(session: &Session, user_id: i64, name: &str) -> Result<(), String> {
+    session.cycle_id().await.map_err(|e| e.to_string())?;
+    let now = crate::db::now_millis();
+    session
+        .insert(
+            USER_KEY,
+            SignedIn {
+                user_id,
+                name: name.to_owned(),
+                signed_in_at: now,
+                refreshed_at: now,
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Ends the session: the record is deleted and the cookie removed.
+pub async fn end(session: &Session) -> Result<(), String> {
+    session.flush().await.map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_origin;
+    use axum::http::{header, HeaderMap, HeaderValue};
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(name.clone(), HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    fn same_origin_of(headers: &HeaderMap) -> bool {
+        same_origin(headers, None)
+    }
+
+    #[test]
+    fn state_changes_must_come_from_this_site() {
+        let host = (header::HOST, "127.0.0.1:5000");
+        assert!(same_origin_of(&headers(&[
+            host.clone(),
+            (header::ORIGIN, "http://127.0.0.1:5000")
+        ])));
+        assert!(same_origin_of(&headers(&[
+            host.clone(),
+            (header::ORIGIN, "https://127.0.0.1:5000")
+        ])));
+        assert!(same_origin_of(&headers(&[
+            host.clone(),
+            (header::REFERER, "http://127.0.0.1:5000/create-repository")
+        ])));
+        for origin in [
+            "http://evil.example",
+            "http://127.0.0.1:5001",
+            "http://127.0.0.1:5000.evil.example",
+            "null",
+            "127.0.0.1:5000",
+        ] {
+            assert!(
+                !same_origin_of(&headers(&[host.clone(), (header::ORIGIN, origin)])),
+                "{origin}"
+            );
+        }
+        assert!(
+            !same_origin_of(&headers(std::slice::from_ref(&host))),
+            "no Origin nor Referer"
+        );
+        let h2 = headers(&[(header::ORIGIN, "http://127.0.0.1:5000")]);
+        assert!(!same_origin(&h2, None), "no Host");
+        assert!(same_origin(&h2, Some("127.0.0.1:5000")), "HTTP/2 authority");
+    }
+}

@@ -1,0 +1,72 @@
+//! Console sign-in sessions, as rows of (id, JSON data, expiry).
+
+use super::{now_millis, Db, DbError};
+
+impl Db {
+    /// A live session's data and expiry (ms), or `None` when there is none or it has expired.
+    pub async fn console_session(&self, id: &str) -> Result<Option<(String, i64)>, DbError> {
+        sqlx::query_as(
+            "SELECT data, expires_at FROM console_sessions WHERE id = ? AND expires_at > ?",
+        )
+        .bind(id)
+        .bind(now_millis())
+        .fetch_optional(&self.reader)
+        .await
+    }
+
+    /// Stores a session, replacing any with the same id.
+    pub async fn save_console_session(
+        &self,
+        id: &str,
+        data: &str,
+        expires_at: i64,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO console_sessions (id, data, expires_at) VALUES (?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+        )
+        .bind(id)
+        .bind(data)
+        .bind(expires_at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Stores a new session; returns false when the id is already taken.
+    pub async fn create_console_session(
+        &self,
+        id: &str,
+        data: &str,
+        expires_at: i64,
+    ) -> Result<bool, DbError> {
+        let done = sqlx::query(
+            "INSERT INTO console_sessions (id, data, expires_at) VALUES (?, ?, ?)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(data)
+        .bind(expires_at)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Removes a session (sign-out).
+    pub async fn delete_console_session(&self, id: &str) -> Result<(), DbError> {
+        sqlx::query("DELETE FROM console_sessions WHERE id = ?")
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes every expired session; returns how many.
+    pub async fn delete_expired_console_sessions(&self) -> Result<u64, DbError> {
+        let done = sqlx::query("DELETE FROM console_sessions WHERE expires_at <= ?")
+            .bind(now_millis())
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
