@@ -53,6 +53,12 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let user: UserResource = Resource::new(|| (), |_| current_user());
     provide_context(user);
+    // Effects run only in the browser, after hydration: tests wait for this mark.
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
     view! {
         <Stylesheet id="berth" href="/pkg/berth.css"/>
         <Title text="Berth"/>

@@ -1,0 +1,71 @@
+/**
+ * Shared pieces of the browser tests: the server's URL (set by
+ * global-setup.ts), signing in, waiting for hydration, collecting page errors,
+ * and screenshots of the main pages.
+ */
+import { expect, type Browser, type BrowserContext, type Page, type TestInfo } from '@playwright/test';
+import path from 'node:path';
+
+export const ADMIN_USER = 'admin';
+export const ADMIN_PASSWORD = 'e2e-password';
+/** Set up by global-setup.ts through the registry API. */
+export const SEEDED = ['team-a/web-app', 'team-a/worker', 'tools/builder'];
+
+export function baseURL(): string {
+  const url = process.env.BERTH_E2E_URL;
+  if (!url) throw new Error('BERTH_E2E_URL is not set: global-setup.ts did not run');
+  return url;
+}
+
+/** The registry's host:port, as docker names it. */
+export function registryHost(): string {
+  return new URL(baseURL()).host;
+}
+
+/** Records uncaught errors and console errors of a page (hydration failures show only there). */
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console error: ${msg.text()}`);
+  });
+  return errors;
+}
+
+/** Signs in through the form and waits for the page it leads to. */
+export async function signIn(page: Page, user = ADMIN_USER, password = ADMIN_PASSWORD, next = '/'): Promise<void> {
+  await page.goto(`${baseURL()}/login?next=${encodeURIComponent(next)}`);
+  await page.getByLabel('User name').fill(user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByTestId('signed-in-user')).toHaveText(user);
+}
+
+/** A fresh browser context (own cookies), signed in; JavaScript on or off. */
+export async function signedInContext(
+  browser: Browser,
+  options: { javaScriptEnabled?: boolean; user?: string; password?: string } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ javaScriptEnabled: options.javaScriptEnabled ?? true });
+  const page = await context.newPage();
+  await signIn(page, options.user ?? ADMIN_USER, options.password ?? ADMIN_PASSWORD);
+  return { context, page };
+}
+
+/** Waits until the wasm bundle has loaded and hydrated the page. */
+export async function hydrated(page: Page): Promise<void> {
+  await page.waitForLoadState('networkidle');
+  await page.locator('body[data-hydrated=true]').waitFor({ state: 'attached' });
+}
+
+/**
+ * Saves a screenshot of the page as `name`.png in the test's output folder,
+ * and also under end2end/screenshots/ when BERTH_SCREENSHOTS is set (to
+ * refresh the README's pictures).
+ */
+export async function screenshot(page: Page, testInfo: TestInfo, name: string): Promise<void> {
+  await page.screenshot({ path: testInfo.outputPath(`${name}.png`), fullPage: true });
+  if (process.env.BERTH_SCREENSHOTS) {
+    await page.screenshot({ path: path.resolve(__dirname, '..', 'screenshots', `${name}.png`) });
+  }
+}
