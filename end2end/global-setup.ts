@@ -5,8 +5,10 @@
  *   BERTH_SITE_ROOT  built site (default ../target/site)
  *   BERTH_E2E_KEEP   set to keep the temporary data directory after the run
  *
- * Exposes the server's URL to the tests as process.env.BERTH_E2E_URL (workers
- * inherit the runner's environment).
+ * Exposes the server's URL to the tests as process.env.BERTH_E2E_URL, its data
+ * directory as BERTH_E2E_DATA_DIR and the binary as BERTH_E2E_BIN (for admin
+ * commands such as `berth access-key create`); workers inherit the runner's
+ * environment.
  * The returned function is Playwright's global teardown: it stops the server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -182,6 +184,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     for (const name of REPOSITORIES) await seedRepository(url, name);
 
     process.env.BERTH_E2E_URL = url;
+    process.env.BERTH_E2E_DATA_DIR = dataDir;
+    process.env.BERTH_E2E_BIN = bin;
     console.log(`berth e2e: server at ${url}, log ${logFile}`);
   } catch (err) {
     process.env.BERTH_E2E_KEEP = '1';

@@ -128,6 +128,7 @@ pub fn build_router(
         )
         .fallback(leptos_axum::file_and_error_handler(berth_app::shell))
         .with_state(leptos_options)
+        .layer(axum::middleware::from_fn(console::set_error_status))
         .layer(axum::middleware::from_fn_with_state(
             console::session::Guard {
                 db: db.clone(),

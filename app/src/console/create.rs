@@ -18,6 +18,11 @@ pub fn CreateRepositoryPage() -> impl IntoView {
     // What the user has typed, once hydrated; `None` until then.
     let (typed, set_typed) = signal(None::<String>);
     let live = move || typed.get().map(|name| describe_name(&name));
+    // Each answer from the server supersedes the live check until the next keystroke.
+    Effect::new(move |_| {
+        action.version().track();
+        set_typed.set(None);
+    });
     let (kms, set_kms) = signal(false);
     view! {
         <section class="panel narrow">

@@ -72,6 +72,45 @@ pub fn provide_backend(console: &Arc<Console>) {
     provide_context(backend);
 }
 
+/// The HTTP status a console error is answered with. Server functions answer
+/// every error with 500; this puts the right 4xx on client mistakes, so logs,
+/// browsers and tests tell them apart from server failures.
+pub fn error_status(error: &ConsoleError) -> axum::http::StatusCode {
+    use axum::http::StatusCode;
+    match error {
+        ConsoleError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        ConsoleError::SignedOut => StatusCode::UNAUTHORIZED,
+        ConsoleError::Forbidden(_) => StatusCode::FORBIDDEN,
+        ConsoleError::NotFound(_) => StatusCode::NOT_FOUND,
+        ConsoleError::Conflict(_) => StatusCode::CONFLICT,
+        ConsoleError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+        ConsoleError::Transport(_) => StatusCode::BAD_REQUEST,
+        ConsoleError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Middleware: gives server-function error responses their [`error_status`].
+pub async fn set_error_status(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let response = next.run(request).await;
+    if !response.headers().contains_key("serverfnerror")
+        || response.status() != axum::http::StatusCode::INTERNAL_SERVER_ERROR
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        parts.status = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+        return axum::response::Response::from_parts(parts, axum::body::Body::empty());
+    };
+    if let Ok(error) = serde_json::from_slice::<ConsoleError>(&bytes) {
+        parts.status = error_status(&error);
+    }
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
 /// Logs an internal failure and hides its details from the browser.
 fn internal(error: impl std::fmt::Display) -> ConsoleError {
     tracing::error!(%error, "console request failed");
