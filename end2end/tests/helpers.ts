@@ -69,3 +69,31 @@ export async function screenshot(page: Page, testInfo: TestInfo, name: string): 
     await page.screenshot({ path: path.resolve(__dirname, '..', 'screenshots', `${name}.png`) });
   }
 }
+
+/** Pushes a one-config-blob image through the registry API, tagged or (tag null) by digest; returns its digest. */
+export async function pushImage(repository: string, tag: string | null, label: string): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  const auth = 'Basic ' + Buffer.from(`${ADMIN_USER}:${ADMIN_PASSWORD}`).toString('base64');
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [] }, comment: label }));
+  const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
+  const upload = await fetch(`${baseURL()}/v2/${repository}/blobs/uploads/?digest=${configDigest}`, {
+    method: 'POST',
+    headers: { Authorization: auth, 'Content-Type': 'application/octet-stream' },
+    body: config,
+  });
+  expect(upload.status, await upload.text()).toBe(201);
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+    layers: [],
+  }));
+  const digest = `sha256:${createHash('sha256').update(manifest).digest('hex')}`;
+  const put = await fetch(`${baseURL()}/v2/${repository}/manifests/${tag ?? digest}`, {
+    method: 'PUT',
+    headers: { Authorization: auth, 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+    body: manifest,
+  });
+  expect(put.status, await put.text()).toBe(201);
+  return digest;
+}

@@ -101,6 +101,7 @@ async fn serve(settings: Settings) -> CliResult {
         state.auth.clone(),
         state.authz.clone(),
         state.info.clone(),
+        settings.lifecycle_delay_after_save,
     ));
     let sessions = console::session::SessionSettings {
         idle_timeout: settings.console_idle_timeout,

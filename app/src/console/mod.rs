@@ -5,6 +5,7 @@
 pub mod api;
 mod create;
 mod image;
+mod lifecycle;
 pub mod push;
 mod repositories;
 mod repository;

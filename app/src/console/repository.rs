@@ -5,6 +5,7 @@ use super::api::repositories::{
     list_images, repository, DeleteImages, ImageSummary, RepositoryDetail, UpdateRepository,
 };
 use super::api::session::load_registry_facts;
+use super::lifecycle::LifecycleTab;
 use super::push::PushCommandsDialog;
 use super::widgets::{
     field_error, form_error, human_size, query_escape, short_digest, CopyButton, ErrorNotice,
@@ -14,7 +15,11 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// The tabs of a repository's page.
-const TABS: [(&str, &str); 2] = [("images", "Images"), ("settings", "Settings")];
+const TABS: [(&str, &str); 3] = [
+    ("images", "Images"),
+    ("lifecycle", "Lifecycle policy"),
+    ("settings", "Settings"),
+];
 
 /// The repository page; the tab is the `tab` query parameter.
 #[component]
@@ -109,6 +114,7 @@ fn RepositoryView(
             <div role="tablist" class="tabs" aria-label="Repository">{tabs}</div>
             {move || match tab.get().as_str() {
                 "settings" => view! { <SettingsForm detail=detail.clone() update/> }.into_any(),
+                "lifecycle" => view! { <LifecycleTab name=images_name.clone()/> }.into_any(),
                 _ => view! { <ImagesTab name=images_name.clone()/> }.into_any(),
             }}
         </section>

@@ -3,6 +3,7 @@
 //! caller's session, using the same service layer and authorization as the
 //! registry and ECR APIs.
 
+mod lifecycle;
 mod repositories;
 pub mod session;
 
@@ -22,22 +23,26 @@ pub struct Console {
     auth: Arc<Authenticator>,
     authz: Arc<Authorizer>,
     info: Arc<RegistryInfo>,
+    lifecycle_delay: std::time::Duration,
 }
 
 impl Console {
     /// A console over the registry, checking credentials with `auth` and
-    /// permissions with `authz`.
+    /// permissions with `authz`; saved lifecycle policies apply
+    /// `lifecycle_delay` after the save.
     pub fn new(
         registry: Arc<Registry>,
         auth: Arc<Authenticator>,
         authz: Arc<Authorizer>,
         info: Arc<RegistryInfo>,
+        lifecycle_delay: std::time::Duration,
     ) -> Self {
         Self {
             registry,
             auth,
             authz,
             info,
+            lifecycle_delay,
         }
     }
 }

@@ -39,27 +39,17 @@ pub async fn put(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
     wire::registry_id(call, input.registry_id.as_deref())?;
     let name = repository_name(&input.repository_name)?;
     call.state.registry.repository(name).await?;
-    call.state
-        .registry
-        .set_lifecycle_policy(name, Some(&input.lifecycle_policy_text))
-        .await
-        .map_err(invalid_policy)?;
     // Applied a little after the save (lifecycle_delay_after_save), leaving
     // time to preview first, and then at every scheduled run.
-    let registry = call.state.registry.clone();
-    let delay = call.state.lifecycle_delay_after_save;
-    let repository = name.to_owned();
-    tokio::spawn(async move {
-        tokio::time::sleep(delay).await;
-        match registry.apply_lifecycle(&repository, false).await {
-            Ok(expired) => {
-                tracing::info!(%repository, expired = expired.len(), "applied a newly saved lifecycle policy")
-            }
-            Err(error) => {
-                tracing::warn!(%repository, %error, "could not apply the newly saved lifecycle policy")
-            }
-        }
-    });
+    call.state
+        .registry
+        .put_lifecycle_policy(
+            name,
+            &input.lifecycle_policy_text,
+            call.state.lifecycle_delay_after_save,
+        )
+        .await
+        .map_err(invalid_policy)?;
     Ok(json!({
         "registryId": call.state.info.registry_id,
         "repositoryName": name,

@@ -73,6 +73,65 @@ impl Registry {
         Ok(self.db.set_lifecycle_policy(repo.id, text).await?)
     }
 
+    /// Saves a policy (PutLifecyclePolicy, from any face) and applies it
+    /// `delay` later, leaving time to preview first; the hourly run applies it
+    /// too.
+    pub async fn put_lifecycle_policy(
+        self: &std::sync::Arc<Self>,
+        name: &str,
+        text: &str,
+        delay: std::time::Duration,
+    ) -> ServiceResult<()> {
+        self.set_lifecycle_policy(name, Some(text)).await?;
+        let registry = self.clone();
+        let repository = name.to_owned();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            match registry.apply_lifecycle(&repository, false).await {
+                Ok(expired) => {
+                    tracing::info!(%repository, expired = expired.len(), "applied a newly saved lifecycle policy")
+                }
+                Err(error) => {
+                    tracing::warn!(%repository, %error, "could not apply the newly saved lifecycle policy")
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// The repository's images as the lifecycle evaluator sees them.
+    pub async fn lifecycle_images(&self, name: &str) -> ServiceResult<Vec<ImageFacts>> {
+        let repo = self.repository(name).await?;
+        Ok(self
+            .db
+            .lifecycle_facts(repo.id)
+            .await?
+            .into_iter()
+            .map(facts)
+            .collect())
+    }
+
+    /// Past expirations in the repository, newest first: (digest, tags, rule, when (ms)).
+    pub async fn lifecycle_history(
+        &self,
+        name: &str,
+        limit: usize,
+    ) -> ServiceResult<Vec<(String, Vec<String>, Option<u32>, i64)>> {
+        self.repository(name).await?;
+        let rows = self.db.expirations(Some(name), limit as i64).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(_, digest, tags, rule, at)| {
+                (
+                    digest,
+                    serde_json::from_str(&tags).unwrap_or_default(),
+                    rule.and_then(|r| u32::try_from(r).ok()),
+                    at,
+                )
+            })
+            .collect())
+    }
+
     /// Evaluates `text` against the repository's images as of now.
     pub async fn evaluate_lifecycle(
         &self,

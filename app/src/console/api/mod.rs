@@ -3,6 +3,7 @@
 //! area (session, repositories, …) has its own module and backend trait;
 //! [`ConsoleBackend`] is all of them together.
 
+pub mod lifecycle;
 pub mod repositories;
 pub mod session;
 
@@ -74,13 +75,23 @@ impl FromServerFnError for ConsoleError {
 /// context (an `Arc<dyn ConsoleBackend>` bound to the request's session).
 #[cfg(feature = "ssr")]
 pub trait ConsoleBackend:
-    session::SessionBackend + repositories::RepositoryBackend + Send + Sync + 'static
+    session::SessionBackend
+    + repositories::RepositoryBackend
+    + lifecycle::LifecycleBackend
+    + Send
+    + Sync
+    + 'static
 {
 }
 
 #[cfg(feature = "ssr")]
 impl<T> ConsoleBackend for T where
-    T: session::SessionBackend + repositories::RepositoryBackend + Send + Sync + 'static
+    T: session::SessionBackend
+        + repositories::RepositoryBackend
+        + lifecycle::LifecycleBackend
+        + Send
+        + Sync
+        + 'static
 {
 }
 
