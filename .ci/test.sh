@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 root="$(pwd)"
 
 TOOLS="${BERTH_TOOLS:-$HOME/.cache/berth-tools}"
+export BERTH_TOOLS="$TOOLS"
 export PATH="$TOOLS/bin:$TOOLS/node/node_modules/.bin:$PATH"
 # Build artifacts live in the tools cache too, so a fresh clone (as CI makes)
 # recompiles only Berth's own crates, not its ~500 dependencies.

@@ -57,6 +57,8 @@ test('lifecycle rules: build, dry run in the browser, confirm on the server, app
   await expect(prod3.getByTestId('decision-rule')).toHaveText('1');
   const dev1 = page.getByTestId('live-results').locator('[data-testid=decision]', { hasText: 'dev-1' });
   await expect(dev1.getByTestId('decision-rule')).toHaveText('—');
+  await page.getByRole('heading', { name: 'Dry run' }).scrollIntoViewIfNeeded();
+  await page.evaluate(() => window.scrollBy(0, -120));
   await screenshot(page, testInfo, 'lifecycle-dry-run');
 
   // Editing the JSON re-evaluates at once in the browser; a broken policy says why.

@@ -39,6 +39,8 @@ test('View push commands: the copied commands push an image that then shows in t
     const dialog = page.getByTestId('push-commands');
     await expect(dialog).toBeVisible();
     await hydrated(page);
+    // Keyboard: focus moves into the dialog when it opens.
+    await expect(dialog.getByTestId('close-dialog')).toBeFocused();
     const commands: string[] = [];
     for (let step = 1; step <= 4; step++) {
       const item = dialog.locator('[role=tabpanel]:visible ol.steps > li').nth(step - 1);
@@ -58,6 +60,9 @@ test('View push commands: the copied commands push an image that then shows in t
     await expect(dialog.getByTestId('push-step-unix-1')).toBeHidden();
     await expect(dialog.getByTestId('password-login')).toHaveText(`docker login --username admin ${host}`);
     await screenshot(page, testInfo, 'push-commands');
+    // Keyboard: Escape closes the dialog.
+    await page.keyboard.press('Escape');
+    await expect(dialog).toHaveCount(0);
 
     // Run them, as pasted, in a shell with the AWS CLI and the private dockerd.
     writeFileSync(path.join(work, 'hello.txt'), `pushed by the console test at ${new Date().toISOString()}\n`);

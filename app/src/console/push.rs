@@ -80,6 +80,23 @@ pub fn PushCommandsDialog(
     let unix = push_steps(&facts, &repository, Shell::Unix);
     let windows = push_steps(&facts, &repository, Shell::Windows);
     let login = password_login(&facts, &user);
+    // Keyboard: focus moves into the dialog when it opens, and Escape closes it.
+    let close_link = NodeRef::<leptos::html::A>::new();
+    Effect::new(move |_| {
+        if let Some(link) = close_link.get() {
+            // After the frame, when the dialog is in the document.
+            request_animation_frame(move || {
+                let _ = link.focus();
+            });
+        }
+    });
+    let navigate = leptos_router::hooks::use_navigate();
+    let close_target = close_href.clone();
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" {
+            navigate(&close_target, Default::default());
+        }
+    };
     let tab = move |which: Shell, label: &'static str, id: &'static str| {
         view! {
             <button
@@ -95,11 +112,11 @@ pub fn PushCommandsDialog(
         }
     };
     view! {
-        <div class="overlay">
+        <div class="overlay" on:keydown=on_keydown>
             <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="push-title" data-testid="push-commands">
                 <div class="dialog-head">
                     <h2 id="push-title">"Push commands for " {repository.clone()}</h2>
-                    <a class="close" href=close_href aria-label="Close">"×"</a>
+                    <a class="close" href=close_href aria-label="Close" node_ref=close_link data-testid="close-dialog">"×"</a>
                 </div>
                 <div role="tablist" class="tabs" aria-label="Operating system">
                     {tab(Shell::Unix, "macOS / Linux", "tab-unix")}
