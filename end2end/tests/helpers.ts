@@ -4,6 +4,7 @@
  * and screenshots of the main pages.
  */
 import { expect, type Browser, type BrowserContext, type Page, type TestInfo } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
 export const ADMIN_USER = 'admin';
@@ -96,4 +97,31 @@ export async function pushImage(repository: string, tag: string | null, label: s
   });
   expect(put.status, await put.text()).toBe(201);
   return digest;
+}
+
+/** The tools cache that `make test` fills (the AWS CLI venv lives there). */
+export const TOOLS = process.env.BERTH_TOOLS ?? path.join(process.env.HOME ?? '/root', '.cache', 'berth-tools');
+
+/** An access key for `user`, made with the berth CLI on the test server's data dir. */
+export function accessKey(user = ADMIN_USER): { id: string; secret: string } {
+  const out = execFileSync(
+    process.env.BERTH_E2E_BIN!,
+    ['access-key', 'create', user, '--json', '--data-dir', process.env.BERTH_E2E_DATA_DIR!],
+    { encoding: 'utf8' },
+  );
+  const key = JSON.parse(out);
+  return { id: key.accessKeyId, secret: key.secretAccessKey };
+}
+
+/** Runs `aws ecr <args>` (the real AWS CLI) against the test server with `key`; returns its parsed JSON output. */
+export function awsEcr(key: { id: string; secret: string }, args: string[]): unknown {
+  const out = execFileSync(
+    path.join(TOOLS, 'venv', 'bin', 'aws'),
+    ['ecr', ...args, '--endpoint-url', baseURL(), '--region', 'us-east-1', '--output', 'json'],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, AWS_ACCESS_KEY_ID: key.id, AWS_SECRET_ACCESS_KEY: key.secret, AWS_EC2_METADATA_DISABLED: 'true' },
+    },
+  );
+  return out.trim() ? JSON.parse(out) : null;
 }

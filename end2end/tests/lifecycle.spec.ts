@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { baseURL, hydrated, pushImage, screenshot, signIn, watchErrors } from './helpers';
+import { accessKey, awsEcr, baseURL, hydrated, pushImage, screenshot, signIn, watchErrors } from './helpers';
 
 const REPO = 'e2e/lifecycle';
 
@@ -81,6 +81,12 @@ test('lifecycle rules: build, dry run in the browser, confirm on the server, app
   await expect(page.getByTestId('rules').locator('tbody tr')).toHaveCount(2);
   await page.getByTestId('apply-policy').click();
   await expect(page.getByTestId('applied')).toBeVisible();
+  // The ECR API returns what the console saved, and the console's test run as the preview.
+  const key = accessKey();
+  const saved = awsEcr(key, ['get-lifecycle-policy', '--repository-name', REPO]) as { lifecyclePolicyText: string };
+  expect(JSON.parse(saved.lifecyclePolicyText)).toEqual(JSON.parse(good));
+  const preview = awsEcr(key, ['get-lifecycle-policy-preview', '--repository-name', REPO]) as { status: string };
+  expect(preview.status).toBe('COMPLETE');
   await page.getByTestId('run-now').click();
   await expect(page.getByTestId('ran')).toHaveText('The lifecycle policy expired 2 images.');
   await expect(page.getByTestId('history').locator('tbody tr')).toHaveCount(2);

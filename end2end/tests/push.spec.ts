@@ -3,20 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { baseURL, hydrated, registryHost, screenshot, signIn, watchErrors } from './helpers';
-
-const TOOLS = process.env.BERTH_TOOLS ?? path.join(process.env.HOME ?? '/root', '.cache', 'berth-tools');
-
-/** An access key for admin, made with the berth CLI on the test server's data dir. */
-function accessKey(): { id: string; secret: string } {
-  const out = execFileSync(
-    process.env.BERTH_E2E_BIN!,
-    ['access-key', 'create', 'admin', '--json', '--data-dir', process.env.BERTH_E2E_DATA_DIR!],
-    { encoding: 'utf8' },
-  );
-  const key = JSON.parse(out);
-  return { id: key.accessKeyId, secret: key.secretAccessKey };
-}
+import { TOOLS, accessKey, baseURL, hydrated, registryHost, screenshot, signIn, watchErrors } from './helpers';
 
 test('View push commands: the copied commands push an image that then shows in the images table', async ({ browser }, testInfo) => {
   expect(process.env.DOCKER_HOST, 'make test starts a private dockerd and sets DOCKER_HOST').toBeTruthy();

@@ -2,6 +2,8 @@ import { expect, test } from '@playwright/test';
 import {
   ADMIN_PASSWORD,
   SEEDED,
+  accessKey,
+  awsEcr,
   baseURL,
   hydrated,
   registryHost,
@@ -110,6 +112,18 @@ test.describe('repositories page', () => {
       await page.goto(`${baseURL()}/?q=nojs`);
       await expect(page.getByTestId('no-repositories')).toBeVisible();
       await screenshot(page, testInfo, 'no-js-search');
+
+      // One registry: what the ECR API creates, the console lists, with its settings.
+      awsEcr(accessKey(), [
+        'create-repository', '--repository-name', 'cli/made',
+        '--image-tag-mutability', 'IMMUTABLE', '--image-scanning-configuration', 'scanOnPush=true',
+      ]);
+      await page.goto(`${baseURL()}/?q=cli%2F`);
+      const row = page.locator(ROW);
+      await expect(row).toHaveCount(1);
+      await expect(row.locator('td.name')).toHaveText('cli/made');
+      await expect(row.locator('td').nth(4)).toHaveText('Enabled');
+      await expect(row.locator('td').nth(5)).toHaveText('Enabled');
     } finally {
       await context.close();
     }
