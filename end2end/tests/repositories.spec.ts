@@ -162,6 +162,14 @@ test.describe('repositories page', () => {
     await page.getByRole('tab', { name: 'Settings' }).click();
     await expect(page.locator('#immutable')).toBeChecked();
     await expect(page.locator('#exclusions')).toHaveValue('latest\ndev-*');
+    // Settings are editable, and the ECR API sees the change.
+    await page.locator('#mutable').check();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect(page.getByText('Settings saved.')).toBeVisible();
+    const described = awsEcr(accessKey(), ['describe-repositories', '--repository-names', 'team-c/web-app']) as {
+      repositories: { imageTagMutability: string }[];
+    };
+    expect(described.repositories[0].imageTagMutability).toBe('MUTABLE_WITH_EXCLUSION');
 
     await page.goto(`${baseURL()}/`);
     await expect(page.locator(ROW).first()).toBeVisible();

@@ -78,32 +78,7 @@ pub fn CreateRepositoryPage() -> impl IntoView {
                         </p>
                     </div>
                 </fieldset>
-                <fieldset>
-                    <legend>"Image tag mutability"</legend>
-                    <div class="radio">
-                        <input type="radio" id="mutable" name="tag_mutability" value="MUTABLE" checked/>
-                        <label for="mutable">"Mutable — image tags can be overwritten."</label>
-                    </div>
-                    <div class="radio">
-                        <input type="radio" id="immutable" name="tag_mutability" value="IMMUTABLE" data-testid="immutable"/>
-                        <label for="immutable">"Immutable — a pushed tag cannot be moved to another image."</label>
-                    </div>
-                    <div class="field">
-                        <label for="exclusions">"Exclusion filters (optional)"</label>
-                        <textarea id="exclusions" name="exclusions" rows="2" aria-describedby="exclusions-help exclusions-error"></textarea>
-                        <p id="exclusions-help" class="help">
-                            "Up to 5 tag patterns, comma-separated or one per line, that are exempt from the setting above; '*' matches any characters (e.g. latest, dev-*)."
-                        </p>
-                        <p id="exclusions-error" class="field-error" role="alert">{exclusions_error}</p>
-                    </div>
-                </fieldset>
-                <fieldset>
-                    <legend>"Image scan settings"</legend>
-                    <div class="field checkbox">
-                        <input type="checkbox" id="scan_on_push" name="scan_on_push" value="true"/>
-                        <label for="scan_on_push">"Scan on push — each image is scanned after it is pushed."</label>
-                    </div>
-                </fieldset>
+                <MutabilityAndScanFields immutable=false exclusions=String::new() scan_on_push=false exclusions_error=Signal::derive(exclusions_error)/>
                 <fieldset>
                     <legend>"Encryption settings"</legend>
                     <div class="radio">
@@ -129,5 +104,44 @@ pub fn CreateRepositoryPage() -> impl IntoView {
                 </div>
             </ActionForm>
         </section>
+    }
+}
+
+/// The tag-mutability (with exclusion filters) and scan-on-push fieldsets,
+/// shared by the create form and the repository's settings.
+#[component]
+pub fn MutabilityAndScanFields(
+    immutable: bool,
+    exclusions: String,
+    scan_on_push: bool,
+    exclusions_error: Signal<Option<String>>,
+) -> impl IntoView {
+    view! {
+        <fieldset>
+            <legend>"Image tag mutability"</legend>
+            <div class="radio">
+                <input type="radio" id="mutable" name="tag_mutability" value="MUTABLE" checked=!immutable/>
+                <label for="mutable">"Mutable — image tags can be overwritten."</label>
+            </div>
+            <div class="radio">
+                <input type="radio" id="immutable" name="tag_mutability" value="IMMUTABLE" checked=immutable data-testid="immutable"/>
+                <label for="immutable">"Immutable — a pushed tag cannot be moved to another image."</label>
+            </div>
+            <div class="field">
+                <label for="exclusions">"Exclusion filters (optional)"</label>
+                <textarea id="exclusions" name="exclusions" rows="2" aria-describedby="exclusions-help exclusions-error">{exclusions}</textarea>
+                <p id="exclusions-help" class="help">
+                    "Up to 5 tag patterns, comma-separated or one per line, that are exempt from the setting above; '*' matches any characters (e.g. latest, dev-*)."
+                </p>
+                <p id="exclusions-error" class="field-error" role="alert">{move || exclusions_error.get()}</p>
+            </div>
+        </fieldset>
+        <fieldset>
+            <legend>"Image scan settings"</legend>
+            <div class="field checkbox">
+                <input type="checkbox" id="scan_on_push" name="scan_on_push" value="true" checked=scan_on_push/>
+                <label for="scan_on_push">"Scan on push — each image is scanned after it is pushed."</label>
+            </div>
+        </fieldset>
     }
 }

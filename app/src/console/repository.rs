@@ -5,6 +5,7 @@ use super::api::repositories::{
     list_images, repository, DeleteImages, ImageSummary, RepositoryDetail, UpdateRepository,
 };
 use super::api::session::load_registry_facts;
+use super::create::MutabilityAndScanFields;
 use super::lifecycle::LifecycleTab;
 use super::push::PushCommandsDialog;
 use super::widgets::{
@@ -265,29 +266,7 @@ fn SettingsForm(detail: RepositoryDetail, update: ServerAction<UpdateRepository>
     view! {
         <ActionForm action=update attr:class="form" attr:data-testid="settings-form">
             <input type="hidden" name="name" value=detail.summary.name.clone()/>
-            <fieldset>
-                <legend>"Image tag mutability"</legend>
-                <div class="radio">
-                    <input type="radio" id="mutable" name="tag_mutability" value="MUTABLE" checked=!immutable/>
-                    <label for="mutable">"Mutable"</label>
-                </div>
-                <div class="radio">
-                    <input type="radio" id="immutable" name="tag_mutability" value="IMMUTABLE" checked=immutable/>
-                    <label for="immutable">"Immutable"</label>
-                </div>
-                <div class="field">
-                    <label for="exclusions">"Exclusion filters"</label>
-                    <textarea id="exclusions" name="exclusions" rows="2" aria-describedby="exclusions-error">{exclusions}</textarea>
-                    <p id="exclusions-error" class="field-error" role="alert">{exclusions_error}</p>
-                </div>
-            </fieldset>
-            <fieldset>
-                <legend>"Image scan settings"</legend>
-                <div class="field checkbox">
-                    <input type="checkbox" id="scan_on_push" name="scan_on_push" value="true" checked=detail.summary.scan_on_push/>
-                    <label for="scan_on_push">"Scan on push"</label>
-                </div>
-            </fieldset>
+            <MutabilityAndScanFields immutable exclusions scan_on_push=detail.summary.scan_on_push exclusions_error=Signal::derive(exclusions_error)/>
             <p class="help">{format!("Encryption: {} (set when the repository was created)", detail.summary.encryption_type)}</p>
             {move || matches!(value.get(), Some(Ok(()))).then(|| view! { <p class="notice success" role="status">"Settings saved."</p> })}
             {move || other_error().map(|error| view! { <ErrorNotice error/> })}
