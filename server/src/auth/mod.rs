@@ -2,6 +2,7 @@
 //! at rest), authorization tokens, and HTTP Basic verification of all three,
 //! with verified passwords cached so a pull does not pay argon2 per request.
 
+pub mod accounts;
 pub mod authorize;
 mod keys;
 mod passwords;
@@ -79,6 +80,11 @@ impl Authenticator {
             throttle: Default::default(),
             verified: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// User and access-key management over the same database and key.
+    pub fn accounts(&self) -> accounts::Accounts {
+        accounts::Accounts::new(self.db.clone(), self.secrets.clone())
     }
 
     /// Checks an `Authorization` header value (HTTP Basic).
