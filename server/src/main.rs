@@ -348,20 +348,25 @@ async fn access_key(settings: Settings, command: AccessKeyCommand) -> CliResult 
         }
         AccessKeyCommand::List { user, json } => {
             let keys = accounts.access_keys(&user).await.map_err(failed)?;
+            let last_used = |k: &berth::db::AccessKeyRow| k.last_used_at.map(console::format_utc);
             if json {
                 let list: Vec<_> = keys
                     .iter()
-                    .map(|k| serde_json::json!({"accessKeyId": k.id, "userName": k.user_name, "createdAt": console::format_utc(k.created_at)}))
+                    .map(|k| serde_json::json!({"accessKeyId": k.id, "userName": k.user_name, "createdAt": console::format_utc(k.created_at), "lastUsedAt": last_used(k)}))
                     .collect();
                 println!("{}", serde_json::Value::Array(list));
             } else {
-                println!("{:<22} {:<20} CREATED", "ACCESS KEY ID", "USER");
+                println!(
+                    "{:<22} {:<20} {:<24} LAST USED",
+                    "ACCESS KEY ID", "USER", "CREATED"
+                );
                 for k in keys {
                     println!(
-                        "{:<22} {:<20} {}",
+                        "{:<22} {:<20} {:<24} {}",
                         k.id,
                         k.user_name,
-                        console::format_utc(k.created_at)
+                        console::format_utc(k.created_at),
+                        last_used(&k).unwrap_or_else(|| "never".into())
                     );
                 }
             }
