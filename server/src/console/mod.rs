@@ -5,6 +5,7 @@
 
 mod repositories;
 pub mod session;
+mod users;
 
 use crate::auth::authorize::{Authorizer, Resource};
 use crate::auth::{AuthError, Authenticator, Identity};

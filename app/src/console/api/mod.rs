@@ -5,6 +5,7 @@
 
 pub mod repositories;
 pub mod session;
+pub mod users;
 
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -74,13 +75,23 @@ impl FromServerFnError for ConsoleError {
 /// context (an `Arc<dyn ConsoleBackend>` bound to the request's session).
 #[cfg(feature = "ssr")]
 pub trait ConsoleBackend:
-    session::SessionBackend + repositories::RepositoryBackend + Send + Sync + 'static
+    session::SessionBackend
+    + repositories::RepositoryBackend
+    + users::UserBackend
+    + Send
+    + Sync
+    + 'static
 {
 }
 
 #[cfg(feature = "ssr")]
 impl<T> ConsoleBackend for T where
-    T: session::SessionBackend + repositories::RepositoryBackend + Send + Sync + 'static
+    T: session::SessionBackend
+        + repositories::RepositoryBackend
+        + users::UserBackend
+        + Send
+        + Sync
+        + 'static
 {
 }
 
