@@ -4,11 +4,14 @@
 
 pub mod api;
 mod create;
+mod create_user;
 mod image;
 pub mod push;
 mod repositories;
 mod repository;
 mod sign_in;
+mod user;
+mod users;
 pub mod widgets;
 
 #[cfg(feature = "ssr")]
@@ -86,6 +89,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/delete-repositories") view=repositories::DeleteRepositoriesPage ssr=SsrMode::Async/>
                     <Route path=path!("/repositories/*name") view=repository::RepositoryPage ssr=SsrMode::Async/>
                     <Route path=path!("/image/*name") view=image::ImagePage ssr=SsrMode::Async/>
+                    <Route path=path!("/users") view=users::UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/users/:name") view=user::UserPage ssr=SsrMode::Async/>
+                    <Route path=path!("/create-user") view=create_user::CreateUserPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
@@ -98,6 +104,7 @@ fn Navigation(user: SignedInUser) -> impl IntoView {
     view! {
         <nav aria-label="Console">
             <a href="/">"Repositories"</a>
+            {user.is_admin.then(|| view! { <a href="/users" data-testid="nav-users">"Users"</a> })}
         </nav>
         <div class="who">
             <span data-testid="signed-in-user">{user.name}</span>
