@@ -157,6 +157,9 @@ test.describe('users and access keys', () => {
         await devPage.goto(`${baseURL()}/users`);
         await expect(devPage.getByTestId('error')).toContainText('You are not allowed to manage users');
         await expect(devPage.getByTestId('user-row')).toHaveCount(0);
+        await devPage.goto(`${baseURL()}/create-user`);
+        await expect(devPage.getByTestId('error')).toContainText('You are not allowed to manage users');
+        await expect(devPage.getByTestId('create-user-form')).toHaveCount(0);
         const sneaky = await devPage.request.post(`${baseURL()}/api/create_user`, {
           form: { name: 'e2e-sneaky', password: 'sneaky-password-1', password_confirm: 'sneaky-password-1', policy: 'AmazonEC2ContainerRegistryFullAccess' },
           headers: { Origin: baseURL() },

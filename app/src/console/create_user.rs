@@ -2,15 +2,37 @@
 //! and an initial managed policy. The name and password are checked as you
 //! type with the rules the server applies; server errors show beside their field.
 
-use super::api::users::{managed_policy_summary, CreateUser};
+use super::api::users::{managed_policy_summary, CreateUser, ADMINS_ONLY};
+use super::api::ConsoleError;
 use super::widgets::{field_error, form_error, ErrorNotice};
+use super::UserResource;
 use crate::accounts::{validate_password, validate_user_name, PASSWORD_RULE, USER_NAME_RULE};
 use crate::policy::MANAGED_POLICIES;
 use leptos::prelude::*;
 
-/// The form.
+/// The form, for administrators; anyone else is told they may not.
 #[component]
 pub fn CreateUserPage() -> impl IntoView {
+    let user = expect_context::<UserResource>();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Ok(Some(user)) if user.is_admin => view! { <CreateUserForm/> }.into_any(),
+                    _ => view! {
+                        <section class="panel narrow">
+                            <ErrorNotice error=ConsoleError::Forbidden(ADMINS_ONLY.to_owned())/>
+                        </section>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn CreateUserForm() -> impl IntoView {
     let action = ServerAction::<CreateUser>::new();
     let name_server_error = field_error(action, "name");
     let password_server_error = field_error(action, "password");

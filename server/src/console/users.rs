@@ -10,6 +10,7 @@ use crate::auth::Identity;
 use base64::Engine;
 use berth_app::console::api::users::{
     AccessKeySummary, AttachedPolicy, NewAccessKey, UserBackend, UserDetail, UserSummary,
+    ADMINS_ONLY,
 };
 use berth_app::console::widgets::query_escape;
 use berth_app::console::ConsoleError;
@@ -70,10 +71,7 @@ impl ConsoleRequest {
             return Ok(identity);
         }
         tracing::warn!(user = %identity.name, "refused user management to a non-administrator");
-        Err(ConsoleError::Forbidden(format!(
-            "You are not allowed to manage users and access keys: only administrators \
-             (users allowed {ADMIN_ACTION}) may. Ask an administrator for the change you need."
-        )))
+        Err(ConsoleError::Forbidden(ADMINS_ONLY.to_owned()))
     }
 
     fn accounts(&self) -> Accounts {

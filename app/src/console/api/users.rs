@@ -8,6 +8,10 @@ use crate::policy::MANAGED_POLICIES;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+/// What anyone but an administrator is told by every page and function here.
+pub const ADMINS_ONLY: &str = "You are not allowed to manage users and access keys: only \
+    administrators may. Ask an administrator for the change you need.";
+
 /// A policy attached to a user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttachedPolicy {
