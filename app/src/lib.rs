@@ -4,6 +4,7 @@
 //! server through the [`console::ConsoleBackend`] trait object that the server
 //! provides as Leptos context, so this crate never depends on the server.
 
+pub mod accounts;
 pub mod console;
 pub mod lifecycle;
 pub mod oci;

@@ -1,6 +1,7 @@
 //! The `berth` command: `serve`, and the admin subcommands that work on the same
 //! installation (also while `serve` runs on it).
 
+use berth::auth::accounts::{AccountError, Accounts};
 use berth::config::{AccessKeyCommand, Cli, Command, LifecycleCommand, Settings, UserCommand};
 use berth::installation::Installation;
 use berth::{auth, build_router, console, jobs, leptos_options, AppState, RegistryInfo};
@@ -193,11 +194,11 @@ fn password_from_env_or_generated() -> (String, bool) {
 
 async fn user(settings: Settings, command: UserCommand) -> CliResult {
     let installation = open(settings).await?;
-    let db = &installation.db;
-    let db_error = |e: sqlx::Error| format!("database: {e}");
+    let accounts = Accounts::new(installation.db.clone(), installation.secrets.clone());
+    let failed = |e: AccountError| e.to_string();
     match command {
         UserCommand::List { json } => {
-            let users = db.list_users().await.map_err(db_error)?;
+            let users = accounts.users().await.map_err(failed)?;
             if json {
                 let list: Vec<_> = users
                     .iter()
@@ -212,43 +213,24 @@ async fn user(settings: Settings, command: UserCommand) -> CliResult {
             }
         }
         UserCommand::Create { name, policies } => {
-            berth_app::oci::validate_repository_name(&name).map_err(|_| {
-                format!(
-                    "invalid user name {name:?}: use lowercase letters, digits, '.', '_' and '-'"
-                )
-            })?;
-            let managed = policies
-                .iter()
-                .map(|p| managed_policy_name(p))
-                .collect::<Result<Vec<_>, _>>()?;
             let (password, generated) = password_from_env_or_generated();
-            if !db
-                .create_user(&name, &auth::hash_password(&password))
+            accounts
+                .create_user(&name, &password, &policies)
                 .await
-                .map_err(db_error)?
-            {
-                return Err(format!("user {name:?} already exists"));
-            }
-            let user = user_named(db, &name).await?;
-            for policy in &managed {
-                db.attach_user_policy(user.id, policy, None)
-                    .await
-                    .map_err(db_error)?;
-            }
+                .map_err(failed)?;
             println!("Created user {name:?}.");
             if generated {
                 println!("Password (shown once): {password}");
             }
-            if managed.is_empty() {
+            if policies.is_empty() {
                 println!("No policy attached: the user may do nothing until one is (berth user attach-policy).");
             }
         }
         UserCommand::AttachPolicy { name, policy } => {
-            let policy = managed_policy_name(&policy)?;
-            let user = user_named(db, &name).await?;
-            db.attach_user_policy(user.id, &policy, None)
+            let policy = accounts
+                .attach_managed_policy(&name, &policy)
                 .await
-                .map_err(db_error)?;
+                .map_err(failed)?;
             println!("Attached {policy} to {name:?}.");
         }
         UserCommand::PutPolicy {
@@ -258,35 +240,26 @@ async fn user(settings: Settings, command: UserCommand) -> CliResult {
         } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            let doc =
-                berth_app::policy::parse(&text).map_err(|e| format!("{}: {e}", file.display()))?;
-            berth_app::policy::validate(&doc, berth_app::policy::PolicyKind::Identity)
-                .map_err(|e| format!("{}: {e}", file.display()))?;
-            if berth_app::policy::managed_policy(&policy_name).is_some() {
-                return Err(format!(
-                    "{policy_name:?} is a managed policy's name; choose another"
-                ));
-            }
-            let user = user_named(db, &name).await?;
-            db.attach_user_policy(user.id, &policy_name, Some(&text))
+            accounts
+                .put_inline_policy(&name, &policy_name, &text)
                 .await
-                .map_err(db_error)?;
+                .map_err(|e| match e {
+                    AccountError::InvalidPolicy(message) => {
+                        format!("{}: {message}", file.display())
+                    }
+                    other => other.to_string(),
+                })?;
             println!("Put inline policy {policy_name:?} on {name:?}.");
         }
         UserCommand::DetachPolicy { name, policy } => {
-            let user = user_named(db, &name).await?;
-            if !db
-                .detach_user_policy(user.id, &policy)
+            accounts
+                .detach_policy(&name, &policy)
                 .await
-                .map_err(db_error)?
-            {
-                return Err(format!("user {name:?} has no policy {policy:?}"));
-            }
+                .map_err(failed)?;
             println!("Detached {policy} from {name:?}.");
         }
         UserCommand::Policies { name, json } => {
-            let user = user_named(db, &name).await?;
-            let policies = db.user_policies(user.id).await.map_err(db_error)?;
+            let policies = accounts.policies(&name).await.map_err(failed)?;
             if json {
                 let list: Vec<_> = policies
                     .iter()
@@ -301,22 +274,17 @@ async fn user(settings: Settings, command: UserCommand) -> CliResult {
         }
         UserCommand::SetPassword { name } => {
             let (password, generated) = password_from_env_or_generated();
-            if !db
-                .set_password_hash(&name, &auth::hash_password(&password))
+            accounts
+                .set_password(&name, &password)
                 .await
-                .map_err(db_error)?
-            {
-                return Err(format!("no user named {name:?}"));
-            }
+                .map_err(failed)?;
             println!("Password of {name:?} changed.");
             if generated {
                 println!("New password (shown once): {password}");
             }
         }
         UserCommand::Delete { name } => {
-            if !db.delete_user(&name).await.map_err(db_error)? {
-                return Err(format!("no user named {name:?}"));
-            }
+            accounts.delete_user(&name).await.map_err(failed)?;
             println!("Deleted user {name:?}.");
         }
     }
@@ -359,23 +327,11 @@ async fn gc(settings: Settings, args: berth::config::GcArgs) -> CliResult {
 
 async fn access_key(settings: Settings, command: AccessKeyCommand) -> CliResult {
     let installation = open(settings).await?;
-    let db = &installation.db;
-    let db_error = |e: sqlx::Error| format!("database: {e}");
+    let accounts = Accounts::new(installation.db.clone(), installation.secrets.clone());
+    let failed = |e: AccountError| e.to_string();
     match command {
         AccessKeyCommand::Create { user, json } => {
-            let owner = db
-                .user_by_name(&user)
-                .await
-                .map_err(db_error)?
-                .ok_or_else(|| format!("no user named {user:?}"))?;
-            let key = auth::new_access_key();
-            db.create_access_key(
-                &key.id,
-                owner.id,
-                &installation.secrets.seal(key.secret.as_bytes()),
-            )
-            .await
-            .map_err(db_error)?;
+            let key = accounts.create_access_key(&user).await.map_err(failed)?;
             let created = console::format_utc(berth::db::now_millis());
             if json {
                 let out = serde_json::json!({
@@ -392,53 +348,39 @@ async fn access_key(settings: Settings, command: AccessKeyCommand) -> CliResult 
             }
         }
         AccessKeyCommand::List { user, json } => {
-            let keys = db.list_access_keys(&user).await.map_err(db_error)?;
+            let keys = accounts.access_keys(&user).await.map_err(failed)?;
+            let last_used = |k: &berth::db::AccessKeyRow| k.last_used_at.map(console::format_utc);
             if json {
                 let list: Vec<_> = keys
                     .iter()
-                    .map(|k| serde_json::json!({"accessKeyId": k.id, "userName": k.user_name, "createdAt": console::format_utc(k.created_at)}))
+                    .map(|k| serde_json::json!({"accessKeyId": k.id, "userName": k.user_name, "createdAt": console::format_utc(k.created_at), "lastUsedAt": last_used(k)}))
                     .collect();
                 println!("{}", serde_json::Value::Array(list));
             } else {
-                println!("{:<22} {:<20} CREATED", "ACCESS KEY ID", "USER");
+                println!(
+                    "{:<22} {:<20} {:<24} LAST USED",
+                    "ACCESS KEY ID", "USER", "CREATED"
+                );
                 for k in keys {
                     println!(
-                        "{:<22} {:<20} {}",
+                        "{:<22} {:<20} {:<24} {}",
                         k.id,
                         k.user_name,
-                        console::format_utc(k.created_at)
+                        console::format_utc(k.created_at),
+                        last_used(&k).unwrap_or_else(|| "never".into())
                     );
                 }
             }
         }
         AccessKeyCommand::Delete { user, id } => {
-            if !db.delete_access_key(&user, &id).await.map_err(db_error)? {
-                return Err(format!("user {user:?} has no access key {id:?}"));
-            }
+            accounts
+                .delete_access_key(&user, &id)
+                .await
+                .map_err(failed)?;
             println!("Deleted access key {id}.");
         }
     }
     Ok(())
-}
-
-async fn user_named(db: &berth::db::Db, name: &str) -> Result<berth::db::UserRow, String> {
-    db.user_by_name(name)
-        .await
-        .map_err(|e| format!("database: {e}"))?
-        .ok_or_else(|| format!("no user named {name:?}"))
-}
-
-/// A managed policy's name, from its name or ARN.
-fn managed_policy_name(policy: &str) -> Result<String, String> {
-    let name = policy.trim_start_matches("arn:aws:iam::aws:policy/");
-    if berth_app::policy::managed_policy(name).is_some() {
-        Ok(name.to_owned())
-    } else {
-        Err(format!(
-            "unknown managed policy {policy:?}; use one of {}",
-            berth_app::policy::MANAGED_POLICIES.join(", ")
-        ))
-    }
 }
 
 async fn lifecycle(settings: Settings, command: LifecycleCommand) -> CliResult {

@@ -4,12 +4,15 @@
 
 pub mod api;
 mod create;
+mod create_user;
 mod image;
 mod lifecycle;
 pub mod push;
 mod repositories;
 mod repository;
 mod sign_in;
+mod user;
+mod users;
 pub mod widgets;
 
 #[cfg(feature = "ssr")]
@@ -87,6 +90,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/delete-repositories") view=repositories::DeleteRepositoriesPage ssr=SsrMode::Async/>
                     <Route path=path!("/repositories/*name") view=repository::RepositoryPage ssr=SsrMode::Async/>
                     <Route path=path!("/image/*name") view=image::ImagePage ssr=SsrMode::Async/>
+                    <Route path=path!("/users") view=users::UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/users/:name") view=user::UserPage ssr=SsrMode::Async/>
+                    <Route path=path!("/create-user") view=create_user::CreateUserPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
@@ -99,6 +105,7 @@ fn Navigation(user: SignedInUser) -> impl IntoView {
     view! {
         <nav aria-label="Console">
             <a href="/">"Repositories"</a>
+            {user.is_admin.then(|| view! { <a href="/users" data-testid="nav-users">"Users"</a> })}
         </nav>
         <div class="who">
             <span data-testid="signed-in-user">{user.name}</span>

@@ -2,6 +2,7 @@
 //! at rest), authorization tokens, and HTTP Basic verification of all three,
 //! with verified passwords cached so a pull does not pay argon2 per request.
 
+pub mod accounts;
 pub mod authorize;
 mod keys;
 mod passwords;
@@ -26,6 +27,9 @@ use std::time::{Duration, Instant};
 const CACHE_TTL: Duration = Duration::from_secs(900);
 /// Cached credentials kept at most (the cache is cleared when full).
 const CACHE_MAX: usize = 10_000;
+/// How often an access key's last-used time is written at most: one write a
+/// minute per key, however busy, keeps pulls off the single writer.
+const KEY_USE_EVERY: Duration = Duration::from_secs(60);
 
 /// Who made a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +72,7 @@ pub struct Authenticator {
     secrets: Arc<SecretBox>,
     throttle: throttle::LoginThrottle,
     verified: Mutex<HashMap<[u8; 32], (String, Instant)>>,
+    key_uses: Mutex<HashMap<String, Instant>>,
 }
 
 impl Authenticator {
@@ -78,6 +83,35 @@ impl Authenticator {
             secrets,
             throttle: Default::default(),
             verified: Mutex::new(HashMap::new()),
+            key_uses: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// User and access-key management over the same database and key.
+    pub fn accounts(&self) -> accounts::Accounts {
+        accounts::Accounts::new(self.db.clone(), self.secrets.clone())
+    }
+
+    /// Records that a request authenticated with access key `id` (shown as
+    /// "last used"); written at most once a minute per key. A failure to
+    /// record is logged and does not fail the request.
+    pub async fn key_used(&self, id: &str) {
+        {
+            let mut uses = self.key_uses.lock().expect("key-use cache");
+            if uses.get(id).is_some_and(|at| at.elapsed() < KEY_USE_EVERY) {
+                return;
+            }
+            if uses.len() >= CACHE_MAX {
+                uses.clear();
+            }
+            uses.insert(id.to_owned(), Instant::now());
+        }
+        if let Err(error) = self
+            .db
+            .record_access_key_use(id, crate::db::now_millis())
+            .await
+        {
+            tracing::warn!(access_key = id, %error, "could not record the access key's use");
         }
     }
 
@@ -132,7 +166,10 @@ impl Authenticator {
         }
         if keys::looks_like_access_key_id(user) {
             return match self.access_key_secret(user).await? {
-                Some((identity, secret)) if keys::secrets_equal(&secret, password) => Ok(identity),
+                Some((identity, secret)) if keys::secrets_equal(&secret, password) => {
+                    self.key_used(user).await;
+                    Ok(identity)
+                }
                 Some(_) => Err(failed(user, "wrong secret for the access key")),
                 None => Err(failed(user, "unknown access key")),
             };

@@ -6,6 +6,7 @@
 mod lifecycle;
 mod repositories;
 pub mod session;
+mod users;
 
 use crate::auth::authorize::{Authorizer, Resource};
 use crate::auth::{AuthError, Authenticator, Identity};

@@ -11,6 +11,8 @@ pub struct AccessKeyRow {
     pub user_name: String,
     /// Creation time (ms).
     pub created_at: i64,
+    /// When a request last authenticated with it (ms), recorded at most once a minute.
+    pub last_used_at: Option<i64>,
 }
 
 impl Db {
@@ -56,12 +58,22 @@ impl Db {
     /// A user's access keys.
     pub async fn list_access_keys(&self, user_name: &str) -> Result<Vec<AccessKeyRow>, DbError> {
         sqlx::query_as(
-            "SELECT k.id, u.name AS user_name, k.created_at FROM access_keys k JOIN users u ON u.id = k.user_id
+            "SELECT k.id, u.name AS user_name, k.created_at, k.last_used_at FROM access_keys k JOIN users u ON u.id = k.user_id
              WHERE u.name = ? ORDER BY k.created_at, k.id",
         )
         .bind(user_name)
         .fetch_all(&self.reader)
         .await
+    }
+
+    /// Records that a request authenticated with access key `id` at `at` (ms).
+    pub async fn record_access_key_use(&self, id: &str, at: i64) -> Result<(), DbError> {
+        sqlx::query("UPDATE access_keys SET last_used_at = ? WHERE id = ?")
+            .bind(at)
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 
     /// Deletes one of a user's access keys; false if there is no such key for that user.

@@ -27,7 +27,7 @@ pub use manifests::{
 pub use registry::RegistryRow;
 pub use repositories::{NewRepository, RepositoryOrder, RepositoryRow};
 pub use uploads::UploadRow;
-pub use users::UserRow;
+pub use users::{UserOverviewRow, UserRow};
 
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,

@@ -15,6 +15,16 @@ impl Db {
             .await
     }
 
+    /// Every user's policies: (user id, policy name, whether it is inline),
+    /// by user and name.
+    pub async fn all_user_policies(&self) -> Result<Vec<(i64, String, bool)>, DbError> {
+        sqlx::query_as(
+            "SELECT user_id, name, document IS NOT NULL FROM user_policies ORDER BY user_id, name",
+        )
+        .fetch_all(&self.reader)
+        .await
+    }
+
     /// Attaches (or replaces) a policy on a user.
     pub async fn attach_user_policy(
         &self,

@@ -316,6 +316,7 @@ async fn authenticate(
         tracing::warn!(access_key = %key_id, reason = %e, "ECR request with a bad signature");
         signature_error(e)
     })?;
+    state.auth.key_used(key_id).await;
     Ok(identity)
 }
 

@@ -6,6 +6,7 @@
 pub mod lifecycle;
 pub mod repositories;
 pub mod session;
+pub mod users;
 
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -78,6 +79,7 @@ pub trait ConsoleBackend:
     session::SessionBackend
     + repositories::RepositoryBackend
     + lifecycle::LifecycleBackend
+    + users::UserBackend
     + Send
     + Sync
     + 'static
@@ -89,6 +91,7 @@ impl<T> ConsoleBackend for T where
     T: session::SessionBackend
         + repositories::RepositoryBackend
         + lifecycle::LifecycleBackend
+        + users::UserBackend
         + Send
         + Sync
         + 'static
