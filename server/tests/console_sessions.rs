@@ -94,6 +94,8 @@ async fn a_session_signs_in_and_out() {
     );
     let client = client_with(Some(&cookie_of(&response)));
     assert_eq!(home_status(&client, &server).await.0, StatusCode::OK);
+    let page = client.get(format!("{}/", server.url)).send().await.unwrap();
+    assert_eq!(page.headers()[header::CACHE_CONTROL], "no-store");
 
     let response = client
         .post(format!("{}/api/sign_out", server.url))

@@ -229,7 +229,14 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
         return Redirect::to(&format!("/login?next={next}")).into_response();
     }
     request.extensions_mut().insert(Caller { user, session });
-    next.run(request).await
+    let mut response = next.run(request).await;
+    // Pages hold what only the signed-in user may see (a new access key's
+    // secret, for one): no cache keeps them.
+    response
+        .headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(header::HeaderValue::from_static("no-store"));
+    response
 }
 
 async fn signed_in_user(guard: &Guard, session: &Session) -> Result<Option<SignedIn>, String> {
