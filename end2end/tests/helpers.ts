@@ -71,8 +71,17 @@ export async function screenshot(page: Page, testInfo: TestInfo, name: string): 
   }
 }
 
-/** Pushes a one-config-blob image through the registry API, tagged or (tag null) by digest; returns its digest. */
-export async function pushImage(repository: string, tag: string | null, label: string): Promise<string> {
+/**
+ * Pushes a one-config-blob image through the registry API, tagged or (tag
+ * null) by digest; returns its digest. With `subject` (and `artifactType`) it
+ * is an artifact that refers to that image, as a signature or an SBOM does.
+ */
+export async function pushImage(
+  repository: string,
+  tag: string | null,
+  label: string,
+  refers?: { subject: string; artifactType: string },
+): Promise<string> {
   const { createHash } = await import('node:crypto');
   const auth = 'Basic ' + Buffer.from(`${ADMIN_USER}:${ADMIN_PASSWORD}`).toString('base64');
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [] }, comment: label }));
@@ -88,6 +97,12 @@ export async function pushImage(repository: string, tag: string | null, label: s
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
     layers: [],
+    ...(refers
+      ? {
+          artifactType: refers.artifactType,
+          subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: refers.subject, size: await manifestSize(repository, refers.subject) },
+        }
+      : {}),
   }));
   const digest = `sha256:${createHash('sha256').update(manifest).digest('hex')}`;
   const put = await fetch(`${baseURL()}/v2/${repository}/manifests/${tag ?? digest}`, {
@@ -124,4 +139,14 @@ export function awsEcr(key: { id: string; secret: string }, args: string[]): unk
     },
   );
   return out.trim() ? JSON.parse(out) : null;
+}
+
+async function manifestSize(repository: string, digest: string): Promise<number> {
+  const auth = 'Basic ' + Buffer.from(`${ADMIN_USER}:${ADMIN_PASSWORD}`).toString('base64');
+  const res = await fetch(`${baseURL()}/v2/${repository}/manifests/${digest}`, {
+    method: 'HEAD',
+    headers: { Authorization: auth, Accept: 'application/vnd.oci.image.manifest.v1+json' },
+  });
+  expect(res.status).toBe(200);
+  return Number(res.headers.get('content-length'));
 }

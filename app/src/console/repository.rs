@@ -181,13 +181,24 @@ fn ImagesTable(
         }
         .into_any();
     }
-    let rows = list
-        .into_iter()
-        .enumerate()
-        .map(|(i, image)| view! { <ImageRow index=i name=name.clone() image/> })
-        .collect_view();
+    // Keyed by digest: when the list reloads after a delete, a row's
+    // checkbox never carries its ticked state over to another image.
+    let rows: Vec<(usize, ImageSummary)> = list.into_iter().enumerate().collect();
+    let row_name = name.clone();
+    let rows = view! {
+        <For each=move || rows.clone() key=|(_, image)| image.digest.clone() let:((index, image))>
+            <ImageRow index name=row_name.clone() image/>
+        </For>
+    };
+    // And a successful delete clears the selection.
+    let form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if let (Some(Ok(_)), Some(form)) = (delete.value().get(), form.get_untracked()) {
+            form.reset();
+        }
+    });
     view! {
-        <ActionForm action=delete attr:class="selection">
+        <ActionForm action=delete node_ref=form attr:class="selection">
             <input type="hidden" name="name" value=name.clone()/>
             <div class="table-actions">
                 <button type="submit" class="danger" data-testid="delete-images">"Delete selected"</button>
