@@ -5,9 +5,12 @@
 pub mod api;
 mod create;
 mod image;
+mod permissions;
+pub mod policy_draft;
 pub mod push;
 mod repositories;
 mod repository;
+mod settings;
 mod sign_in;
 pub mod widgets;
 
@@ -86,6 +89,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/delete-repositories") view=repositories::DeleteRepositoriesPage ssr=SsrMode::Async/>
                     <Route path=path!("/repositories/*name") view=repository::RepositoryPage ssr=SsrMode::Async/>
                     <Route path=path!("/image/*name") view=image::ImagePage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings") view=settings::SettingsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
@@ -98,6 +102,7 @@ fn Navigation(user: SignedInUser) -> impl IntoView {
     view! {
         <nav aria-label="Console">
             <a href="/">"Repositories"</a>
+            {user.is_admin.then(|| view! { <a href="/settings" data-testid="nav-settings">"Registry settings"</a> })}
         </nav>
         <div class="who">
             <span data-testid="signed-in-user">{user.name}</span>

@@ -14,7 +14,11 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// The tabs of a repository's page.
-const TABS: [(&str, &str); 2] = [("images", "Images"), ("settings", "Settings")];
+const TABS: [(&str, &str); 3] = [
+    ("images", "Images"),
+    ("permissions", "Permissions"),
+    ("settings", "Settings"),
+];
 
 /// The repository page; the tab is the `tab` query parameter.
 #[component]
@@ -109,6 +113,7 @@ fn RepositoryView(
             <div role="tablist" class="tabs" aria-label="Repository">{tabs}</div>
             {move || match tab.get().as_str() {
                 "settings" => view! { <SettingsForm detail=detail.clone() update/> }.into_any(),
+                "permissions" => view! { <super::permissions::PermissionsTab name=images_name.clone()/> }.into_any(),
                 _ => view! { <ImagesTab name=images_name.clone()/> }.into_any(),
             }}
         </section>

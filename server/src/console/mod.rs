@@ -3,8 +3,10 @@
 //! caller's session, using the same service layer and authorization as the
 //! registry and ECR APIs.
 
+mod policies;
 mod repositories;
 pub mod session;
+pub mod settings;
 
 use crate::auth::authorize::{Authorizer, Resource};
 use crate::auth::{AuthError, Authenticator, Identity};
@@ -22,22 +24,25 @@ pub struct Console {
     auth: Arc<Authenticator>,
     authz: Arc<Authorizer>,
     info: Arc<RegistryInfo>,
+    operations: settings::Operations,
 }
 
 impl Console {
     /// A console over the registry, checking credentials with `auth` and
-    /// permissions with `authz`.
+    /// permissions with `authz`, showing `operations` on the settings page.
     pub fn new(
         registry: Arc<Registry>,
         auth: Arc<Authenticator>,
         authz: Arc<Authorizer>,
         info: Arc<RegistryInfo>,
+        operations: settings::Operations,
     ) -> Self {
         Self {
             registry,
             auth,
             authz,
             info,
+            operations,
         }
     }
 }

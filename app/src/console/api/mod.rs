@@ -3,8 +3,10 @@
 //! area (session, repositories, …) has its own module and backend trait;
 //! [`ConsoleBackend`] is all of them together.
 
+pub mod policies;
 pub mod repositories;
 pub mod session;
+pub mod settings;
 
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -74,13 +76,25 @@ impl FromServerFnError for ConsoleError {
 /// context (an `Arc<dyn ConsoleBackend>` bound to the request's session).
 #[cfg(feature = "ssr")]
 pub trait ConsoleBackend:
-    session::SessionBackend + repositories::RepositoryBackend + Send + Sync + 'static
+    session::SessionBackend
+    + repositories::RepositoryBackend
+    + policies::PolicyBackend
+    + settings::SettingsBackend
+    + Send
+    + Sync
+    + 'static
 {
 }
 
 #[cfg(feature = "ssr")]
 impl<T> ConsoleBackend for T where
-    T: session::SessionBackend + repositories::RepositoryBackend + Send + Sync + 'static
+    T: session::SessionBackend
+        + repositories::RepositoryBackend
+        + policies::PolicyBackend
+        + settings::SettingsBackend
+        + Send
+        + Sync
+        + 'static
 {
 }
 
