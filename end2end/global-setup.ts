@@ -5,8 +5,8 @@
  *   BERTH_SITE_ROOT  built site (default ../target/site)
  *   BERTH_E2E_KEEP   set to keep the temporary data directory after the run
  *
- * Exposes the server's URL to the tests as process.env.BERTH_E2E_URL (workers
- * inherit the runner's environment).
+ * Exposes the server's URL to the tests as process.env.BERTH_E2E_URL and its
+ * data directory as BERTH_E2E_DATA_DIR (workers inherit the runner's environment).
  * The returned function is Playwright's global teardown: it stops the server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -156,7 +156,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const log = createWriteStream(logFile);
 
   const server = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
-    env: { ...process.env, BERTH_ADMIN_PASSWORD: ADMIN_PASSWORD, BERTH_SITE_ROOT: siteRoot },
+    // GC grace 0: a dry run reports garbage at once (the first real run is an hour away).
+    env: { ...process.env, BERTH_ADMIN_PASSWORD: ADMIN_PASSWORD, BERTH_SITE_ROOT: siteRoot, BERTH_GC_GRACE: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   server.stdout!.pipe(log, { end: false });
@@ -182,6 +183,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     for (const name of REPOSITORIES) await seedRepository(url, name);
 
     process.env.BERTH_E2E_URL = url;
+    process.env.BERTH_E2E_DATA_DIR = dataDir;
     console.log(`berth e2e: server at ${url}, log ${logFile}`);
   } catch (err) {
     process.env.BERTH_E2E_KEEP = '1';
