@@ -97,12 +97,20 @@ async fn serve(settings: Settings) -> CliResult {
             installation.secrets.clone(),
         )),
     };
+    let gc_status = Arc::new(jobs::gc::GcStatus::new(
+        settings.gc_interval,
+        settings.gc_grace,
+    ));
     let console = Arc::new(console::Console::new(
         installation.registry.clone(),
         state.auth.clone(),
         state.authz.clone(),
         state.info.clone(),
         settings.lifecycle_delay_after_save,
+        console::settings::Operations {
+            create_on_push: settings.create_on_push,
+            gc: gc_status.clone(),
+        },
     ));
     let sessions = console::session::SessionSettings {
         idle_timeout: settings.console_idle_timeout,
@@ -123,6 +131,7 @@ async fn serve(settings: Settings) -> CliResult {
             gc_every: settings.gc_interval,
             gc_grace: settings.gc_grace,
         },
+        gc_status,
     );
 
     println!("Berth is listening on {scheme}://{addr}");

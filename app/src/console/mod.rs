@@ -7,9 +7,12 @@ mod create;
 mod create_user;
 mod image;
 mod lifecycle;
+mod permissions;
+pub mod policy_draft;
 pub mod push;
 mod repositories;
 mod repository;
+mod settings;
 mod sign_in;
 mod user;
 mod users;
@@ -93,6 +96,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users") view=users::UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/users/:name") view=user::UserPage ssr=SsrMode::Async/>
                     <Route path=path!("/create-user") view=create_user::CreateUserPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings") view=settings::SettingsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
@@ -106,6 +110,7 @@ fn Navigation(user: SignedInUser) -> impl IntoView {
         <nav aria-label="Console">
             <a href="/">"Repositories"</a>
             {user.is_admin.then(|| view! { <a href="/users" data-testid="nav-users">"Users"</a> })}
+            {user.is_admin.then(|| view! { <a href="/settings" data-testid="nav-settings">"Registry settings"</a> })}
         </nav>
         <div class="who">
             <span data-testid="signed-in-user">{user.name}</span>

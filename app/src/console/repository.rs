@@ -16,9 +16,10 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// The tabs of a repository's page.
-const TABS: [(&str, &str); 3] = [
+const TABS: [(&str, &str); 4] = [
     ("images", "Images"),
     ("lifecycle", "Lifecycle policy"),
+    ("permissions", "Permissions"),
     ("settings", "Settings"),
 ];
 
@@ -116,6 +117,7 @@ fn RepositoryView(
             {move || match tab.get().as_str() {
                 "settings" => view! { <SettingsForm detail=detail.clone() update/> }.into_any(),
                 "lifecycle" => view! { <LifecycleTab name=images_name.clone()/> }.into_any(),
+                "permissions" => view! { <super::permissions::PermissionsTab name=images_name.clone()/> }.into_any(),
                 _ => view! { <ImagesTab name=images_name.clone()/> }.into_any(),
             }}
         </section>

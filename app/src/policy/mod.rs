@@ -37,6 +37,9 @@ pub const MANAGED_POLICIES: &[&str] = &[
 /// The ARN prefix of AWS managed policies, accepted by [`managed_policy`].
 const MANAGED_POLICY_ARN_PREFIX: &str = "arn:aws:iam::aws:policy/";
 
+/// The longest policy text ECR stores (repository and registry policies), in bytes.
+pub const POLICY_TEXT_MAX: usize = 10_240;
+
 /// The top-level keys a policy document may have.
 const DOCUMENT_KEYS: &[&str] = &["Version", "Id", "Statement"];
 
@@ -201,6 +204,14 @@ impl fmt::Display for StatementRef {
 /// Why a policy document was refused, naming the statement and field at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
+    /// The text is longer than [`POLICY_TEXT_MAX`].
+    #[error("policy is {length} bytes long; a policy has at most {max} bytes")]
+    TooLong {
+        /// The text's length in bytes.
+        length: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The text is not JSON.
     #[error("policy is not valid JSON: {0}")]
     Json(String),
@@ -410,6 +421,7 @@ impl Decision {
     }
 }
 
+mod check;
 mod evaluate;
 mod managed;
 mod parse;
@@ -417,6 +429,7 @@ mod parse;
 mod tests;
 mod validate;
 
+pub use check::*;
 pub use evaluate::*;
 pub use managed::*;
 pub use parse::*;

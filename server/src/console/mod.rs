@@ -4,8 +4,10 @@
 //! registry and ECR APIs.
 
 mod lifecycle;
+mod policies;
 mod repositories;
 pub mod session;
+pub mod settings;
 mod users;
 
 use crate::auth::authorize::{Authorizer, Resource};
@@ -25,18 +27,21 @@ pub struct Console {
     authz: Arc<Authorizer>,
     info: Arc<RegistryInfo>,
     lifecycle_delay: std::time::Duration,
+    operations: settings::Operations,
 }
 
 impl Console {
     /// A console over the registry, checking credentials with `auth` and
     /// permissions with `authz`; saved lifecycle policies apply
-    /// `lifecycle_delay` after the save.
+    /// `lifecycle_delay` after the save, and the settings page shows
+    /// `operations`.
     pub fn new(
         registry: Arc<Registry>,
         auth: Arc<Authenticator>,
         authz: Arc<Authorizer>,
         info: Arc<RegistryInfo>,
         lifecycle_delay: std::time::Duration,
+        operations: settings::Operations,
     ) -> Self {
         Self {
             registry,
@@ -44,6 +49,7 @@ impl Console {
             authz,
             info,
             lifecycle_delay,
+            operations,
         }
     }
 }

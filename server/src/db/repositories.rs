@@ -179,6 +179,14 @@ impl Db {
         Ok(())
     }
 
+    /// The name of the repository with this id, if it still exists.
+    pub async fn repository_name_by_id(&self, id: i64) -> Result<Option<String>, DbError> {
+        sqlx::query_scalar("SELECT name FROM repositories WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await
+    }
+
     /// Repository names after `last` in byte order, at most `limit`.
     pub async fn repository_names(
         &self,

@@ -1,26 +1,24 @@
 //! Resource policies: SetRepositoryPolicy, GetRepositoryPolicy,
 //! DeleteRepositoryPolicy, PutRegistryPolicy, GetRegistryPolicy,
-//! DeleteRegistryPolicy. Texts are validated with the same evaluator that
-//! enforces them.
+//! DeleteRegistryPolicy. Texts are validated by the service with the same
+//! parser that enforces them; this face only words the refusal as ECR does.
 
 use super::wire::{self, decode, repository_name};
 use super::{Call, EcrError};
-use berth_app::policy::{self, PolicyKind};
+use crate::service::policies::check_policy_text;
+use berth_app::policy::PolicyError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// The longest policy text ECR accepts.
-const POLICY_MAX: usize = 10_240;
-
+/// Checks a policy text first, so that a bad text is refused with ECR's
+/// wording whatever else is wrong with the request.
 fn validated(text: &str) -> Result<(), EcrError> {
-    if text.len() > POLICY_MAX {
-        return Err(EcrError::InvalidParameter(format!(
-            "Invalid parameter at 'policyText': at most {POLICY_MAX} characters"
-        )));
-    }
-    let doc = policy::parse(text).map_err(|e| EcrError::InvalidParameter(format!("Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided': {e}")))?;
-    policy::validate(&doc, PolicyKind::Resource)
-        .map_err(|e| EcrError::InvalidParameter(format!("Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided': {e}")))
+    check_policy_text(text).map_err(|e| match e {
+        PolicyError::TooLong { max, .. } => EcrError::InvalidParameter(format!(
+            "Invalid parameter at 'policyText': at most {max} characters"
+        )),
+        other => EcrError::InvalidParameter(format!("Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided': {other}")),
+    })
 }
 
 #[derive(Deserialize)]

@@ -1,89 +1,21 @@
 //! Scanning configuration: PutRegistryScanningConfiguration,
 //! GetRegistryScanningConfiguration, BatchGetRepositoryScanningConfiguration.
-//! Berth records the configuration and reports what applies to each
-//! repository; the scanner itself is a later piece of work.
+//! Berth records the configuration (validated by `service::scanning`) and
+//! reports what applies to each repository; the scanner itself is a later
+//! piece of work.
 
 use super::wire::{decode, repository_name};
 use super::{Call, EcrError};
 use crate::service::repositories::wildcard_match;
+use crate::service::scanning::{
+    self, RegistryScanningConfiguration, RepositoryFilter, ScanningRule,
+};
 use crate::service::ServiceError;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Filter {
-    filter: String,
-    filter_type: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Rule {
-    scan_frequency: String,
-    repository_filters: Vec<Filter>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Configuration {
-    scan_type: String,
-    rules: Vec<Rule>,
-}
-
-impl Default for Configuration {
-    fn default() -> Self {
-        Self {
-            scan_type: "BASIC".into(),
-            rules: Vec::new(),
-        }
-    }
-}
-
-fn validate(config: &Configuration) -> Result<(), EcrError> {
-    let invalid = |m: String| Err(EcrError::InvalidParameter(m));
-    let frequencies: &[&str] = match config.scan_type.as_str() {
-        "BASIC" => &["SCAN_ON_PUSH", "MANUAL"],
-        "ENHANCED" => &["SCAN_ON_PUSH", "CONTINUOUS_SCAN"],
-        other => return invalid(format!("scanType must be BASIC or ENHANCED, got {other:?}")),
-    };
-    if config.rules.len() > 2 {
-        return invalid("a scanning configuration has at most 2 rules".into());
-    }
-    for (i, rule) in config.rules.iter().enumerate() {
-        if !frequencies.contains(&rule.scan_frequency.as_str()) {
-            return invalid(format!(
-                "rules[{i}].scanFrequency must be one of {} for scan type {}",
-                frequencies.join(", "),
-                config.scan_type
-            ));
-        }
-        if rule.repository_filters.len() > 100 {
-            return invalid(format!("rules[{i}] has more than 100 repository filters"));
-        }
-        for filter in &rule.repository_filters {
-            let ok = filter.filter_type == "WILDCARD"
-                && (1..=255).contains(&filter.filter.len())
-                && filter
-                    .filter
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/*".contains(&b));
-            if !ok {
-                return invalid(format!(
-                    "rules[{i}] filter {:?} must be a WILDCARD of lowercase letters, digits, '.', '_', '-', '/' and '*'",
-                    filter.filter
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-async fn current(call: &Call<'_>) -> Result<Configuration, EcrError> {
-    let stored = call.state.registry.scanning_configuration().await?;
-    Ok(stored
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default())
+async fn current(call: &Call<'_>) -> Result<RegistryScanningConfiguration, EcrError> {
+    Ok(call.state.registry.scanning_configuration().await?)
 }
 
 /// `PutRegistryScanningConfiguration`.
@@ -92,18 +24,17 @@ pub async fn put_registry(call: &Call<'_>, input: Value) -> Result<Value, EcrErr
     #[serde(rename_all = "camelCase")]
     struct Input {
         scan_type: Option<String>,
-        rules: Option<Vec<Rule>>,
+        rules: Option<Vec<ScanningRule>>,
     }
     let input: Input = decode(input)?;
-    let config = Configuration {
+    let config = RegistryScanningConfiguration {
         scan_type: input.scan_type.unwrap_or_else(|| "BASIC".into()),
         rules: input.rules.unwrap_or_default(),
     };
-    validate(&config)?;
-    let text = serde_json::to_string(&config).expect("configuration serializes");
+    scanning::validate(&config).map_err(|e| EcrError::InvalidParameter(e.to_string()))?;
     call.state
         .registry
-        .set_scanning_configuration(&text)
+        .set_scanning_configuration(&config)
         .await?;
     Ok(json!({ "registryScanningConfiguration": config }))
 }
@@ -146,7 +77,7 @@ pub async fn batch_get_repository(call: &Call<'_>, input: Value) -> Result<Value
             }
             Err(other) => return Err(other.into()),
         };
-        let matching: Vec<&Rule> = config
+        let matching: Vec<&ScanningRule> = config
             .rules
             .iter()
             .filter(|r| {
@@ -164,7 +95,7 @@ pub async fn batch_get_repository(call: &Call<'_>, input: Value) -> Result<Value
             } else {
                 "MANUAL"
             });
-        let filters: Vec<&Filter> = matching
+        let filters: Vec<&RepositoryFilter> = matching
             .iter()
             .flat_map(|r| &r.repository_filters)
             .collect();

@@ -49,7 +49,12 @@ pub async fn apply_lifecycle_policies(registry: &Registry) {
 }
 
 /// Starts the periodic jobs; they stop when the returned handle is aborted.
-pub fn spawn(registry: Arc<Registry>, schedule: Schedule) -> tokio::task::JoinHandle<()> {
+/// Each garbage collection is recorded in `gc_status`.
+pub fn spawn(
+    registry: Arc<Registry>,
+    schedule: Schedule,
+    gc_status: Arc<gc::GcStatus>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut flush = tokio::time::interval(PULL_FLUSH_EVERY);
         let mut sweep = tokio::time::interval(UPLOAD_SWEEP_EVERY);
@@ -65,10 +70,14 @@ pub fn spawn(registry: Arc<Registry>, schedule: Schedule) -> tokio::task::JoinHa
                         continue;
                     }
                     match gc::collect(&registry, schedule.gc_grace, false).await {
-                        Ok(report) if !report.blobs.is_empty() => tracing::info!(
-                            blobs = report.blobs.len(), bytes = report.bytes, "garbage collected"
-                        ),
-                        Ok(_) => {}
+                        Ok(report) => {
+                            if !report.blobs.is_empty() {
+                                tracing::info!(
+                                    blobs = report.blobs.len(), bytes = report.bytes, "garbage collected"
+                                );
+                            }
+                            gc_status.record(report);
+                        }
                         Err(error) => tracing::warn!(%error, "garbage collection failed"),
                     }
                 }

@@ -8,8 +8,10 @@ mod images;
 pub mod lifecycle;
 pub mod manifest_format;
 mod manifests;
+pub mod policies;
 mod pulls;
 pub mod repositories;
+pub mod scanning;
 mod uploads;
 
 pub use blobs::{BlobRead, ByteRange};

@@ -182,40 +182,6 @@ impl Registry {
         self.repository(name).await
     }
 
-    /// A repository's policy text.
-    pub async fn repository_policy(&self, name: &str) -> ServiceResult<Option<String>> {
-        Ok(self.db.repository_policy(name).await?)
-    }
-
-    /// Sets or removes a repository's policy.
-    pub async fn set_repository_policy(
-        &self,
-        repository_id: i64,
-        text: Option<&str>,
-    ) -> ServiceResult<()> {
-        Ok(self.db.set_repository_policy(repository_id, text).await?)
-    }
-
-    /// The registry's policy text.
-    pub async fn registry_policy(&self) -> ServiceResult<Option<String>> {
-        Ok(self.db.registry_policy().await?)
-    }
-
-    /// Sets or removes the registry's policy.
-    pub async fn set_registry_policy(&self, text: Option<&str>) -> ServiceResult<()> {
-        Ok(self.db.set_registry_policy(text).await?)
-    }
-
-    /// The registry's scanning configuration (JSON), if one was set.
-    pub async fn scanning_configuration(&self) -> ServiceResult<Option<String>> {
-        Ok(self.db.scanning_configuration().await?)
-    }
-
-    /// Sets the registry's scanning configuration (JSON, validated by the caller).
-    pub async fn set_scanning_configuration(&self, json: &str) -> ServiceResult<()> {
-        Ok(self.db.set_scanning_configuration(json).await?)
-    }
-
     /// A repository's resource tags.
     pub async fn repository_tags(&self, name: &str) -> ServiceResult<Vec<(String, String)>> {
         let repo = self.repository(name).await?;

@@ -4,8 +4,10 @@
 //! [`ConsoleBackend`] is all of them together.
 
 pub mod lifecycle;
+pub mod policies;
 pub mod repositories;
 pub mod session;
+pub mod settings;
 pub mod users;
 
 use leptos::server_fn::codec::JsonEncoding;
@@ -80,6 +82,8 @@ pub trait ConsoleBackend:
     + repositories::RepositoryBackend
     + lifecycle::LifecycleBackend
     + users::UserBackend
+    + policies::PolicyBackend
+    + settings::SettingsBackend
     + Send
     + Sync
     + 'static
@@ -92,6 +96,8 @@ impl<T> ConsoleBackend for T where
         + repositories::RepositoryBackend
         + lifecycle::LifecycleBackend
         + users::UserBackend
+        + policies::PolicyBackend
+        + settings::SettingsBackend
         + Send
         + Sync
         + 'static

@@ -1,0 +1,216 @@
+//! The registry's scanning configuration (what `aws ecr
+//! put-registry-scanning-configuration` sets): one shape and one validation
+//! for every face; nothing invalid is stored.
+
+use super::{Registry, ServiceError, ServiceResult};
+use serde::{Deserialize, Serialize};
+
+/// The most rules a configuration has.
+pub const RULES_MAX: usize = 2;
+/// The most repository filters a rule has.
+pub const FILTERS_MAX: usize = 100;
+
+/// A repository filter of a scanning rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepositoryFilter {
+    /// Wildcard pattern of repository names (`*` matches any characters).
+    pub filter: String,
+    /// Always `WILDCARD`.
+    pub filter_type: String,
+}
+
+/// One scanning rule: a frequency for the repositories its filters match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScanningRule {
+    /// `SCAN_ON_PUSH`, `MANUAL` (basic) or `CONTINUOUS_SCAN` (enhanced).
+    pub scan_frequency: String,
+    /// The repositories the rule applies to.
+    pub repository_filters: Vec<RepositoryFilter>,
+}
+
+/// The registry's scanning configuration, as the ECR API writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistryScanningConfiguration {
+    /// `BASIC` or `ENHANCED`.
+    pub scan_type: String,
+    /// At most [`RULES_MAX`] rules.
+    pub rules: Vec<ScanningRule>,
+}
+
+impl Default for RegistryScanningConfiguration {
+    fn default() -> Self {
+        Self {
+            scan_type: "BASIC".into(),
+            rules: Vec::new(),
+        }
+    }
+}
+
+/// Why a scanning configuration is refused; `rule` is the index in `rules`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScanningError {
+    /// The scan type is neither `BASIC` nor `ENHANCED`.
+    #[error("scanType must be BASIC or ENHANCED, got {0:?}")]
+    ScanType(String),
+    /// More than [`RULES_MAX`] rules.
+    #[error("a scanning configuration has at most {RULES_MAX} rules")]
+    TooManyRules,
+    /// A frequency the scan type does not offer.
+    #[error("rules[{rule}].scanFrequency must be one of {allowed} for scan type {scan_type}")]
+    Frequency {
+        /// The rule's index.
+        rule: usize,
+        /// The frequencies the scan type offers, comma-separated.
+        allowed: String,
+        /// The scan type.
+        scan_type: String,
+    },
+    /// More than [`FILTERS_MAX`] filters in a rule.
+    #[error("rules[{rule}] has more than {FILTERS_MAX} repository filters")]
+    TooManyFilters {
+        /// The rule's index.
+        rule: usize,
+    },
+    /// A filter that is not a wildcard of repository-name characters.
+    #[error("rules[{rule}] filter {filter:?} must be a WILDCARD of lowercase letters, digits, '.', '_', '-', '/' and '*'")]
+    Filter {
+        /// The rule's index.
+        rule: usize,
+        /// The filter.
+        filter: String,
+    },
+}
+
+/// The frequencies a scan type offers, or `None` for an unknown scan type.
+pub fn frequencies(scan_type: &str) -> Option<&'static [&'static str]> {
+    match scan_type {
+        "BASIC" => Some(&["SCAN_ON_PUSH", "MANUAL"]),
+        "ENHANCED" => Some(&["SCAN_ON_PUSH", "CONTINUOUS_SCAN"]),
+        _ => None,
+    }
+}
+
+/// Checks a configuration as ECR does.
+pub fn validate(config: &RegistryScanningConfiguration) -> Result<(), ScanningError> {
+    let allowed = frequencies(&config.scan_type)
+        .ok_or_else(|| ScanningError::ScanType(config.scan_type.clone()))?;
+    if config.rules.len() > RULES_MAX {
+        return Err(ScanningError::TooManyRules);
+    }
+    for (rule, r) in config.rules.iter().enumerate() {
+        if !allowed.contains(&r.scan_frequency.as_str()) {
+            return Err(ScanningError::Frequency {
+                rule,
+                allowed: allowed.join(", "),
+                scan_type: config.scan_type.clone(),
+            });
+        }
+        if r.repository_filters.len() > FILTERS_MAX {
+            return Err(ScanningError::TooManyFilters { rule });
+        }
+        for filter in &r.repository_filters {
+            let ok = filter.filter_type == "WILDCARD"
+                && (1..=255).contains(&filter.filter.len())
+                && filter
+                    .filter
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/*".contains(&b));
+            if !ok {
+                return Err(ScanningError::Filter {
+                    rule,
+                    filter: filter.filter.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Registry {
+    /// The registry's scanning configuration; `BASIC` with no rules until one is set.
+    pub async fn scanning_configuration(&self) -> ServiceResult<RegistryScanningConfiguration> {
+        let stored = self.db.scanning_configuration().await?;
+        Ok(stored
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default())
+    }
+
+    /// Stores the registry's scanning configuration after [`validate`].
+    pub async fn set_scanning_configuration(
+        &self,
+        config: &RegistryScanningConfiguration,
+    ) -> ServiceResult<()> {
+        validate(config).map_err(|e| ServiceError::InvalidSetting(e.to_string()))?;
+        let text = serde_json::to_string(config).expect("a configuration serializes");
+        Ok(self.db.set_scanning_configuration(&text).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(scan_type: &str, rules: &[(&str, &[&str])]) -> RegistryScanningConfiguration {
+        RegistryScanningConfiguration {
+            scan_type: scan_type.into(),
+            rules: rules
+                .iter()
+                .map(|(frequency, filters)| ScanningRule {
+                    scan_frequency: (*frequency).into(),
+                    repository_filters: filters
+                        .iter()
+                        .map(|f| RepositoryFilter {
+                            filter: (*f).into(),
+                            filter_type: "WILDCARD".into(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn validation_names_the_rule_and_the_field() {
+        assert_eq!(
+            validate(&config("BASIC", &[("SCAN_ON_PUSH", &["team-a/*"])])),
+            Ok(())
+        );
+        assert_eq!(
+            validate(&config(
+                "ENHANCED",
+                &[("CONTINUOUS_SCAN", &["*"]), ("SCAN_ON_PUSH", &["x"])]
+            )),
+            Ok(())
+        );
+        assert_eq!(
+            validate(&config("FULL", &[])),
+            Err(ScanningError::ScanType("FULL".into()))
+        );
+        assert!(matches!(
+            validate(&config(
+                "BASIC",
+                &[("SCAN_ON_PUSH", &[]), ("CONTINUOUS_SCAN", &["x"])]
+            )),
+            Err(ScanningError::Frequency { rule: 1, .. })
+        ));
+        assert_eq!(
+            validate(&config("BASIC", &[("MANUAL", &["Team"])])),
+            Err(ScanningError::Filter {
+                rule: 0,
+                filter: "Team".into()
+            })
+        );
+        assert_eq!(
+            validate(&config("BASIC", &[("MANUAL", &[] as &[&str]); 3])),
+            Err(ScanningError::TooManyRules)
+        );
+        let many: Vec<&str> = vec!["a"; FILTERS_MAX + 1];
+        assert_eq!(
+            validate(&config("BASIC", &[("MANUAL", &many)])),
+            Err(ScanningError::TooManyFilters { rule: 0 })
+        );
+    }
+}
