@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TOOLS, accessKey, baseURL, hydrated, registryHost, screenshot, signIn, watchErrors } from './helpers';
 
-test('View push commands: the copied commands push an image that then shows in the images table', async ({ browser }, testInfo) => {
+test('View push commands: the copied commands push an image that shows in the table; a console policy that denies pushes stops docker', async ({ browser }, testInfo) => {
   expect(process.env.DOCKER_HOST, 'make test starts a private dockerd and sets DOCKER_HOST').toBeTruthy();
   test.setTimeout(180_000);
   const context = await browser.newContext();
@@ -74,7 +74,37 @@ test('View push commands: the copied commands push an image that then shows in t
     await expect(rows.getByTestId('image-tags')).toHaveText('latest');
     await screenshot(page, testInfo, 'repository');
 
-    // The image page lists its one layer.
+    // A repository policy written in the console that denies admin pushes
+    // makes docker push fail; deleting it lets the push through.
+    await page.goto(`${baseURL()}/repositories/e2e/pushed?tab=permissions`);
+    await hydrated(page);
+    await page.getByLabel('Sid (optional)').fill('NoPushes');
+    await page.getByLabel('Deny', { exact: true }).check();
+    await page.getByLabel('Principal', { exact: true }).fill('admin');
+    await page.getByLabel('ecr:PutImage', { exact: true }).check();
+    await page.getByLabel('ecr:InitiateLayerUpload', { exact: true }).check();
+    await page.getByTestId('add-statement').click();
+    await expect(page.getByTestId('policy-text')).toHaveValue(/"Sid": "NoPushes"/);
+    await page.getByTestId('save-policy').click();
+    await expect(page.getByTestId('policy-notice')).toHaveText('Policy saved.');
+    const pushV2 = () =>
+      execFileSync('/bin/bash', ['-euo', 'pipefail', '-c',
+        `docker tag e2e/pushed:latest ${host}/e2e/pushed:v2 && docker push ${host}/e2e/pushed:v2`],
+        { cwd: work, env, stdio: 'pipe', timeout: 120_000, encoding: 'utf8' });
+    let refusal = '';
+    try {
+      pushV2();
+    } catch (err) {
+      refusal = String((err as { stderr?: string }).stderr ?? err);
+    }
+    expect(refusal, 'docker push must fail while the policy denies it').toMatch(/denied/i);
+    await page.getByTestId('delete-policy').click();
+    await expect(page.getByTestId('policy-notice')).toHaveText('Policy deleted.');
+    pushV2();
+
+    // The image page lists its one layer; v2 is the same image.
+    await page.goto(`${baseURL()}/repositories/e2e/pushed`);
+    await expect(rows.getByTestId('image-tags')).toHaveText('latestv2');
     await rows.locator('a').first().click();
     await expect(page.getByTestId('image-title')).toHaveText('latest');
     await expect(page.getByTestId('layers').locator('tbody tr')).toHaveCount(1);
