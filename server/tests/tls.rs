@@ -420,3 +420,49 @@ fn docker_logs_in_pushes_and_pulls_over_tls() {
         "the image pulled over TLS differs from the one pushed"
     );
 }
+
+#[test]
+fn console_session_cookies_are_secure_under_tls() {
+    let pki = TestPki::new();
+    let tls = pki.start_server();
+    let base = format!("https://{}", tls.host);
+    let client = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).expect("CA certificate"),
+        )
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("reqwest client");
+    runtime().block_on(async {
+        // Over HTTP/2 there is no Host header: the same-origin check uses the
+        // request's authority.
+        let response = client
+            .post(format!("{base}/api/sign_in"))
+            .header("origin", &base)
+            .header("accept", "text/html")
+            .form(&[
+                ("username", "admin"),
+                ("password", ADMIN_PASSWORD),
+                ("next", "/"),
+            ])
+            .send()
+            .await
+            .expect("sign in over https");
+        assert_eq!(response.version(), reqwest::Version::HTTP_2);
+        assert_eq!(
+            response.status(),
+            302,
+            "sign-in answered {}",
+            response.status()
+        );
+        let cookie = response.headers()["set-cookie"]
+            .to_str()
+            .expect("ASCII cookie");
+        for attribute in ["Secure", "HttpOnly", "SameSite=Strict"] {
+            assert!(
+                cookie.contains(attribute),
+                "{attribute} missing from {cookie}"
+            );
+        }
+    });
+}

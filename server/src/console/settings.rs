@@ -95,7 +95,8 @@ fn scanning_field(error: &ScanningError, rules: &[ScanRule]) -> String {
 #[async_trait::async_trait]
 impl SettingsBackend for ConsoleRequest {
     async fn scanning_settings(&self) -> Result<ScanningSettings, ConsoleError> {
-        self.settings_admin("ecr:GetRegistryScanningConfiguration").await?;
+        self.settings_admin("ecr:GetRegistryScanningConfiguration")
+            .await?;
         let config = self
             .console
             .registry
@@ -122,7 +123,8 @@ impl SettingsBackend for ConsoleRequest {
     }
 
     async fn save_scanning_settings(&self, settings: ScanningSettings) -> Result<(), ConsoleError> {
-        self.settings_admin("ecr:PutRegistryScanningConfiguration").await?;
+        self.settings_admin("ecr:PutRegistryScanningConfiguration")
+            .await?;
         let config = RegistryScanningConfiguration {
             scan_type: settings.scan_type.clone(),
             rules: settings
