@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::console::session_cookie;
 use common::{TestServer, ADMIN_PASSWORD};
 use reqwest::{header, redirect, Client, StatusCode};
 use std::time::Duration;
@@ -25,17 +26,11 @@ fn client() -> Client {
     client_with(None)
 }
 
-/// The `name=value` part of a Set-Cookie header.
-fn cookie_of(response: &reqwest::Response) -> String {
-    let set = response.headers()[header::SET_COOKIE].to_str().unwrap();
-    set.split(';').next().unwrap().to_owned()
-}
-
 /// Signs in as admin and returns a client carrying the session.
 async fn signed_in(server: &TestServer) -> Client {
     let response = sign_in(&client(), server).await;
     assert_eq!(response.status(), StatusCode::FOUND);
-    client_with(Some(&cookie_of(&response)))
+    client_with(Some(&session_cookie(&response)))
 }
 
 /// Signs in as admin with a form post, as the sign-in page does without JavaScript.
@@ -92,7 +87,7 @@ async fn a_session_signs_in_and_out() {
         !cookie.contains("Secure"),
         "plain HTTP must not set Secure: {cookie}"
     );
-    let client = client_with(Some(&cookie_of(&response)));
+    let client = client_with(Some(&session_cookie(&response)));
     assert_eq!(home_status(&client, &server).await.0, StatusCode::OK);
     let page = client.get(format!("{}/", server.url)).send().await.unwrap();
     assert_eq!(page.headers()[header::CACHE_CONTROL], "no-store");

@@ -6,76 +6,13 @@
 
 mod common;
 
+use common::console::Console;
 use common::oci::Registry;
 use common::{berth_binary, TestServer, ADMIN_PASSWORD};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
-
-/// A signed-in console session.
-struct Console {
-    client: reqwest::Client,
-    url: String,
-    cookie: String,
-}
-
-impl Console {
-    async fn sign_in(server: &TestServer, user: &str, password: &str) -> Self {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let response = client
-            .post(format!("{}/api/sign_in", server.url))
-            .header("Accept", "text/html")
-            .header("Origin", &server.url)
-            .header("Referer", format!("{}/login", server.url))
-            .form(&[("username", user), ("password", password), ("next", "/")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::FOUND, "sign-in redirects");
-        let cookie = response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("berth_session="))
-            .and_then(|v| v.split(';').next())
-            .expect("a session cookie")
-            .to_owned();
-        Self {
-            client,
-            url: server.url.clone(),
-            cookie,
-        }
-    }
-
-    /// Calls a server function as the hydrated console does; the JSON answer,
-    /// or the error's JSON for a refusal.
-    async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> Result<Value, Value> {
-        let response = self
-            .client
-            .post(format!("{}/api/{endpoint}", self.url))
-            .header("Accept", "application/json")
-            .header("Origin", &self.url)
-            .header("Cookie", &self.cookie)
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        let (ok, status) = (response.status().is_success(), response.status());
-        let text = response.text().await.unwrap();
-        let body: Value = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{endpoint} answered {status} without JSON ({e}): {text}"));
-        if ok {
-            Ok(body)
-        } else {
-            Err(body)
-        }
-    }
-}
 
 async fn count(data_dir: &Path, table: &str) -> i64 {
     let url = format!("sqlite://{}?mode=ro", data_dir.join("berth.db").display());
@@ -139,7 +76,11 @@ async fn the_console_dry_run_reports_what_gc_would_delete_and_writes_nothing() {
         count(server.data_dir(), "blob_links").await,
         count(server.data_dir(), "manifests").await,
     );
-    let report = console.call("gc_dry_run", &[]).await.expect("a report");
+    let report = console
+        .call("gc_dry_run", &[])
+        .await
+        .ok()
+        .expect("a report");
     assert_eq!(report["dry_run"], true);
     let would: Vec<&str> = report["blobs"]
         .as_array()
@@ -187,6 +128,7 @@ async fn the_console_dry_run_reports_what_gc_would_delete_and_writes_nothing() {
     let status = console
         .call("load_operations_status", &[])
         .await
+        .ok()
         .expect("the status");
     assert_eq!(status["gc_grace_seconds"], 0);
     assert_eq!(status["create_on_push"], true);
@@ -219,7 +161,7 @@ async fn only_administrators_reach_the_registry_settings() {
             ],
         ),
     ] {
-        let error = console.call(endpoint, &form).await.unwrap_err();
+        let error = console.call(endpoint, &form).await.ok().unwrap_err();
         assert!(
             error.get("Forbidden").is_some(),
             "{endpoint} refuses a non-administrator: {error}"
@@ -247,6 +189,7 @@ async fn scanning_and_policies_are_checked_like_the_ecr_api_and_refusals_store_n
             ],
         )
         .await
+        .ok()
         .unwrap_err();
     assert_eq!(refused_field(&error), Some("rule2_filters"), "{error}");
     let error = console
@@ -259,6 +202,7 @@ async fn scanning_and_policies_are_checked_like_the_ecr_api_and_refusals_store_n
             ],
         )
         .await
+        .ok()
         .unwrap_err();
     assert_eq!(refused_field(&error), Some("rule1_frequency"), "{error}");
     assert_eq!(
@@ -278,6 +222,7 @@ async fn scanning_and_policies_are_checked_like_the_ecr_api_and_refusals_store_n
             ],
         )
         .await
+        .ok()
         .expect("a valid configuration is saved");
     let stored: Value = serde_json::from_str(
         &registry_row(server.data_dir(), "scanning_configuration")
@@ -307,6 +252,7 @@ async fn scanning_and_policies_are_checked_like_the_ecr_api_and_refusals_store_n
                 &[("scope", scope), ("name", name), ("policy", no_principal)],
             )
             .await
+            .ok()
             .unwrap_err();
         assert_eq!(refused_field(&error), Some("policy"), "{error}");
         assert!(
@@ -318,6 +264,7 @@ async fn scanning_and_policies_are_checked_like_the_ecr_api_and_refusals_store_n
         let view = console
             .call("load_policy", &[("scope", scope), ("name", name)])
             .await
+            .ok()
             .unwrap();
         assert!(view["text"].is_null(), "nothing stored: {view}");
     }
@@ -327,6 +274,7 @@ async fn scanning_and_policies_are_checked_like_the_ecr_api_and_refusals_store_n
             &[("scope", "repository"), ("name", "perm/app")],
         )
         .await
+        .ok()
         .unwrap_err();
     assert!(error.get("NotFound").is_some(), "{error}");
 }

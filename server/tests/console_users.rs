@@ -6,73 +6,13 @@
 
 mod common;
 
+use common::console::Console;
 use common::{TestServer, ADMIN_PASSWORD};
-use reqwest::header::{ACCEPT, COOKIE, ORIGIN, SET_COOKIE};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::path::Path;
 
 const READ_ONLY: &str = "AmazonEC2ContainerRegistryReadOnly";
-
-/// A signed-in console session, calling server functions as the browser's
-/// script does (form-encoded, JSON answers).
-struct Console<'a> {
-    server: &'a TestServer,
-    client: reqwest::Client,
-    cookie: String,
-}
-
-/// A server function's answer: its status and JSON body.
-struct Answer {
-    status: StatusCode,
-    body: Value,
-}
-
-impl<'a> Console<'a> {
-    async fn sign_in(server: &'a TestServer, user: &str, password: &str) -> Self {
-        let client = reqwest::Client::new();
-        let response = client
-            .post(format!("{}/api/sign_in", server.url))
-            .header(ORIGIN, &server.url)
-            .header(ACCEPT, "application/json")
-            .form(&[("username", user), ("password", password)])
-            .send()
-            .await
-            .expect("POST /api/sign_in");
-        assert!(response.status().is_success(), "{user} signs in");
-        let cookie = response
-            .headers()
-            .get_all(SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("berth_session="))
-            .and_then(|v| v.split(';').next())
-            .expect("a session cookie")
-            .to_owned();
-        Self {
-            server,
-            client,
-            cookie,
-        }
-    }
-
-    async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> Answer {
-        let response = self
-            .client
-            .post(format!("{}/api/{endpoint}", self.server.url))
-            .header(ORIGIN, &self.server.url)
-            .header(ACCEPT, "application/json")
-            .header(COOKIE, &self.cookie)
-            .form(form)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("POST /api/{endpoint}: {e}"));
-        let status = response.status();
-        let text = response.text().await.expect("body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Answer { status, body }
-    }
-}
 
 fn cli(server: &TestServer, args: &[&str], password: Option<&str>) -> (bool, String) {
     let mut command = std::process::Command::new(common::berth_binary());
