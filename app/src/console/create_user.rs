@@ -4,7 +4,7 @@
 
 use super::api::users::{managed_policy_summary, CreateUser, ADMINS_ONLY};
 use super::api::ConsoleError;
-use super::widgets::{field_error, form_error, ErrorNotice};
+use super::widgets::{field_error, form_error, ErrorNotice, PasswordField};
 use super::UserResource;
 use crate::accounts::{validate_password, validate_user_name, PASSWORD_RULE, USER_NAME_RULE};
 use crate::policy::MANAGED_POLICIES;
@@ -95,35 +95,22 @@ fn CreateUserForm() -> impl IntoView {
                         <p id="name-help" class="help">{USER_NAME_RULE}</p>
                         <p id="name-error" class="field-error" role="alert" data-testid="name-error">{name_error}</p>
                     </div>
-                    <div class="field">
-                        <label for="password">"Password"</label>
-                        <input
-                            id="password"
-                            name="password"
-                            type="password"
-                            autocomplete="new-password"
-                            required
-                            aria-invalid=move || password_error().is_some().to_string()
-                            aria-describedby="password-help password-error"
-                            on:input=move |ev| set_password.set(Some(event_target_value(&ev)))
-                        />
-                        <p id="password-help" class="help">{PASSWORD_RULE} " The user signs in to this console and to " <code>"docker login"</code> " with it."</p>
-                        <p id="password-error" class="field-error" role="alert" data-testid="password-error">{password_error}</p>
-                    </div>
-                    <div class="field">
-                        <label for="password_confirm">"Type the password again"</label>
-                        <input
-                            id="password_confirm"
-                            name="password_confirm"
-                            type="password"
-                            autocomplete="new-password"
-                            required
-                            aria-invalid=move || confirm_error().is_some().to_string()
-                            aria-describedby="password-confirm-error"
-                            on:input=move |ev| set_confirm.set(Some(event_target_value(&ev)))
-                        />
-                        <p id="password-confirm-error" class="field-error" role="alert" data-testid="password-confirm-error">{confirm_error}</p>
-                    </div>
+                    <PasswordField
+                        id="password"
+                        label="Password"
+                        autocomplete="new-password"
+                        error=Signal::derive(password_error)
+                        on_input=Callback::new(move |v| set_password.set(Some(v)))
+                    >
+                        {PASSWORD_RULE} " The user signs in to this console and to " <code>"docker login"</code> " with it."
+                    </PasswordField>
+                    <PasswordField
+                        id="password_confirm"
+                        label="Type the password again"
+                        autocomplete="new-password"
+                        error=Signal::derive(confirm_error)
+                        on_input=Callback::new(move |v| set_confirm.set(Some(v)))
+                    />
                 </fieldset>
                 <fieldset>
                     <legend>"Permissions"</legend>

@@ -2,7 +2,7 @@
 //! JavaScript and the page reloads with the new session's cookie.
 
 use super::api::session::SignIn;
-use super::widgets::{field_error, form_error, ErrorNotice};
+use super::widgets::{field_error, form_error, ErrorNotice, PasswordField};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_router::hooks::use_query_map;
@@ -35,21 +35,12 @@ pub fn SignInPage() -> impl IntoView {
                     />
                     <p id="username-error" class="field-error" role="alert">{username_error}</p>
                 </div>
-                <div class="field">
-                    <label for="password">"Password"</label>
-                    <input
-                        id="password"
-                        name="password"
-                        type="password"
-                        autocomplete="current-password"
-                        required
-                        aria-invalid=move || password_error().is_some().to_string()
-                        aria-describedby="password-error"
-                    />
-                    <p id="password-error" class="field-error" role="alert" data-testid="password-error">
-                        {password_error}
-                    </p>
-                </div>
+                <PasswordField
+                    id="password"
+                    label="Password"
+                    autocomplete="current-password"
+                    error=Signal::derive(password_error)
+                />
                 {move || other_error().map(|error| view! { <ErrorNotice error/> })}
                 <button type="submit" class="primary">"Sign in"</button>
             </form>

@@ -4,7 +4,7 @@
 //! without JavaScript.
 
 use super::api::users::{list_users, DeleteUser, ResetPassword, UserSummary};
-use super::widgets::{field_error, form_error, query_escape, ErrorNotice};
+use super::widgets::{field_error, form_error, query_escape, ErrorNotice, PasswordField};
 use crate::accounts::PASSWORD_RULE;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -133,34 +133,21 @@ fn ResetPasswordDialog(name: String, action: ServerAction<ResetPassword>) -> imp
                 </div>
                 <ActionForm action=action attr:class="form">
                     <input type="hidden" name="name" value=name.clone()/>
-                    <div class="field">
-                        <label for="password">"New password"</label>
-                        <input
-                            id="password"
-                            name="password"
-                            type="password"
-                            autocomplete="new-password"
-                            autofocus
-                            required
-                            aria-invalid=move || password_error().is_some().to_string()
-                            aria-describedby="password-help password-error"
-                        />
-                        <p id="password-help" class="help">{PASSWORD_RULE}</p>
-                        <p id="password-error" class="field-error" role="alert" data-testid="password-error">{password_error}</p>
-                    </div>
-                    <div class="field">
-                        <label for="password_confirm">"Type the new password again"</label>
-                        <input
-                            id="password_confirm"
-                            name="password_confirm"
-                            type="password"
-                            autocomplete="new-password"
-                            required
-                            aria-invalid=move || confirm_error().is_some().to_string()
-                            aria-describedby="password-confirm-error"
-                        />
-                        <p id="password-confirm-error" class="field-error" role="alert" data-testid="password-confirm-error">{confirm_error}</p>
-                    </div>
+                    <PasswordField
+                        id="password"
+                        label="New password"
+                        autocomplete="new-password"
+                        autofocus=true
+                        error=Signal::derive(password_error)
+                    >
+                        {PASSWORD_RULE}
+                    </PasswordField>
+                    <PasswordField
+                        id="password_confirm"
+                        label="Type the new password again"
+                        autocomplete="new-password"
+                        error=Signal::derive(confirm_error)
+                    />
                     <p class="help">"The user's console sessions stay open; their access keys keep working."</p>
                     {move || other_error().map(|error| view! { <ErrorNotice error/> })}
                     <div class="buttons">

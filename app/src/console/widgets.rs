@@ -74,6 +74,52 @@ where
     }
 }
 
+/// A labelled password input with its help (the children, if any) and the
+/// server's error beside it; `id` is also the form field's name.
+#[component]
+pub fn PasswordField(
+    id: &'static str,
+    label: &'static str,
+    /// `current-password` or `new-password`.
+    autocomplete: &'static str,
+    #[prop(into)] error: Signal<Option<String>>,
+    #[prop(optional)] autofocus: bool,
+    /// Called with the value as the user types.
+    #[prop(optional)]
+    on_input: Option<Callback<String>>,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
+    let stem = id.replace('_', "-");
+    let (help_id, error_id) = (format!("{stem}-help"), format!("{stem}-error"));
+    let described = if children.is_some() {
+        format!("{help_id} {error_id}")
+    } else {
+        error_id.clone()
+    };
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input
+                id=id
+                name=id
+                type="password"
+                autocomplete=autocomplete
+                autofocus=autofocus
+                required
+                aria-invalid=move || error.get().is_some().to_string()
+                aria-describedby=described
+                on:input=move |ev| {
+                    if let Some(on_input) = on_input {
+                        on_input.run(event_target_value(&ev));
+                    }
+                }
+            />
+            {children.map(|help| view! { <p id=help_id class="help">{help()}</p> })}
+            <p id=error_id.clone() class="field-error" role="alert" data-testid=error_id>{move || error.get()}</p>
+        </div>
+    }
+}
+
 /// Bytes as people read them: `512 B`, `1.5 KiB`, `20.3 MiB`.
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
