@@ -6,10 +6,13 @@ TOOLS ?= $(HOME)/.cache/berth-tools
 export BERTH_TOOLS := $(TOOLS)
 export PATH := $(TOOLS)/bin:$(TOOLS)/node/node_modules/.bin:$(PATH)
 
+# cargo-leptos puts the server binary under CARGO_TARGET_DIR when it is set.
+BIN := $(or $(CARGO_TARGET_DIR),target)/debug/berth
+
 .PHONY: run test build check
 
 run: build
-	BERTH_SITE_ROOT=target/site ./target/debug/berth serve
+	BERTH_SITE_ROOT=target/site $(BIN) serve
 
 build:
 	.ci/tools.sh
