@@ -342,3 +342,42 @@ async fn the_cli_and_the_console_refuse_the_same_names_and_passwords() {
         "refused changes change nothing"
     );
 }
+
+#[tokio::test]
+async fn a_password_change_signs_the_user_out_of_the_console() {
+    let server = TestServer::start();
+    let (ok, text) = cli(
+        &server,
+        &["user", "create", "dev", "--policy", READ_ONLY],
+        Some("dev-password-12"),
+    );
+    assert!(ok, "{text}");
+    let dev = Console::sign_in(&server, "dev", "dev-password-12").await;
+    let admin = Console::sign_in(&server, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(dev.call("current_user", &[]).await.body["name"], "dev");
+
+    // Reset in the console: dev's session ends, admin's does not.
+    let reset = admin
+        .call(
+            "reset_password",
+            &[
+                ("name", "dev"),
+                ("password", "dev-password-34"),
+                ("password_confirm", "dev-password-34"),
+            ],
+        )
+        .await;
+    assert!(reset.status.is_success(), "{}", reset.body);
+    assert_eq!(dev.call("current_user", &[]).await.body, Value::Null);
+    assert_eq!(admin.call("current_user", &[]).await.body["name"], "admin");
+
+    // The same from the CLI.
+    let dev = Console::sign_in(&server, "dev", "dev-password-34").await;
+    let (ok, text) = cli(
+        &server,
+        &["user", "set-password", "dev"],
+        Some("dev-password-56"),
+    );
+    assert!(ok, "{text}");
+    assert_eq!(dev.call("current_user", &[]).await.body, Value::Null);
+}

@@ -148,7 +148,7 @@ fn ResetPasswordDialog(name: String, action: ServerAction<ResetPassword>) -> imp
                         autocomplete="new-password"
                         error=Signal::derive(confirm_error)
                     />
-                    <p class="help">"The user's console sessions stay open; their access keys keep working."</p>
+                    <p class="help">"The user's console sessions end; their access keys keep working."</p>
                     {move || other_error().map(|error| view! { <ErrorNotice error/> })}
                     <div class="buttons">
                         <a class="button" href="/users">"Cancel"</a>

@@ -150,15 +150,22 @@ impl Accounts {
     /// Replaces a user's password; the old one stops working at once.
     pub async fn set_password(&self, name: &str, password: &str) -> Result<(), AccountError> {
         berth_app::accounts::validate_password(password).map_err(AccountError::InvalidPassword)?;
-        if self
+        if !self
             .db
             .set_password_hash(name, &hash(password).await)
             .await?
         {
-            Ok(())
-        } else {
-            Err(AccountError::NoSuchUser(name.to_owned()))
+            return Err(AccountError::NoSuchUser(name.to_owned()));
         }
+        // Whoever signed in with the old password is signed out.
+        let user = self.user(name).await?;
+        let ended = self.db.end_console_sessions_of(user.id).await?;
+        tracing::info!(
+            user = name,
+            ended,
+            "password changed; console sessions ended"
+        );
+        Ok(())
     }
 
     /// Deletes a user with their policies, access keys and tokens; their

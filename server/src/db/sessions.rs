@@ -61,6 +61,18 @@ impl Db {
         Ok(())
     }
 
+    /// Ends every console session of a user (after a password change);
+    /// returns how many.
+    pub async fn end_console_sessions_of(&self, user_id: i64) -> Result<u64, DbError> {
+        let done = sqlx::query(
+            "DELETE FROM console_sessions WHERE json_extract(data, '$.user.user_id') = ?",
+        )
+        .bind(user_id)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Removes every expired session; returns how many.
     pub async fn delete_expired_console_sessions(&self) -> Result<u64, DbError> {
         let done = sqlx::query("DELETE FROM console_sessions WHERE expires_at <= ?")
