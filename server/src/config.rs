@@ -67,6 +67,17 @@ pub enum Command {
     /// Apply lifecycle policies, or show what they expired.
     #[command(subcommand)]
     Lifecycle(LifecycleCommand),
+    /// Copy every blob from one store to another (e.g. the filesystem to S3),
+    /// verifying each digest; blobs already there are skipped, so it can be run
+    /// again. Then set `storage.kind` to the new store and restart.
+    MigrateStorage {
+        /// The store to copy from: `filesystem` or `s3`.
+        #[arg(long, value_name = "KIND")]
+        from: String,
+        /// The store to copy to: `filesystem` or `s3`.
+        #[arg(long, value_name = "KIND")]
+        to: String,
+    },
     /// Manage access keys (for the AWS CLI and SDKs, and `docker login`).
     #[command(subcommand)]
     AccessKey(AccessKeyCommand),
@@ -280,6 +291,49 @@ pub struct SettingsArgs {
     /// PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
     #[arg(long, global = true, env = "BERTH_TLS_KEY", value_name = "FILE")]
     pub tls_key: Option<PathBuf>,
+    /// Where blob bytes live: `filesystem` (under the data directory) or `s3`
+    /// [default: filesystem]. In the config file: `[storage] kind = …`.
+    #[arg(long, global = true, env = "BERTH_STORAGE", value_name = "KIND")]
+    pub storage: Option<String>,
+    /// S3 bucket for blobs (it must exist). Credentials come from the standard
+    /// AWS chain: environment, profile, web identity, container or instance role.
+    #[arg(long, global = true, env = "BERTH_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+    /// The S3 bucket's region [default: us-east-1].
+    #[arg(long, global = true, env = "BERTH_S3_REGION")]
+    pub s3_region: Option<String>,
+    /// An S3-compatible endpoint, e.g. http://127.0.0.1:3900 [default: AWS].
+    #[arg(long, global = true, env = "BERTH_S3_ENDPOINT", value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+    /// Address the bucket in the path (endpoint/bucket/key), as most
+    /// S3-compatible servers need [default: false].
+    #[arg(long, global = true, env = "BERTH_S3_PATH_STYLE", value_name = "BOOL")]
+    pub s3_path_style: Option<bool>,
+    /// Key prefix for everything Berth stores in the bucket, e.g. `registry/` [default: none].
+    #[arg(long, global = true, env = "BERTH_S3_PREFIX")]
+    pub s3_prefix: Option<String>,
+    /// Answer blob downloads with a 307 redirect to a short-lived presigned S3
+    /// URL instead of streaming them through Berth (S3 only) [default: false].
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_STORAGE_REDIRECT",
+        value_name = "BOOL"
+    )]
+    pub storage_redirect: Option<bool>,
+}
+
+/// The `[storage]` table of the settings file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileStorage {
+    kind: Option<String>,
+    bucket: Option<String>,
+    region: Option<String>,
+    endpoint: Option<String>,
+    path_style: Option<bool>,
+    prefix: Option<String>,
+    redirect: Option<bool>,
 }
 
 /// The settings file: the same names as the long flags, with `_`.
@@ -301,6 +355,27 @@ struct FileSettings {
     console_session_lifetime: Option<u64>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    storage: Option<FileStorage>,
+}
+
+/// Where blob bytes live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageKind {
+    /// Under the data directory.
+    Filesystem,
+    /// In the S3 bucket of [`Settings::s3`].
+    S3,
+}
+
+impl StorageKind {
+    /// `filesystem` or `s3`, as settings and `migrate-storage` name them.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "filesystem" => Some(Self::Filesystem),
+            "s3" => Some(Self::S3),
+            _ => None,
+        }
+    }
 }
 
 /// The validated settings of one installation.
@@ -335,6 +410,12 @@ pub struct Settings {
     pub console_session_lifetime: std::time::Duration,
     /// The certificate and key `serve` speaks HTTPS with; `None` means plain HTTP.
     pub tls: Option<TlsFiles>,
+    /// Where blob bytes live.
+    pub storage: StorageKind,
+    /// The S3 bucket, when one is configured (required when `storage` is S3).
+    pub s3: Option<crate::storage::S3Settings>,
+    /// Whether blob downloads are redirected to presigned store URLs.
+    pub storage_redirect: bool,
 }
 
 /// A PEM certificate (chain) and its private key, as files.
@@ -394,7 +475,11 @@ impl Settings {
                     })
                 }
             };
+        let (storage, s3, storage_redirect) = load_storage(args, file.storage.unwrap_or_default())?;
         Ok(Self {
+            storage,
+            s3,
+            storage_redirect,
             data_dir: args
                 .data_dir
                 .clone()
@@ -453,6 +538,74 @@ impl Settings {
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("berth.db")
     }
+}
+
+/// Reads the storage settings: the kind, the S3 settings (whenever a bucket is
+/// named, so `migrate-storage` can reach S3 while the filesystem is in use),
+/// and whether downloads are redirected.
+fn load_storage(
+    args: &SettingsArgs,
+    file: FileStorage,
+) -> Result<(StorageKind, Option<crate::storage::S3Settings>, bool), ConfigError> {
+    let kind = args
+        .storage
+        .clone()
+        .or(file.kind)
+        .unwrap_or_else(|| "filesystem".into());
+    let kind = StorageKind::parse(&kind).ok_or_else(|| ConfigError::Invalid {
+        name: "storage.kind",
+        message: format!("{kind:?} is not a storage kind: use \"filesystem\" or \"s3\""),
+    })?;
+    let redirect = args.storage_redirect.or(file.redirect).unwrap_or(false);
+    if redirect && kind != StorageKind::S3 {
+        return Err(ConfigError::Invalid {
+            name: "storage.redirect",
+            message: "redirects need a store that can presign URLs: set storage.kind = \"s3\""
+                .into(),
+        });
+    }
+    let bucket = args
+        .s3_bucket
+        .clone()
+        .or(file.bucket)
+        .filter(|b| !b.is_empty());
+    let Some(bucket) = bucket else {
+        if kind == StorageKind::S3 {
+            return Err(ConfigError::Invalid {
+                name: "storage.bucket",
+                message: "storage.kind is \"s3\", so a bucket must be named (storage.bucket or BERTH_S3_BUCKET)".into(),
+            });
+        }
+        return Ok((kind, None, redirect));
+    };
+    let endpoint = args.s3_endpoint.clone().or(file.endpoint);
+    if let Some(url) = &endpoint {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(ConfigError::Invalid {
+                name: "storage.endpoint",
+                message: format!("{url:?} must be an http:// or https:// URL"),
+            });
+        }
+    }
+    let region = args
+        .s3_region
+        .clone()
+        .or(file.region)
+        .unwrap_or_else(|| "us-east-1".into());
+    let prefix = args.s3_prefix.clone().or(file.prefix).unwrap_or_default();
+    let prefix = prefix.trim_matches('/');
+    let s3 = crate::storage::S3Settings {
+        bucket,
+        region,
+        endpoint: endpoint.map(|e| e.trim_end_matches('/').to_owned()),
+        path_style: args.s3_path_style.or(file.path_style).unwrap_or(false),
+        prefix: if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}/")
+        },
+    };
+    Ok((kind, Some(s3), redirect))
 }
 
 fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
@@ -518,6 +671,77 @@ mod tests {
         assert!(s.create_on_push);
         assert_eq!(s.public_url, None);
         assert_eq!(s.tls, None, "plain HTTP by default");
+    }
+
+    #[test]
+    fn storage_is_the_filesystem_unless_s3_is_configured() {
+        let s = Settings::load(&args()).unwrap();
+        assert_eq!(s.storage, StorageKind::Filesystem);
+        assert_eq!(s.s3, None);
+        assert!(!s.storage_redirect);
+    }
+
+    #[test]
+    fn s3_storage_comes_from_the_file_table_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("berth.toml");
+        std::fs::write(
+            &file,
+            "[storage]\nkind = \"s3\"\nbucket = \"layers\"\nregion = \"eu-west-1\"\n\
+             endpoint = \"http://127.0.0.1:3900/\"\npath_style = true\nprefix = \"/registry\"\n\
+             redirect = true\n",
+        )
+        .unwrap();
+        let mut a = args();
+        a.config = Some(file);
+        let s = Settings::load(&a).unwrap();
+        assert_eq!(s.storage, StorageKind::S3);
+        assert_eq!(
+            s.s3,
+            Some(crate::storage::S3Settings {
+                bucket: "layers".into(),
+                region: "eu-west-1".into(),
+                endpoint: Some("http://127.0.0.1:3900".into()),
+                path_style: true,
+                prefix: "registry/".into(),
+            })
+        );
+        assert!(s.storage_redirect);
+        a.s3_bucket = Some("other".into());
+        a.storage = Some("filesystem".into());
+        a.storage_redirect = Some(false);
+        let s = Settings::load(&a).unwrap();
+        assert_eq!(s.storage, StorageKind::Filesystem);
+        assert_eq!(
+            s.s3.map(|s3| s3.bucket),
+            Some("other".into()),
+            "kept for migrate-storage"
+        );
+        assert!(!s.storage_redirect);
+    }
+
+    #[test]
+    fn bad_storage_settings_are_refused_by_name() {
+        let refused = |a: SettingsArgs| match Settings::load(&a) {
+            Err(ConfigError::Invalid { name, message }) => (name, message),
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+        let mut a = args();
+        a.storage = Some("tape".into());
+        assert_eq!(refused(a).0, "storage.kind");
+        let mut a = args();
+        a.storage = Some("s3".into());
+        let (name, message) = refused(a);
+        assert_eq!(name, "storage.bucket");
+        assert!(message.contains("BERTH_S3_BUCKET"), "{message}");
+        let mut a = args();
+        a.storage = Some("s3".into());
+        a.s3_bucket = Some("b".into());
+        a.s3_endpoint = Some("127.0.0.1:3900".into());
+        assert_eq!(refused(a).0, "storage.endpoint");
+        let mut a = args();
+        a.storage_redirect = Some(true);
+        assert_eq!(refused(a).0, "storage.redirect");
     }
 
     #[test]

@@ -3,10 +3,10 @@
 
 use crate::auth::secrets::SecretBox;
 use crate::auth::{generate_password, hash_password};
-use crate::config::Settings;
+use crate::config::{Settings, StorageKind};
 use crate::db::{Db, RegistryRow};
 use crate::service::Registry;
-use crate::storage::FsBlobStore;
+use crate::storage::{BlobStore, FsBlobStore, S3BlobStore};
 use rand::Rng;
 use std::sync::Arc;
 
@@ -24,6 +24,37 @@ pub enum OpenError {
     /// The database could not be opened or migrated.
     #[error("cannot open the database: {0}")]
     Database(#[from] sqlx::Error),
+    /// The blob store could not be reached.
+    #[error("cannot use the blob store: {0}")]
+    Store(std::io::Error),
+}
+
+/// How long a presigned download URL works when blob reads are redirected.
+const REDIRECT_LIFETIME: std::time::Duration = std::time::Duration::from_secs(900);
+
+/// Opens a blob store of the given kind, as the settings describe it.
+pub async fn open_store(
+    settings: &Settings,
+    kind: StorageKind,
+) -> Result<Arc<dyn BlobStore>, OpenError> {
+    Ok(match (kind, &settings.s3) {
+        (StorageKind::Filesystem, _) => Arc::new(
+            FsBlobStore::open(&settings.data_dir)
+                .await
+                .map_err(|source| OpenError::DataDir {
+                    dir: settings.data_dir.display().to_string(),
+                    source,
+                })?,
+        ),
+        (StorageKind::S3, Some(s3)) => {
+            Arc::new(S3BlobStore::open(s3).await.map_err(OpenError::Store)?)
+        }
+        (StorageKind::S3, None) => {
+            return Err(OpenError::Store(std::io::Error::other(
+                "no S3 bucket is configured: set storage.bucket or BERTH_S3_BUCKET",
+            )))
+        }
+    })
 }
 
 /// An opened installation.
@@ -55,12 +86,7 @@ impl Installation {
             .ensure_registry(&new_registry_id(), &settings.region)
             .await?;
         let generated_admin_password = ensure_admin(&db).await?;
-        let store = FsBlobStore::open(&settings.data_dir)
-            .await
-            .map_err(|source| OpenError::DataDir {
-                dir: settings.data_dir.display().to_string(),
-                source,
-            })?;
+        let store = open_store(&settings, settings.storage).await?;
         let secrets =
             Arc::new(
                 SecretBox::load(&settings.data_dir).map_err(|source| OpenError::DataDir {
@@ -68,12 +94,16 @@ impl Installation {
                     source,
                 })?,
             );
-        let registry = Arc::new(Registry::new(
+        let mut registry = Registry::new(
             db.clone(),
-            Arc::new(store),
+            store,
             identity.registry_id.clone(),
             settings.create_on_push,
-        ));
+        );
+        if settings.storage_redirect {
+            registry = registry.redirect_blob_reads(REDIRECT_LIFETIME);
+        }
+        let registry = Arc::new(registry);
         Ok(Self {
             settings,
             db,

@@ -2,7 +2,9 @@
 //! installation (also while `serve` runs on it).
 
 use berth::auth::accounts::{AccountError, Accounts};
-use berth::config::{AccessKeyCommand, Cli, Command, LifecycleCommand, Settings, UserCommand};
+use berth::config::{
+    AccessKeyCommand, Cli, Command, LifecycleCommand, Settings, StorageKind, UserCommand,
+};
 use berth::installation::Installation;
 use berth::{auth, build_router, console, jobs, leptos_options, AppState, RegistryInfo};
 use clap::Parser;
@@ -33,6 +35,7 @@ async fn main() -> ExitCode {
         Command::AccessKey(command) => access_key(settings, command).await,
         Command::Lifecycle(command) => lifecycle(settings, command).await,
         Command::Fsck { json } => fsck(settings, json).await,
+        Command::MigrateStorage { from, to } => migrate_storage(settings, &from, &to).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -149,6 +152,15 @@ async fn serve(settings: Settings) -> CliResult {
         installation.identity.registry_id,
         installation.identity.region,
         settings.data_dir.display()
+    );
+    println!(
+        "  blobs in {}{}",
+        installation.registry.store().describe(),
+        if settings.storage_redirect {
+            " (downloads redirected to presigned URLs)"
+        } else {
+            ""
+        }
     );
 
     let served = match tls {
@@ -321,7 +333,7 @@ async fn gc(settings: Settings, args: berth::config::GcArgs) -> CliResult {
         println!("{verb} {digest} ({size} bytes)");
     }
     println!(
-        "{} {} blob(s), {} bytes; {} stale repository link(s)",
+        "{} {} blob(s), {} bytes; {} stale repository link(s); {} leftover upload(s)",
         if report.dry_run {
             "Dry run: would delete"
         } else {
@@ -329,7 +341,8 @@ async fn gc(settings: Settings, args: berth::config::GcArgs) -> CliResult {
         },
         report.blobs.len(),
         report.bytes,
-        report.links.len()
+        report.links.len(),
+        report.leftover_uploads
     );
     Ok(())
 }
@@ -489,6 +502,58 @@ async fn lifecycle(settings: Settings, command: LifecycleCommand) -> CliResult {
     Ok(())
 }
 
+async fn migrate_storage(settings: Settings, from: &str, to: &str) -> CliResult {
+    let kind = |text: &str| {
+        StorageKind::parse(text)
+            .ok_or_else(|| format!("{text:?} is not a storage kind: use filesystem or s3"))
+    };
+    let (from, to) = (kind(from)?, kind(to)?);
+    if from == to {
+        return Err("--from and --to name the same store".into());
+    }
+    let installation = open(settings).await?;
+    let open_store = |kind| berth::installation::open_store(&installation.settings, kind);
+    let source = open_store(from).await.map_err(|e| e.to_string())?;
+    let target = open_store(to).await.map_err(|e| e.to_string())?;
+    println!(
+        "Copying blobs from {} to {}",
+        source.describe(),
+        target.describe()
+    );
+    let report = jobs::migrate::migrate(&installation.db, &*source, &*target, |report, total| {
+        let done = report.copied + report.skipped + report.problems.len();
+        if done % 100 == 0 || done == total {
+            println!(
+                "  {done}/{total}: {} copied ({} bytes), {} already there, {} failed",
+                report.copied,
+                report.bytes,
+                report.skipped,
+                report.problems.len()
+            );
+        }
+    })
+    .await?;
+    for problem in &report.problems {
+        println!("FAILED {problem}");
+    }
+    if !report.problems.is_empty() {
+        return Err(format!(
+            "{} blob(s) could not be copied; run again once fixed",
+            report.problems.len()
+        ));
+    }
+    println!(
+        "Done: {} copied, {} already there. Now set storage.kind = {:?} and restart Berth.",
+        report.copied,
+        report.skipped,
+        match to {
+            StorageKind::Filesystem => "filesystem",
+            StorageKind::S3 => "s3",
+        }
+    );
+    Ok(())
+}
+
 async fn fsck(settings: Settings, json: bool) -> CliResult {
     let installation = open(settings).await?;
     let report = jobs::fsck::check(&installation.registry)
@@ -503,11 +568,15 @@ async fn fsck(settings: Settings, json: bool) -> CliResult {
         for problem in &report.problems {
             println!("PROBLEM {problem}");
         }
+        for digest in &report.unrecorded {
+            println!("UNRECORDED {digest} (stored, but no repository can reach it)");
+        }
         println!(
-            "Checked {} blob(s) and {} manifest(s): {} problem(s).",
+            "Checked {} blob(s) and {} manifest(s): {} problem(s), {} unrecorded blob(s).",
             report.blobs_checked,
             report.manifests_checked,
-            report.problems.len()
+            report.problems.len(),
+            report.unrecorded.len()
         );
     }
     if report.problems.is_empty() {

@@ -11,37 +11,67 @@ pub struct UploadRow {
     pub repository_id: i64,
     /// Last activity (ms).
     pub updated_at: i64,
+    /// Bytes received.
+    pub size: i64,
+    /// The SHA-256 state over those bytes (`UploadHasher::save`).
+    pub hash_state: Vec<u8>,
+    /// The blob store's record of the upload (`UploadState::driver`).
+    pub store_state: String,
 }
 
 impl Db {
-    /// Records a new upload session.
-    pub async fn create_upload(&self, id: &str, repository_id: i64) -> Result<(), DbError> {
+    /// Records a new, empty upload session with the hash state of no bytes.
+    pub async fn create_upload(
+        &self,
+        id: &str,
+        repository_id: i64,
+        hash_state: &[u8],
+    ) -> Result<(), DbError> {
         let now = now_millis();
-        sqlx::query("INSERT INTO upload_sessions (id, repository_id, created_at, updated_at) VALUES (?, ?, ?, ?)")
-            .bind(id)
-            .bind(repository_id)
-            .bind(now)
-            .bind(now)
-            .execute(&self.writer)
-            .await?;
+        sqlx::query(
+            "INSERT INTO upload_sessions (id, repository_id, created_at, updated_at, hash_state)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(repository_id)
+        .bind(now)
+        .bind(now)
+        .bind(hash_state)
+        .execute(&self.writer)
+        .await?;
         Ok(())
     }
 
     /// Finds an upload session.
     pub async fn upload(&self, id: &str) -> Result<Option<UploadRow>, DbError> {
-        sqlx::query_as("SELECT id, repository_id, updated_at FROM upload_sessions WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await
+        sqlx::query_as(
+            "SELECT id, repository_id, updated_at, size, hash_state, store_state
+             FROM upload_sessions WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await
     }
 
-    /// Marks activity on an upload session.
-    pub async fn touch_upload(&self, id: &str) -> Result<(), DbError> {
-        sqlx::query("UPDATE upload_sessions SET updated_at = ? WHERE id = ?")
-            .bind(now_millis())
-            .bind(id)
-            .execute(&self.writer)
-            .await?;
+    /// Saves an upload's progress after a request, which also marks activity.
+    pub async fn save_upload_progress(
+        &self,
+        id: &str,
+        size: i64,
+        hash_state: &[u8],
+        store_state: &str,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "UPDATE upload_sessions SET updated_at = ?, size = ?, hash_state = ?, store_state = ?
+             WHERE id = ?",
+        )
+        .bind(now_millis())
+        .bind(size)
+        .bind(hash_state)
+        .bind(store_state)
+        .bind(id)
+        .execute(&self.writer)
+        .await?;
         Ok(())
     }
 

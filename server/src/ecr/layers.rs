@@ -194,7 +194,8 @@ struct DownloadUrlInput {
     layer_digest: String,
 }
 
-/// `GetDownloadUrlForLayer`: a signed URL on this server, valid for 15 minutes.
+/// `GetDownloadUrlForLayer`: a presigned store URL when downloads are redirected,
+/// else a signed URL on this server; either is valid for 15 minutes.
 pub async fn download_url(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
     let input: DownloadUrlInput = decode(input)?;
     wire::registry_id(call, input.registry_id.as_deref())?;
@@ -216,6 +217,11 @@ pub async fn download_url(call: &Call<'_>, input: Value) -> Result<Value, EcrErr
         }
         Err(other) => return Err(other.into()),
     }
-    let (url, _) = crate::registry::download::signed_url(call.state, name, &digest);
+    // Straight from the store when downloads are redirected, as ECR hands out
+    // S3 URLs; otherwise a URL on this server that stands in for credentials.
+    let url = match call.state.registry.blob_redirect(name, &digest).await? {
+        Some(url) => url,
+        None => crate::registry::download::signed_url(call.state, name, &digest).0,
+    };
     Ok(json!({ "downloadUrl": url, "layerDigest": digest.as_str() }))
 }

@@ -20,9 +20,15 @@ pub struct GcReport {
     pub blobs: Vec<(String, i64)>,
     /// Bytes freed.
     pub bytes: i64,
+    /// Uploads the store held without a session (abandoned S3 multipart
+    /// uploads, files left by a crash), removed.
+    pub leftover_uploads: usize,
     /// Whether this was a dry run.
     pub dry_run: bool,
 }
+
+/// Blobs whose bytes are deleted in one store request.
+const DELETE_BATCH: usize = 1000;
 
 /// Runs one collection with the given grace period.
 pub async fn collect(
@@ -53,17 +59,25 @@ pub async fn collect(
             report.links.push((repository_id, digest));
         }
     }
+    // Bytes go only after their row's deletion committed, in batches.
+    let mut forgotten = Vec::new();
     for blob in doomed {
         if dry_run || db.forget_blob_if_unlinked(&blob.digest, cutoff).await? {
             if !dry_run {
                 if let Ok(digest) = Digest::parse(&blob.digest) {
-                    registry.store().delete(&digest).await?;
+                    forgotten.push(digest);
+                }
+                if forgotten.len() == DELETE_BATCH {
+                    registry.store().delete(&forgotten).await?;
+                    forgotten.clear();
                 }
             }
             report.bytes += blob.size;
             report.blobs.push((blob.digest, blob.size));
         }
     }
+    registry.store().delete(&forgotten).await?;
+    report.leftover_uploads = registry.remove_leftover_uploads(dry_run).await?;
     Ok(report)
 }
 

@@ -3,6 +3,7 @@
 
 pub mod fsck;
 pub mod gc;
+pub mod migrate;
 
 use crate::service::Registry;
 use std::sync::Arc;

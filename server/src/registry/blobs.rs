@@ -16,6 +16,16 @@ pub async fn get(
     headers: &HeaderMap,
     with_body: bool,
 ) -> Result<Response, RegistryError> {
+    if with_body {
+        if let Some(url) = registry.blob_redirect(name, digest).await? {
+            return Ok(Response::builder()
+                .status(StatusCode::TEMPORARY_REDIRECT)
+                .header(header::LOCATION, url)
+                .header(DIGEST_HEADER, digest.as_str())
+                .body(Body::empty())
+                .expect("valid headers"));
+        }
+    }
     let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         Some(text) => parse_range(text),
         None => None,

@@ -84,6 +84,10 @@ pub enum RegistryError {
         /// Seconds until trying again makes sense.
         retry_after: u64,
     },
+    /// The blob store cannot be reached for now (S3 down or timing out); the
+    /// request changed nothing and can be tried again.
+    #[error("blob storage is unavailable; nothing was changed, try again shortly")]
+    Unavailable,
     /// Something failed inside the server; details are logged, not sent.
     #[error("internal error; see the registry's log")]
     Internal,
@@ -112,6 +116,7 @@ impl RegistryError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::Unsupported(_) => "UNSUPPORTED",
             Self::TooManyRequests { .. } => "TOOMANYREQUESTS",
+            Self::Unavailable => "UNAVAILABLE",
             Self::Internal => "UNKNOWN",
         }
     }
@@ -134,6 +139,7 @@ impl RegistryError {
             Self::Unsupported(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::NameInvalid(_)
             | Self::TagInvalid(_)
             | Self::DigestInvalid(_)
@@ -211,7 +217,11 @@ impl From<ServiceError> for RegistryError {
             }
             ServiceError::Storage(e) => {
                 tracing::error!(error = %e, "blob storage failed");
-                Self::Internal
+                if crate::storage::is_unavailable(&e) {
+                    Self::Unavailable
+                } else {
+                    Self::Internal
+                }
             }
             ServiceError::Database(e) => {
                 tracing::error!(error = %e, "database failed");

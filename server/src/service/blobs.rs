@@ -75,6 +75,31 @@ impl Registry {
         Ok(BlobRead { size, range, body })
     }
 
+    /// Where a client can download a blob linked to the repository straight
+    /// from the store, when blob reads are redirected (see
+    /// [`Registry::redirect_blob_reads`]) and the store presigns URLs; `None`
+    /// means "serve it through Berth".
+    pub async fn blob_redirect(
+        &self,
+        name: &str,
+        digest: &Digest,
+    ) -> ServiceResult<Option<String>> {
+        let Some(lifetime) = self.redirect_lifetime else {
+            return Ok(None);
+        };
+        let repo = self.repository(name).await?;
+        if self
+            .db
+            .linked_blob_size(repo.id, digest.as_str())
+            .await?
+            .is_none()
+        {
+            return Err(ServiceError::BlobUnknown(digest.to_string()));
+        }
+        self.touches.linked(repo.id, digest.as_str());
+        Ok(self.store.download_url(digest, lifetime).await?)
+    }
+
     /// Removes the repository's link to a blob (its bytes go with garbage
     /// collection), unless one of the repository's images uses it.
     pub async fn delete_blob(&self, name: &str, digest: &Digest) -> ServiceResult<()> {

@@ -12,6 +12,7 @@ pub mod policies;
 mod pulls;
 pub mod repositories;
 pub mod scanning;
+mod upload_hash;
 mod uploads;
 
 pub use blobs::{BlobRead, ByteRange};
@@ -137,6 +138,7 @@ pub struct Registry {
     create_on_push: bool,
     uploads: uploads::UploadProgressMap,
     touches: Touches,
+    redirect_lifetime: Option<std::time::Duration>,
 }
 
 impl Registry {
@@ -154,7 +156,15 @@ impl Registry {
             create_on_push,
             uploads: Default::default(),
             touches: Touches::default(),
+            redirect_lifetime: None,
         }
+    }
+
+    /// Sends blob downloads to the store's presigned URLs, valid for `lifetime`,
+    /// instead of streaming them through Berth.
+    pub fn redirect_blob_reads(mut self, lifetime: std::time::Duration) -> Self {
+        self.redirect_lifetime = Some(lifetime);
+        self
     }
 
     /// The metadata database.

@@ -1,30 +1,30 @@
 //! Blob uploads: sessions, streamed and chunked appends with the digest computed
 //! on the fly, verification and commit, cross-repository mounts, cancel.
+//!
+//! Each request loads the session's saved progress (size, SHA-256 state, the
+//! blob store's record), appends, and saves the new progress only once the
+//! store holds the bytes; so the saved progress always describes stored bytes,
+//! and any request, after a restart too, continues from it.
 
+use super::upload_hash::UploadHasher;
 use super::{Registry, ServiceError, ServiceResult};
 use crate::db::now_millis;
+use crate::storage::{UploadState, UploadWriter};
 use berth_app::oci::{Digest, DigestAlgorithm};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use sha2::{Digest as _, Sha256, Sha512};
+use sha2::{Digest as _, Sha512};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Hash state and size of an upload, kept between requests. Lost on restart and
-/// rebuilt from the stored bytes, so the stored bytes stay the single truth.
-struct UploadProgress {
-    hasher: Sha256,
-    size: u64,
-}
+type UploadLock = Arc<tokio::sync::Mutex<()>>;
 
-type ProgressSlot = Arc<tokio::sync::Mutex<Option<UploadProgress>>>;
-
-/// Per-upload progress; each slot's lock also serialises requests on one upload.
+/// One lock per upload in progress, so requests on one upload run one at a time.
 #[derive(Default)]
-pub(super) struct UploadProgressMap(Mutex<HashMap<String, ProgressSlot>>);
+pub(super) struct UploadProgressMap(Mutex<HashMap<String, UploadLock>>);
 
 impl UploadProgressMap {
-    fn slot(&self, id: &str) -> ProgressSlot {
+    fn slot(&self, id: &str) -> UploadLock {
         self.0
             .lock()
             .expect("upload map lock")
@@ -36,6 +36,16 @@ impl UploadProgressMap {
     fn forget(&self, id: &str) {
         self.0.lock().expect("upload map lock").remove(id);
     }
+}
+
+/// What streaming a request body into a writer came to: the writer, and on
+/// failure why the stream stopped (the body ended early, or the store failed).
+type Streamed = Result<Box<dyn UploadWriter>, (Box<dyn UploadWriter>, ServiceError)>;
+
+/// An upload's saved progress.
+struct Progress {
+    hasher: UploadHasher,
+    state: UploadState,
 }
 
 /// Where an upload stands.
@@ -70,8 +80,15 @@ impl Registry {
     pub async fn start_upload(&self, name: &str) -> ServiceResult<UploadStatus> {
         let repo = self.repository_for_push(name).await?;
         let id = uuid::Uuid::new_v4().to_string();
-        self.store.create_upload(&id).await?;
-        self.db.create_upload(&id, repo.id).await?;
+        // The session first: whatever the store holds for an upload then has a
+        // session, or is a leftover (see `expire_uploads`).
+        self.db
+            .create_upload(&id, repo.id, &UploadHasher::new().save())
+            .await?;
+        if let Err(e) = self.store.create_upload(&id).await {
+            self.db.delete_upload(&id).await?;
+            return Err(e.into());
+        }
         Ok(UploadStatus { id, size: 0 })
     }
 
@@ -102,11 +119,11 @@ impl Registry {
     pub async fn upload_status(&self, name: &str, id: &str) -> ServiceResult<UploadStatus> {
         self.check_session(name, id).await?;
         let slot = self.uploads.slot(id);
-        let mut progress = slot.lock().await;
-        let size = self.load_progress(id, &mut progress).await?.size;
+        let _one_at_a_time = slot.lock().await;
+        let progress = self.load_progress(id).await?;
         Ok(UploadStatus {
             id: id.to_owned(),
-            size,
+            size: progress.state.size,
         })
     }
 
@@ -124,13 +141,19 @@ impl Registry {
     {
         self.check_session(name, id).await?;
         let slot = self.uploads.slot(id);
-        let mut progress = slot.lock().await;
-        self.append_locked(id, &mut progress, chunk, body).await?;
-        self.db.touch_upload(id).await?;
-        let size = progress.as_ref().map_or(0, |p| p.size);
+        let _one_at_a_time = slot.lock().await;
+        let mut progress = self.load_progress(id).await?;
+        check_chunk(chunk, progress.state.size)?;
+        if chunk.length != Some(0) {
+            let writer = self.store.append_upload(id, &progress.state).await?;
+            let streamed = stream_into(writer, &mut progress.hasher, body).await;
+            self.keep(id, &mut progress, streamed).await?;
+        } else {
+            self.save_progress(id, &progress).await?;
+        }
         Ok(UploadStatus {
             id: id.to_owned(),
-            size,
+            size: progress.state.size,
         })
     }
 
@@ -149,31 +172,49 @@ impl Registry {
     {
         let repo_id = self.check_session(name, id).await?;
         let slot = self.uploads.slot(id);
-        let mut progress = slot.lock().await;
-        self.append_locked(id, &mut progress, chunk, body).await?;
-        let state = self.load_progress(id, &mut progress).await?;
-        let size = state.size;
-        let computed = match digest.algorithm() {
-            DigestAlgorithm::Sha256 => {
-                Digest::from_hash(DigestAlgorithm::Sha256, &state.hasher.clone().finalize())
+        let _one_at_a_time = slot.lock().await;
+        let mut progress = self.load_progress(id).await?;
+        check_chunk(chunk, progress.state.size)?;
+        let mut committed = false;
+        if chunk.length != Some(0) {
+            let writer = self.store.append_upload(id, &progress.state).await?;
+            let streamed = stream_into(writer, &mut progress.hasher, body).await;
+            match (streamed, digest.algorithm()) {
+                // The common case: the digest is known as the last byte arrives,
+                // and the store commits straight from what it holds in memory.
+                (Ok(writer), DigestAlgorithm::Sha256) => {
+                    let computed = sha256_of(&progress.hasher);
+                    if &computed != digest {
+                        drop(writer);
+                        return Err(self.mismatch(id, digest, computed).await);
+                    }
+                    writer.commit(digest).await?;
+                    progress.state.size = progress.hasher.bytes_hashed();
+                    committed = true;
+                }
+                (streamed, _) => self.keep(id, &mut progress, streamed).await?,
             }
-            DigestAlgorithm::Sha512 => self.rehash_sha512(id).await?,
-        };
-        if &computed != digest {
-            // A bad upload is discarded whole: the client must start over.
-            self.discard(id).await?;
-            *progress = None;
-            return Err(ServiceError::DigestMismatch {
-                claimed: digest.to_string(),
-                computed: computed.to_string(),
-            });
         }
-        self.store.commit_upload(id, digest).await?;
+        if !committed {
+            let computed = match digest.algorithm() {
+                DigestAlgorithm::Sha256 => sha256_of(&progress.hasher),
+                DigestAlgorithm::Sha512 => {
+                    progress.state = self.store.seal_upload(id, &progress.state).await?;
+                    self.save_progress(id, &progress).await?;
+                    self.rehash_sha512(id, &progress.state).await?
+                }
+            };
+            if &computed != digest {
+                return Err(self.mismatch(id, digest, computed).await);
+            }
+            self.store
+                .commit_upload(id, &progress.state, digest)
+                .await?;
+        }
         self.db
-            .link_blob(repo_id, digest.as_str(), size as i64)
+            .link_blob(repo_id, digest.as_str(), progress.state.size as i64)
             .await?;
         self.db.delete_upload(id).await?;
-        *progress = None;
         self.uploads.forget(id);
         Ok(())
     }
@@ -208,33 +249,42 @@ impl Registry {
     pub async fn cancel_upload(&self, name: &str, id: &str) -> ServiceResult<()> {
         self.check_session(name, id).await?;
         let slot = self.uploads.slot(id);
-        let mut progress = slot.lock().await;
-        self.discard(id).await?;
-        *progress = None;
-        Ok(())
+        let _one_at_a_time = slot.lock().await;
+        self.discard(id).await
     }
 
-    /// Removes upload sessions idle for longer than `max_idle`, and upload files
-    /// that have no session (left by a crash). Returns how many were removed.
+    /// Removes upload sessions idle for longer than `max_idle`, and uploads in
+    /// the store that have no session (left by a crash, or abandoned S3
+    /// multipart uploads). Returns how many were removed.
     pub async fn expire_uploads(&self, max_idle: std::time::Duration) -> ServiceResult<usize> {
         let cutoff = now_millis() - max_idle.as_millis() as i64;
         let mut removed = 0;
         for id in self.db.idle_uploads(cutoff).await? {
             let slot = self.uploads.slot(&id);
-            let Ok(mut progress) = slot.try_lock() else {
+            let Ok(_one_at_a_time) = slot.try_lock() else {
                 continue;
             };
             self.discard(&id).await?;
-            *progress = None;
             removed += 1;
         }
+        removed += self.remove_leftover_uploads(false).await?;
+        Ok(removed)
+    }
+
+    /// Removes (or, dry, counts) what the store holds for uploads that have no
+    /// session. The store is listed before the sessions are read, and sessions
+    /// are created before their uploads: an upload listed without a session
+    /// has none and never will.
+    pub async fn remove_leftover_uploads(&self, dry_run: bool) -> ServiceResult<usize> {
+        let stored = self.store.list_uploads().await?;
         let live: std::collections::HashSet<String> =
             self.db.all_upload_ids().await?.into_iter().collect();
-        for id in self.store.list_uploads().await? {
-            if !live.contains(&id) {
+        let mut removed = 0;
+        for id in stored.into_iter().filter(|id| !live.contains(id)) {
+            if !dry_run {
                 self.store.delete_upload(&id).await?;
-                removed += 1;
             }
+            removed += 1;
         }
         Ok(removed)
     }
@@ -246,6 +296,17 @@ impl Registry {
         Ok(())
     }
 
+    /// A bad upload is discarded whole: the client must start over.
+    async fn mismatch(&self, id: &str, claimed: &Digest, computed: Digest) -> ServiceError {
+        if let Err(e) = self.discard(id).await {
+            return e;
+        }
+        ServiceError::DigestMismatch {
+            claimed: claimed.to_string(),
+            computed: computed.to_string(),
+        }
+    }
+
     /// The session's repository id, if the session exists and belongs to `name`.
     async fn check_session(&self, name: &str, id: &str) -> ServiceResult<i64> {
         let repo = self.repository(name).await?;
@@ -255,93 +316,69 @@ impl Registry {
         }
     }
 
-    async fn load_progress<'a>(
-        &self,
-        id: &str,
-        progress: &'a mut Option<UploadProgress>,
-    ) -> ServiceResult<&'a mut UploadProgress> {
-        if progress.is_none() {
-            let mut hasher = Sha256::new();
-            let mut size = 0u64;
-            let mut bytes = self.store.read_upload(id).await?;
-            while let Some(chunk) = bytes.next().await {
-                let chunk = chunk?;
-                hasher.update(&chunk);
-                size += chunk.len() as u64;
-            }
-            *progress = Some(UploadProgress { hasher, size });
-        }
-        Ok(progress.as_mut().expect("just loaded"))
+    async fn load_progress(&self, id: &str) -> ServiceResult<Progress> {
+        let row = self
+            .db
+            .upload(id)
+            .await?
+            .ok_or_else(|| ServiceError::UploadUnknown(id.to_owned()))?;
+        let hasher = UploadHasher::restore(&row.hash_state)
+            .filter(|h| h.bytes_hashed() == row.size as u64)
+            .ok_or_else(|| {
+                ServiceError::Storage(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("upload {id}: its saved hash state is damaged"),
+                ))
+            })?;
+        Ok(Progress {
+            hasher,
+            state: UploadState {
+                size: row.size as u64,
+                driver: row.store_state,
+            },
+        })
     }
 
-    async fn append_locked<S, E>(
-        &self,
-        id: &str,
-        progress: &mut Option<UploadProgress>,
-        chunk: ChunkHeaders,
-        mut body: S,
-    ) -> ServiceResult<()>
-    where
-        S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
-        E: std::fmt::Display,
-    {
-        let state = self.load_progress(id, progress).await?;
-        if let Some((start, end)) = chunk.range {
-            if start != state.size {
-                return Err(ServiceError::UploadOutOfOrder { size: state.size });
-            }
-            if end < start {
-                return Err(ServiceError::UploadInvalid(format!(
-                    "Content-Range {start}-{end} ends before it starts"
-                )));
-            }
-            if let Some(length) = chunk.length {
-                if length != end - start + 1 {
-                    return Err(ServiceError::UploadInvalid(format!(
-                        "Content-Range {start}-{end} covers {} bytes but Content-Length is {length}",
-                        end - start + 1
-                    )));
-                }
-            }
-        }
-        if chunk.length == Some(0) {
-            return Ok(());
-        }
-        let mut writer = self.store.append_upload(id, state.size).await?;
-        let mut failure = None;
-        while let Some(next) = body.next().await {
-            match next {
-                Ok(bytes) => {
-                    if let Err(e) = writer.write(bytes.clone()).await {
-                        failure = Some(ServiceError::Storage(e));
-                        break;
-                    }
-                    state.hasher.update(&bytes);
-                    state.size += bytes.len() as u64;
-                }
-                Err(e) => {
-                    failure = Some(ServiceError::UploadInvalid(format!(
-                        "request body ended early: {e}"
-                    )));
-                    break;
-                }
-            }
-        }
-        let flushed = writer.finish().await;
-        if let Err(e) = flushed {
-            // What is on disk is no longer what we hashed: rebuild from disk next time.
-            *progress = None;
-            return Err(ServiceError::Storage(e));
-        }
-        if matches!(failure, Some(ServiceError::Storage(_))) {
-            *progress = None;
-        }
-        failure.map_or(Ok(()), Err)
+    async fn save_progress(&self, id: &str, progress: &Progress) -> ServiceResult<()> {
+        self.db
+            .save_upload_progress(
+                id,
+                progress.state.size as i64,
+                &progress.hasher.save(),
+                &progress.state.driver,
+            )
+            .await?;
+        Ok(())
     }
 
-    async fn rehash_sha512(&self, id: &str) -> ServiceResult<Digest> {
+    /// Stores what a request streamed and saves the progress, unless the store
+    /// failed: then the saved progress stays as it was, still true.
+    async fn keep(
+        &self,
+        id: &str,
+        progress: &mut Progress,
+        streamed: Streamed,
+    ) -> ServiceResult<()> {
+        let (writer, body_error) = match streamed {
+            Ok(writer) => (writer, None),
+            Err((_, error @ ServiceError::Storage(_))) => return Err(error),
+            Err((writer, error)) => (writer, Some(error)),
+        };
+        progress.state = writer.finish().await?;
+        if progress.state.size != progress.hasher.bytes_hashed() {
+            return Err(ServiceError::Storage(std::io::Error::other(format!(
+                "upload {id}: the store holds {} bytes but {} were hashed",
+                progress.state.size,
+                progress.hasher.bytes_hashed()
+            ))));
+        }
+        self.save_progress(id, progress).await?;
+        body_error.map_or(Ok(()), Err)
+    }
+
+    async fn rehash_sha512(&self, id: &str, state: &UploadState) -> ServiceResult<Digest> {
         let mut hasher = Sha512::new();
-        let mut bytes = self.store.read_upload(id).await?;
+        let mut bytes = self.store.read_upload(id, state).await?;
         while let Some(chunk) = bytes.next().await {
             hasher.update(&chunk?);
         }
@@ -350,4 +387,60 @@ impl Registry {
             &hasher.finalize(),
         ))
     }
+}
+
+fn sha256_of(hasher: &UploadHasher) -> Digest {
+    Digest::from_hash(DigestAlgorithm::Sha256, &hasher.finalize())
+}
+
+/// Checks a chunk's declared position against the bytes the upload holds.
+fn check_chunk(chunk: ChunkHeaders, size: u64) -> ServiceResult<()> {
+    if let Some((start, end)) = chunk.range {
+        if start != size {
+            return Err(ServiceError::UploadOutOfOrder { size });
+        }
+        if end < start {
+            return Err(ServiceError::UploadInvalid(format!(
+                "Content-Range {start}-{end} ends before it starts"
+            )));
+        }
+        if let Some(length) = chunk.length {
+            if length != end - start + 1 {
+                return Err(ServiceError::UploadInvalid(format!(
+                    "Content-Range {start}-{end} covers {} bytes but Content-Length is {length}",
+                    end - start + 1
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Streams a request body into a writer, hashing what it passes on.
+async fn stream_into<S, E>(
+    mut writer: Box<dyn UploadWriter>,
+    hasher: &mut UploadHasher,
+    mut body: S,
+) -> Streamed
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
+    E: std::fmt::Display,
+{
+    while let Some(next) = body.next().await {
+        match next {
+            Ok(bytes) => {
+                hasher.update(&bytes);
+                if let Err(e) = writer.write(bytes).await {
+                    return Err((writer, ServiceError::Storage(e)));
+                }
+            }
+            Err(e) => {
+                return Err((
+                    writer,
+                    ServiceError::UploadInvalid(format!("request body ended early: {e}")),
+                ))
+            }
+        }
+    }
+    Ok(writer)
 }

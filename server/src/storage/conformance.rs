@@ -1,6 +1,8 @@
-//! The blob-store conformance suite: every driver runs these same checks.
+//! The blob-store conformance suite: every driver runs these same checks, the
+//! filesystem driver in unit tests and the S3 driver against a real S3 server
+//! in `tests/s3_storage.rs`. Each check panics with what went wrong.
 
-use super::{BlobStore, ByteStream, FsBlobStore};
+use super::{BlobStore, ByteStream, UploadState};
 use berth_app::oci::{Digest, DigestAlgorithm};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -10,126 +12,227 @@ fn digest_of(bytes: &[u8]) -> Digest {
     Digest::from_hash(DigestAlgorithm::Sha256, &Sha256::digest(bytes))
 }
 
-/// Runs every check against a fresh store.
+/// Runs every check against a fresh, empty store.
 pub async fn run_suite(store: &dyn BlobStore) {
-    upload_append_commit_read(store).await;
-    append_truncates_uncounted_bytes(store).await;
+    upload_append_seal_commit_read(store).await;
+    resume_ignores_uncounted_bytes(store).await;
+    parts_and_tails_across_requests(store).await;
+    commit_through_the_writer(store).await;
+    empty_blobs(store).await;
     commit_of_existing_blob_drops_upload(store).await;
     missing_things_are_none_not_errors(store).await;
-    delete_upload_and_blob(store).await;
+    uploads_are_listed_until_deleted(store).await;
+    blobs_are_listed_and_deleted_in_batches(store).await;
 }
 
-async fn upload_append_commit_read(store: &dyn BlobStore) {
+/// Appends `bytes` in one request and returns the new state.
+async fn append(store: &dyn BlobStore, id: &str, state: &UploadState, bytes: &[u8]) -> UploadState {
+    let mut writer = store.append_upload(id, state).await.unwrap();
+    for chunk in bytes.chunks(1 << 20) {
+        writer.write(Bytes::copy_from_slice(chunk)).await.unwrap();
+    }
+    writer.finish().await.unwrap()
+}
+
+async fn upload_append_seal_commit_read(store: &dyn BlobStore) {
     store.create_upload("u1").await.unwrap();
-    assert_eq!(store.upload_size("u1").await.unwrap(), Some(0));
-    let mut w = store.append_upload("u1", 0).await.unwrap();
-    w.write(Bytes::from_static(b"hello ")).await.unwrap();
-    w.write(Bytes::from_static(b"world")).await.unwrap();
-    w.finish().await.unwrap();
-    let mut w = store.append_upload("u1", 11).await.unwrap();
-    w.write(Bytes::from_static(b"!")).await.unwrap();
-    w.finish().await.unwrap();
-    assert_eq!(store.upload_size("u1").await.unwrap(), Some(12));
+    let state = UploadState::default();
+    let mut writer = store.append_upload("u1", &state).await.unwrap();
+    writer.write(Bytes::from_static(b"hello ")).await.unwrap();
+    writer.write(Bytes::from_static(b"world")).await.unwrap();
+    let state = writer.finish().await.unwrap();
+    assert_eq!(state.size, 11);
+    let state = append(store, "u1", &state, b"!").await;
+    assert_eq!(state.size, 12);
+    let sealed = store.seal_upload("u1", &state).await.unwrap();
+    assert_eq!(sealed.size, 12);
     assert_eq!(
-        collect(store.read_upload("u1").await.unwrap())
-            .await
-            .unwrap(),
+        collect(store.read_upload("u1", &sealed).await.unwrap()).await,
         b"hello world!"
     );
     let digest = digest_of(b"hello world!");
-    store.commit_upload("u1", &digest).await.unwrap();
-    assert_eq!(
-        store.upload_size("u1").await.unwrap(),
-        None,
+    store.commit_upload("u1", &sealed, &digest).await.unwrap();
+    assert!(
+        !store.list_uploads().await.unwrap().contains(&"u1".into()),
         "upload gone after commit"
     );
     assert_eq!(store.stat(&digest).await.unwrap(), Some(12));
     assert_eq!(
-        collect(store.read(&digest, 0..12).await.unwrap())
-            .await
-            .unwrap(),
+        collect(store.read(&digest, 0..12).await.unwrap()).await,
         b"hello world!"
     );
     assert_eq!(
-        collect(store.read(&digest, 6..11).await.unwrap())
-            .await
-            .unwrap(),
+        collect(store.read(&digest, 6..11).await.unwrap()).await,
         b"world"
     );
 }
 
-async fn append_truncates_uncounted_bytes(store: &dyn BlobStore) {
+async fn resume_ignores_uncounted_bytes(store: &dyn BlobStore) {
     store.create_upload("u2").await.unwrap();
-    let mut w = store.append_upload("u2", 0).await.unwrap();
-    w.write(Bytes::from_static(b"abcdef")).await.unwrap();
-    w.finish().await.unwrap();
-    // A later append at offset 3 means only 3 bytes were accepted before.
-    let mut w = store.append_upload("u2", 3).await.unwrap();
-    w.write(Bytes::from_static(b"XY")).await.unwrap();
-    w.finish().await.unwrap();
+    let abc = append(store, "u2", &UploadState::default(), b"abc").await;
+    // A request that stored "def" but whose new state was never saved (a crash):
+    // the next request continues from the saved state.
+    let lost = append(store, "u2", &abc, b"def").await;
+    assert_eq!(lost.size, 6);
+    let state = append(store, "u2", &abc, b"XY").await;
+    assert_eq!(state.size, 5);
+    let digest = digest_of(b"abcXY");
+    store.commit_upload("u2", &state, &digest).await.unwrap();
     assert_eq!(
-        collect(store.read_upload("u2").await.unwrap())
-            .await
-            .unwrap(),
+        collect(store.read(&digest, 0..5).await.unwrap()).await,
         b"abcXY"
     );
-    store.delete_upload("u2").await.unwrap();
+}
+
+/// Requests of 3, 3, 9 and 2 MiB, the last committed through its writer: small
+/// tails carried between requests, parts of several sizes, one part in flight.
+async fn parts_and_tails_across_requests(store: &dyn BlobStore) {
+    const MIB: usize = 1 << 20;
+    let bytes: Vec<u8> = (0..17 * MIB).map(|i| (i % 251) as u8).collect();
+    store.create_upload("u3").await.unwrap();
+    let mut state = UploadState::default();
+    let mut start = 0;
+    for size in [3 * MIB, 3 * MIB, 9 * MIB] {
+        state = append(store, "u3", &state, &bytes[start..start + size]).await;
+        start += size;
+        assert_eq!(state.size, start as u64);
+    }
+    let digest = digest_of(&bytes);
+    let mut writer = store.append_upload("u3", &state).await.unwrap();
+    writer
+        .write(Bytes::copy_from_slice(&bytes[start..]))
+        .await
+        .unwrap();
+    writer.commit(&digest).await.unwrap();
+    assert_eq!(store.stat(&digest).await.unwrap(), Some(bytes.len() as u64));
+    let all = collect(store.read(&digest, 0..bytes.len() as u64).await.unwrap()).await;
+    assert!(all == bytes, "a blob written in parts reads back whole");
+    let (from, to) = (8 * MIB as u64 - 10, 8 * MIB as u64 + 10);
+    assert_eq!(
+        collect(store.read(&digest, from..to).await.unwrap()).await,
+        &bytes[from as usize..to as usize],
+        "a range across a part boundary"
+    );
+    assert!(!store.list_uploads().await.unwrap().contains(&"u3".into()));
+}
+
+async fn commit_through_the_writer(store: &dyn BlobStore) {
+    store.create_upload("u4").await.unwrap();
+    let mut writer = store
+        .append_upload("u4", &UploadState::default())
+        .await
+        .unwrap();
+    writer
+        .write(Bytes::from_static(b"monolithic"))
+        .await
+        .unwrap();
+    let digest = digest_of(b"monolithic");
+    writer.commit(&digest).await.unwrap();
+    assert_eq!(store.stat(&digest).await.unwrap(), Some(10));
+    assert!(!store.list_uploads().await.unwrap().contains(&"u4".into()));
+}
+
+async fn empty_blobs(store: &dyn BlobStore) {
+    let digest = digest_of(b"");
+    store.create_upload("u5").await.unwrap();
+    store
+        .commit_upload("u5", &UploadState::default(), &digest)
+        .await
+        .unwrap();
+    assert_eq!(store.stat(&digest).await.unwrap(), Some(0));
+    assert!(collect(store.read(&digest, 0..0).await.unwrap())
+        .await
+        .is_empty());
+    store.delete(std::slice::from_ref(&digest)).await.unwrap();
+    store.create_upload("u6").await.unwrap();
+    let writer = store
+        .append_upload("u6", &UploadState::default())
+        .await
+        .unwrap();
+    writer.commit(&digest).await.unwrap();
+    assert_eq!(store.stat(&digest).await.unwrap(), Some(0));
 }
 
 async fn commit_of_existing_blob_drops_upload(store: &dyn BlobStore) {
     let digest = digest_of(b"same");
-    for id in ["u3", "u4"] {
+    for id in ["u7", "u8"] {
         store.create_upload(id).await.unwrap();
-        let mut w = store.append_upload(id, 0).await.unwrap();
-        w.write(Bytes::from_static(b"same")).await.unwrap();
-        w.finish().await.unwrap();
-        store.commit_upload(id, &digest).await.unwrap();
-        assert_eq!(store.upload_size(id).await.unwrap(), None);
+        let state = append(store, id, &UploadState::default(), b"same").await;
+        store.commit_upload(id, &state, &digest).await.unwrap();
+        assert!(!store.list_uploads().await.unwrap().contains(&id.into()));
     }
     assert_eq!(store.stat(&digest).await.unwrap(), Some(4));
 }
 
 async fn missing_things_are_none_not_errors(store: &dyn BlobStore) {
     assert_eq!(store.stat(&digest_of(b"never")).await.unwrap(), None);
-    assert_eq!(store.upload_size("nope").await.unwrap(), None);
     store.delete_upload("nope").await.unwrap();
-    store.delete(&digest_of(b"never")).await.unwrap();
+    store.delete(&[digest_of(b"never")]).await.unwrap();
     assert!(
-        store.upload_size("../escape").await.is_err(),
+        store
+            .append_upload("../escape", &UploadState::default())
+            .await
+            .is_err(),
         "ids that leave the folder are refused"
     );
+    assert!(store.delete_upload("a/b").await.is_err());
 }
 
-async fn delete_upload_and_blob(store: &dyn BlobStore) {
-    store.create_upload("u5").await.unwrap();
-    assert!(store
-        .list_uploads()
-        .await
-        .unwrap()
-        .contains(&"u5".to_string()));
-    store.delete_upload("u5").await.unwrap();
-    assert!(!store
-        .list_uploads()
-        .await
-        .unwrap()
-        .contains(&"u5".to_string()));
-    let digest = digest_of(b"same");
-    store.delete(&digest).await.unwrap();
-    assert_eq!(store.stat(&digest).await.unwrap(), None);
+async fn uploads_are_listed_until_deleted(store: &dyn BlobStore) {
+    store.create_upload("u9").await.unwrap();
+    append(store, "u9", &UploadState::default(), b"partial").await;
+    assert!(store.list_uploads().await.unwrap().contains(&"u9".into()));
+    store.delete_upload("u9").await.unwrap();
+    assert!(!store.list_uploads().await.unwrap().contains(&"u9".into()));
+    // A big upload's multipart upload is aborted too.
+    store.create_upload("u10").await.unwrap();
+    append(store, "u10", &UploadState::default(), &vec![7u8; 9 << 20]).await;
+    assert!(store.list_uploads().await.unwrap().contains(&"u10".into()));
+    store.delete_upload("u10").await.unwrap();
+    assert!(!store.list_uploads().await.unwrap().contains(&"u10".into()));
 }
 
-#[tokio::test]
-async fn filesystem_driver_conforms() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = FsBlobStore::open(dir.path()).await.unwrap();
-    run_suite(&store).await;
+async fn blobs_are_listed_and_deleted_in_batches(store: &dyn BlobStore) {
+    let mut digests = Vec::new();
+    for i in 0..5 {
+        let bytes = format!("blob number {i}");
+        let id = format!("b{i}");
+        store.create_upload(&id).await.unwrap();
+        let state = append(store, &id, &UploadState::default(), bytes.as_bytes()).await;
+        let digest = digest_of(bytes.as_bytes());
+        store.commit_upload(&id, &state, &digest).await.unwrap();
+        digests.push(digest);
+    }
+    let listed = store.list_blobs().await.unwrap();
+    for digest in &digests {
+        let blob = listed.iter().find(|b| &b.digest == digest);
+        assert_eq!(blob.map(|b| b.size), Some(13), "{digest} is listed");
+    }
+    store.delete(&digests).await.unwrap();
+    let listed = store.list_blobs().await.unwrap();
+    for digest in &digests {
+        assert_eq!(store.stat(digest).await.unwrap(), None);
+        assert!(!listed.iter().any(|b| &b.digest == digest));
+    }
 }
 
 /// Collects a stream into memory (tests and small reads only).
-async fn collect(mut stream: ByteStream) -> std::io::Result<Vec<u8>> {
+async fn collect(mut stream: ByteStream) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(chunk) = stream.next().await {
-        out.extend_from_slice(&chunk?);
+        out.extend_from_slice(&chunk.expect("the stream reads"));
     }
-    Ok(out)
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::storage::FsBlobStore;
+
+    #[tokio::test]
+    async fn filesystem_driver_conforms() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).await.unwrap();
+        super::run_suite(&store).await;
+    }
 }

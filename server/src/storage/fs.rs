@@ -2,12 +2,16 @@
 //! under one root. Commit is fsync(file) → rename → fsync(directory), so a
 //! crash leaves either no blob or a complete one.
 
-use super::{BlobStore, ByteStream, UploadWriter};
+use super::{
+    blob_path, check_upload_id, digest_of_path, BlobStore, ByteStream, StoredBlob, UploadState,
+    UploadWriter,
+};
 use berth_app::oci::Digest;
 use bytes::Bytes;
 use std::io::{self, SeekFrom};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use tokio::fs::{self, File, OpenOptions};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
 use tokio_util::io::ReaderStream;
@@ -31,22 +35,11 @@ impl FsBlobStore {
     }
 
     fn blob_path(&self, digest: &Digest) -> PathBuf {
-        let hex = digest.hex();
-        self.root
-            .join("blobs")
-            .join(digest.algorithm().name())
-            .join(&hex[..2])
-            .join(hex)
+        self.root.join(blob_path(digest))
     }
 
     fn upload_path(&self, id: &str) -> io::Result<PathBuf> {
-        // Ids are made by the service (UUIDs); refuse anything that could leave the folder.
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "invalid upload id",
-            ));
-        }
+        check_upload_id(id)?;
         Ok(self.root.join("uploads").join(id))
     }
 }
@@ -59,8 +52,27 @@ fn stream_file(file: File, len: u64) -> ByteStream {
     Box::pin(ReaderStream::with_capacity(file.take(len), 256 * 1024))
 }
 
+/// Moves a complete upload file to its blob path durably: the first `size`
+/// bytes (a failed request may have left more), fsync, rename, fsync the directory.
+async fn commit_file(upload: &Path, size: u64, target: &Path) -> io::Result<()> {
+    if fs::try_exists(target).await? {
+        return fs::remove_file(upload).await;
+    }
+    let file = OpenOptions::new().write(true).open(upload).await?;
+    file.set_len(size).await?;
+    file.sync_all().await?;
+    let dir = target.parent().expect("blob paths have a parent");
+    fs::create_dir_all(dir).await?;
+    fs::rename(upload, target).await?;
+    fsync_dir(dir).await
+}
+
 #[async_trait::async_trait]
 impl BlobStore for FsBlobStore {
+    fn describe(&self) -> String {
+        format!("filesystem at {}", self.root.display())
+    }
+
     async fn stat(&self, digest: &Digest) -> io::Result<Option<u64>> {
         match fs::metadata(self.blob_path(digest)).await {
             Ok(meta) => Ok(Some(meta.len())),
@@ -77,6 +89,10 @@ impl BlobStore for FsBlobStore {
         Ok(stream_file(file, range.end - range.start))
     }
 
+    async fn download_url(&self, _: &Digest, _: Duration) -> io::Result<Option<String>> {
+        Ok(None)
+    }
+
     async fn create_upload(&self, id: &str) -> io::Result<()> {
         OpenOptions::new()
             .write(true)
@@ -86,44 +102,40 @@ impl BlobStore for FsBlobStore {
         Ok(())
     }
 
-    async fn upload_size(&self, id: &str) -> io::Result<Option<u64>> {
-        match fs::metadata(self.upload_path(id)?).await {
-            Ok(meta) => Ok(Some(meta.len())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn append_upload(&self, id: &str, offset: u64) -> io::Result<Box<dyn UploadWriter>> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .open(self.upload_path(id)?)
-            .await?;
-        // Truncate anything past `offset` (bytes a failed request wrote but never counted).
-        file.set_len(offset).await?;
-        file.seek(SeekFrom::Start(offset)).await?;
+    async fn append_upload(
+        &self,
+        id: &str,
+        state: &UploadState,
+    ) -> io::Result<Box<dyn UploadWriter>> {
+        let path = self.upload_path(id)?;
+        let mut file = OpenOptions::new().write(true).open(&path).await?;
+        // Truncate anything past the state (bytes a failed request wrote but never counted).
+        file.set_len(state.size).await?;
+        file.seek(SeekFrom::Start(state.size)).await?;
         Ok(Box::new(FsUploadWriter {
             file: BufWriter::with_capacity(IO_BUFFER, file),
+            path,
+            target: self.root.clone(),
+            size: state.size,
         }))
     }
 
-    async fn read_upload(&self, id: &str) -> io::Result<ByteStream> {
-        let file = File::open(self.upload_path(id)?).await?;
-        let len = file.metadata().await?.len();
-        Ok(stream_file(file, len))
+    async fn seal_upload(&self, _: &str, state: &UploadState) -> io::Result<UploadState> {
+        Ok(state.clone())
     }
 
-    async fn commit_upload(&self, id: &str, digest: &Digest) -> io::Result<()> {
-        let upload = self.upload_path(id)?;
-        let target = self.blob_path(digest);
-        if fs::try_exists(&target).await? {
-            return fs::remove_file(&upload).await;
-        }
-        File::open(&upload).await?.sync_all().await?;
-        let dir = target.parent().expect("blob paths have a parent");
-        fs::create_dir_all(dir).await?;
-        fs::rename(&upload, &target).await?;
-        fsync_dir(dir).await
+    async fn read_upload(&self, id: &str, state: &UploadState) -> io::Result<ByteStream> {
+        let file = File::open(self.upload_path(id)?).await?;
+        Ok(stream_file(file, state.size))
+    }
+
+    async fn commit_upload(
+        &self,
+        id: &str,
+        state: &UploadState,
+        digest: &Digest,
+    ) -> io::Result<()> {
+        commit_file(&self.upload_path(id)?, state.size, &self.blob_path(digest)).await
     }
 
     async fn delete_upload(&self, id: &str) -> io::Result<()> {
@@ -133,11 +145,14 @@ impl BlobStore for FsBlobStore {
         }
     }
 
-    async fn delete(&self, digest: &Digest) -> io::Result<()> {
-        match fs::remove_file(self.blob_path(digest)).await {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
+    async fn delete(&self, digests: &[Digest]) -> io::Result<()> {
+        for digest in digests {
+            match fs::remove_file(self.blob_path(digest)).await {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
         }
+        Ok(())
     }
 
     async fn list_uploads(&self) -> io::Result<Vec<String>> {
@@ -150,19 +165,58 @@ impl BlobStore for FsBlobStore {
         }
         Ok(ids)
     }
+
+    async fn list_blobs(&self) -> io::Result<Vec<StoredBlob>> {
+        let mut blobs = Vec::new();
+        let mut dirs = vec![self.root.join("blobs")];
+        while let Some(dir) = dirs.pop() {
+            let mut entries = fs::read_dir(&dir).await?;
+            while let Some(entry) = entries.next_entry().await? {
+                let meta = entry.metadata().await?;
+                if meta.is_dir() {
+                    dirs.push(entry.path());
+                    continue;
+                }
+                let path = entry.path();
+                let relative = path.strip_prefix(&self.root).unwrap_or(&path);
+                if let Some(digest) = relative.to_str().and_then(digest_of_path) {
+                    blobs.push(StoredBlob {
+                        digest,
+                        size: meta.len(),
+                    });
+                }
+            }
+        }
+        Ok(blobs)
+    }
 }
 
 struct FsUploadWriter {
     file: BufWriter<File>,
+    path: PathBuf,
+    target: PathBuf,
+    size: u64,
 }
 
 #[async_trait::async_trait]
 impl UploadWriter for FsUploadWriter {
     async fn write(&mut self, bytes: Bytes) -> io::Result<()> {
-        self.file.write_all(&bytes).await
+        self.file.write_all(&bytes).await?;
+        self.size += bytes.len() as u64;
+        Ok(())
     }
 
-    async fn finish(mut self: Box<Self>) -> io::Result<()> {
-        self.file.flush().await
+    async fn finish(mut self: Box<Self>) -> io::Result<UploadState> {
+        self.file.flush().await?;
+        Ok(UploadState {
+            size: self.size,
+            driver: String::new(),
+        })
+    }
+
+    async fn commit(mut self: Box<Self>, digest: &Digest) -> io::Result<()> {
+        self.file.flush().await?;
+        let target = self.target.join(blob_path(digest));
+        commit_file(&self.path, self.size, &target).await
     }
 }
