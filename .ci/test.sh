@@ -19,6 +19,8 @@ site="$root/target/site"
 .ci/tools.sh
 .ci/deps.sh
 .ci/python.sh
+# Garage: the S3 server the S3 blob store tests start (tests only, not `make run`).
+.ci/garage.sh install
 
 echo "==> checking formatting and lints" >&2
 cargo fmt --all -- --check
@@ -42,6 +44,9 @@ logs="$(mktemp -d /tmp/berth-test-logs.XXXXXX)"
 echo "==> Rust tests (unit, HTTP, docker, skopeo)" >&2
 BERTH_SITE_ROOT="$site" cargo test --workspace --exclude berth-frontend 2>&1 | tee "$logs/cargo.log"
 
+echo "==> docker and skopeo tests again, blobs in S3 (a Garage per server), downloads redirected" >&2
+BERTH_TEST_STORAGE=s3-redirect BERTH_SITE_ROOT="$site" cargo test -p berth --test docker --test skopeo 2>&1 | tee "$logs/cargo-s3.log"
+
 echo "==> ECR API tests (the real AWS CLI and boto3)" >&2
 PYTHONDONTWRITEBYTECODE=1 BERTH_BIN="$target/debug/berth" "$TOOLS/venv/bin/pytest" server/tests/ecr 2>&1 | tee "$logs/ecr.log"
 
@@ -49,7 +54,7 @@ echo "==> browser tests (Playwright + Debian chromium)" >&2
 (cd end2end && BERTH_BIN="$target/debug/berth" BERTH_SITE_ROOT="$site" npx playwright test) 2>&1 | tee "$logs/e2e.log"
 
 # One closing line for the whole run (each step above stops the run on failure).
-rust=$(grep -oE 'test result: ok\. [0-9]+ passed' "$logs/cargo.log" | awk '{n += $4} END {print n + 0}')
+rust=$(cat "$logs/cargo.log" "$logs/cargo-s3.log" | grep -oE 'test result: ok\. [0-9]+ passed' | awk '{n += $4} END {print n + 0}')
 browser=$(grep -oE '^ *[0-9]+ passed' "$logs/e2e.log" | awk '{n += $1} END {print n + 0}')
 ecr=$(grep -oE '[0-9]+ passed' "$logs/ecr.log" | tail -n 1 | awk '{print $1 + 0}')
 rm -rf "$logs"

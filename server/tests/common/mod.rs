@@ -13,6 +13,7 @@ use std::time::Duration;
 
 pub mod console;
 pub mod docker;
+pub mod garage;
 pub mod oci;
 
 /// The admin password every test server starts with.
@@ -21,7 +22,13 @@ pub const ADMIN_PASSWORD: &str = "test-admin-password-1";
 /// A running `berth serve`.
 pub struct TestServer {
     child: Child,
-    data_dir: tempfile::TempDir,
+    /// Always `Some` until [`TestServer::into_data_dir`] takes it.
+    data_dir: Option<tempfile::TempDir>,
+    /// The S3 server holding this server's blobs, when `BERTH_TEST_STORAGE` asks for one.
+    garage: Option<garage::Garage>,
+    /// Settings every `berth` run on this installation needs (the S3 ones,
+    /// and the builder's environment), so admin commands see the same store.
+    store_env: Vec<(String, String)>,
     /// `127.0.0.1:PORT`, what docker and skopeo call the registry.
     pub host: String,
     /// `http://127.0.0.1:PORT`.
@@ -54,6 +61,11 @@ impl TestServerBuilder {
         let data_dir = tempfile::tempdir().expect("temp data dir");
         TestServer::spawn(data_dir, &self.env, &self.args)
     }
+
+    /// Starts the server on an existing data directory (one a stopped server left).
+    pub fn start_in(self, data_dir: tempfile::TempDir) -> TestServer {
+        TestServer::spawn(data_dir, &self.env, &self.args)
+    }
 }
 
 impl TestServer {
@@ -68,6 +80,21 @@ impl TestServer {
     }
 
     fn spawn(data_dir: tempfile::TempDir, env: &[(String, String)], args: &[String]) -> Self {
+        // `BERTH_TEST_STORAGE=s3` (or `s3-redirect`) runs the same tests with
+        // the blobs in a Garage of the server's own: `make test` runs the docker
+        // and skopeo tests that way too.
+        let (garage, store_env) = match std::env::var("BERTH_TEST_STORAGE").as_deref() {
+            Ok(mode @ ("s3" | "s3-redirect")) => {
+                let garage = garage::Garage::start();
+                let mut store_env = garage.env();
+                if mode == "s3-redirect" {
+                    store_env.push(("BERTH_STORAGE_REDIRECT".into(), "true".into()));
+                }
+                (Some(garage), store_env)
+            }
+            Ok("" | "filesystem") | Err(_) => (None, Vec::new()),
+            Ok(other) => panic!("BERTH_TEST_STORAGE={other:?}: use filesystem, s3 or s3-redirect"),
+        };
         let mut command = Command::new(berth_binary());
         command
             .arg("serve")
@@ -81,7 +108,8 @@ impl TestServer {
             .env_remove("BERTH_CONFIG")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        for (k, v) in env {
+        let store_env: Vec<(String, String)> = store_env.into_iter().chain(env.to_vec()).collect();
+        for (k, v) in &store_env {
             command.env(k, v);
         }
         let mut child = command.spawn().expect("start berth");
@@ -117,7 +145,9 @@ impl TestServer {
         let host = url.trim_start_matches("http://").to_string();
         TestServer {
             child,
-            data_dir,
+            data_dir: Some(data_dir),
+            garage,
+            store_env,
             host,
             url,
             logs,
@@ -131,7 +161,14 @@ impl TestServer {
 
     /// The server's data directory.
     pub fn data_dir(&self) -> &Path {
-        self.data_dir.path()
+        self.data_dir.as_ref().expect("the data directory").path()
+    }
+
+    /// Stops the server (SIGTERM) and hands over its data directory, to start
+    /// another server on it with [`TestServerBuilder::start_in`].
+    pub fn into_data_dir(mut self) -> tempfile::TempDir {
+        self.stop();
+        self.data_dir.take().expect("the data directory")
     }
 
     /// The server's process id (to read its memory use).
@@ -158,6 +195,7 @@ impl TestServer {
             .arg("--data-dir")
             .arg(self.data_dir())
             .env_remove("BERTH_CONFIG")
+            .envs(self.store_env.iter().map(|(k, v)| (k, v)))
             .output()
             .expect("run berth admin command")
     }

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Garage, the S3 server the tests of Berth's S3 blob store run against (each
+# test starts its own single-node Garage through server/tests/common/garage.rs).
+#   garage.sh install   install Garage into the tools cache, once (idempotent:
+#                       a warm cache makes this one `garage --version`)
+#   BERTH_TOOLS  cache root (default ~/.cache/berth-tools)
+set -euo pipefail
+
+TOOLS="${BERTH_TOOLS:-$HOME/.cache/berth-tools}"
+GARAGE_VERSION=2.5.0
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+case "${1:-}" in
+  install)
+    mkdir -p "$TOOLS/bin"
+    # `garage --version` prints e.g. "garage cargo:2.5.0 [features: …]".
+    if [ -x "$TOOLS/bin/garage" ] &&
+      "$TOOLS/bin/garage" --version 2>/dev/null | grep -qF ":$GARAGE_VERSION "; then
+      exit 0
+    fi
+    log "installing garage $GARAGE_VERSION into $TOOLS (about 20 minutes on two cores, once)"
+    # Without CARGO_TARGET_DIR (test.sh points it at the shared cache), cargo
+    # builds in a temporary directory and removes Garage's build tree after.
+    env -u CARGO_TARGET_DIR cargo install garage --version "$GARAGE_VERSION" --locked --root "$TOOLS"
+    ;;
+  *)
+    echo "usage: $0 install" >&2
+    exit 2
+    ;;
+esac
