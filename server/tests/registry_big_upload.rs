@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::oci::{header, require_header, Registry};
+use common::oci::{header, require_header, Registry, XorShift};
 use common::{unique, TestServer};
 use futures_util::StreamExt;
 use reqwest::StatusCode;
@@ -12,22 +12,6 @@ use sha2::{Digest, Sha256};
 const TOTAL: u64 = 1024 * 1024 * 1024;
 const CHUNK: usize = 8 * 1024 * 1024;
 const RSS_LIMIT: u64 = 200 * 1024 * 1024;
-
-/// A xorshift64 generator: fast enough in debug builds to produce 1 GiB.
-struct XorShift(u64);
-
-impl XorShift {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for word in buf.chunks_exact_mut(8) {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            word.copy_from_slice(&x.to_le_bytes());
-        }
-    }
-}
 
 #[tokio::test]
 async fn one_gib_chunked_upload_streams_with_bounded_memory() {

@@ -11,7 +11,7 @@ mod common;
 use berth::storage::{conformance, BlobStore, S3BlobStore, S3Settings};
 use common::docker::{write_build_context, DockerCli};
 use common::garage::{self, Garage};
-use common::oci::{header, require_header, sha256_digest, Registry};
+use common::oci::{header, require_header, sha256_digest, Registry, XorShift};
 use common::{unique, TestServer};
 use futures_util::StreamExt;
 use reqwest::StatusCode;
@@ -41,8 +41,8 @@ async fn open_store(garage: &Garage, prefix: &str) -> S3BlobStore {
         .expect("open the S3 store")
 }
 
-/// A Berth keeping its blobs in `garage`, with extra settings.
-fn server_on(garage: &Garage, extra: &[(&str, &str)]) -> TestServer {
+/// A Berth to keep its blobs in `garage`, with extra settings.
+fn builder_on(garage: &Garage, extra: &[(&str, &str)]) -> common::TestServerBuilder {
     let mut builder = TestServer::builder();
     for (key, value) in garage.env() {
         builder = builder.env(&key, &value);
@@ -50,23 +50,28 @@ fn server_on(garage: &Garage, extra: &[(&str, &str)]) -> TestServer {
     for (key, value) in extra {
         builder = builder.env(key, value);
     }
-    builder.start()
+    builder
 }
 
-/// A xorshift64 generator: fast enough in debug builds for hundreds of MiB.
-struct XorShift(u64);
+/// A Berth keeping its blobs in `garage`, with extra settings.
+fn server_on(garage: &Garage, extra: &[(&str, &str)]) -> TestServer {
+    builder_on(garage, extra).start()
+}
 
-impl XorShift {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for word in buf.chunks_exact_mut(8) {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            word.copy_from_slice(&x.to_le_bytes());
-        }
-    }
+/// PATCHes the rest of a blob from `offset`, closes the upload with a PUT,
+/// then reads the blob back whole.
+async fn finish_push(reg: &Registry, location: &str, offset: usize, data: &[u8], repo: &str) {
+    let digest = sha256_digest(data);
+    let location = patch(reg, location, offset, &data[offset..]).await;
+    let resp = reg
+        .send(reg.put(&Registry::with_digest(&location, &digest)))
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED, "the closing PUT");
+    let resp = reg
+        .send(reg.get(&format!("/v2/{repo}/blobs/{digest}")))
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(stream_digest(resp).await, (data.len() as u64, digest));
 }
 
 /// PATCHes `data` at `offset` and returns the next location.
@@ -148,19 +153,12 @@ async fn an_s3_push_continues_after_berth_restarts() {
     let server = server_on(&garage, &[]);
     let reg = Registry::new(&server);
     let repo = unique("restart");
-    let mut data = vec![0u8; 20 * MIB + 3];
-    XorShift(5).fill(&mut data);
-    let digest = sha256_digest(&data);
+    let data = XorShift::bytes(5, 20 * MIB + 3);
     let location = reg.start_upload(&repo).await;
     // 11 MiB: one 8 MiB part in the multipart upload and a 3 MiB tail.
     let location = patch(&reg, &location, 0, &data[..11 * MIB]).await;
 
-    let data_dir = server.into_data_dir();
-    let mut builder = TestServer::builder();
-    for (key, value) in garage.env() {
-        builder = builder.env(&key, &value);
-    }
-    let server = builder.start_in(data_dir);
+    let server = builder_on(&garage, &[]).start_in(server.into_data_dir());
     let reg = Registry::new(&server);
     let resp = reg.send(reg.get(&location)).await;
     assert_eq!(
@@ -172,19 +170,7 @@ async fn an_s3_push_continues_after_berth_restarts() {
         header(resp.headers(), "Range"),
         Some(format!("0-{}", 11 * MIB - 1))
     );
-    let location = patch(&reg, &location, 11 * MIB, &data[11 * MIB..]).await;
-    let resp = reg
-        .send(reg.put(&Registry::with_digest(&location, &digest)))
-        .await;
-    assert_eq!(
-        resp.status(),
-        StatusCode::CREATED,
-        "the push completes after the restart"
-    );
-    let resp = reg
-        .send(reg.get(&format!("/v2/{repo}/blobs/{digest}")))
-        .await;
-    assert_eq!(stream_digest(resp).await, (data.len() as u64, digest));
+    finish_push(&reg, &location, 11 * MIB, &data, &repo).await;
 }
 
 #[test]
@@ -380,8 +366,7 @@ async fn the_s3_server_dying_mid_push_fails_cleanly_and_the_push_resumes_after()
     let server = server_on(&garage, &[]);
     let reg = Registry::new(&server);
     let repo = unique("fault");
-    let mut data = vec![0u8; 30 * MIB + 99];
-    XorShift(7).fill(&mut data);
+    let data = XorShift::bytes(7, 30 * MIB + 99);
     let digest = sha256_digest(&data);
     let blob = format!("/v2/{repo}/blobs/{digest}");
 
@@ -437,18 +422,7 @@ async fn the_s3_server_dying_mid_push_fails_cleanly_and_the_push_resumes_after()
     );
 
     garage.resume();
-    let location = patch(&reg, &location, 12 * MIB, &data[12 * MIB..]).await;
-    let resp = reg
-        .send(reg.put(&Registry::with_digest(&location, &digest)))
-        .await;
-    assert_eq!(
-        resp.status(),
-        StatusCode::CREATED,
-        "the push completes once S3 is back"
-    );
-    let resp = reg.send(reg.get(&blob)).await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(stream_digest(resp).await, (data.len() as u64, digest));
+    finish_push(&reg, &location, 12 * MIB, &data, &repo).await;
 
     // Nothing half-written anywhere: every stored blob is recorded and whole.
     let fsck = server.admin(&["fsck"]);
@@ -487,8 +461,7 @@ async fn gc_aborts_abandoned_multipart_uploads_and_deletes_unreferenced_blobs() 
     );
 
     // A blob pushed, then unlinked: nothing references it any more.
-    let mut bytes = vec![0u8; 6 * MIB];
-    XorShift(3).fill(&mut bytes);
+    let bytes = XorShift::bytes(3, 6 * MIB);
     let digest = reg.push_blob(&repo, &bytes).await;
     let resp = reg
         .send(reg.delete(&format!("/v2/{repo}/blobs/{digest}")))
@@ -540,8 +513,7 @@ async fn migrate_storage_moves_a_filesystem_registry_to_s3() {
         reg.push_image(&repo, Some("one")).await,
         reg.push_image(&repo, Some("two")).await,
     ];
-    let mut big = vec![0u8; 12 * MIB + 5];
-    XorShift(11).fill(&mut big);
+    let big = XorShift::bytes(11, 12 * MIB + 5);
     let big_digest = reg.push_blob(&repo, &big).await;
     let data_dir = server.into_data_dir();
 
@@ -581,11 +553,7 @@ async fn migrate_storage_moves_a_filesystem_registry_to_s3() {
         data_dir.path().join("blobs.moved"),
     )
     .unwrap();
-    let mut builder = TestServer::builder();
-    for (key, value) in garage.env() {
-        builder = builder.env(&key, &value);
-    }
-    let server = builder.start_in(data_dir);
+    let server = builder_on(&garage, &[]).start_in(data_dir);
     let reg = Registry::new(&server);
     for image in &images {
         let resp = reg

@@ -38,6 +38,31 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
     data
 }
 
+/// A xorshift64 generator: fast enough in debug builds to make hundreds of
+/// MiB of incompressible test data, and repeatable from its seed.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    /// Fills `buf` (a multiple of 8 bytes long) with the next bytes.
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for word in buf.chunks_exact_mut(8) {
+            let mut x = self.0;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            self.0 = x;
+            word.copy_from_slice(&x.to_le_bytes());
+        }
+    }
+
+    /// `n` bytes from a generator seeded with `seed` (the last `n % 8` are zero).
+    pub fn bytes(seed: u64, n: usize) -> Vec<u8> {
+        let mut data = vec![0u8; n];
+        Self(seed).fill(&mut data);
+        data
+    }
+}
+
 /// A well-formed digest of content that no test uploads.
 pub fn absent_digest() -> String {
     sha256_digest(&random_bytes(32))
