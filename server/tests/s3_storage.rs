@@ -76,30 +76,8 @@ async fn finish_push(reg: &Registry, location: &str, offset: usize, data: &[u8],
 
 /// PATCHes `data` at `offset` and returns the next location.
 async fn patch(reg: &Registry, location: &str, offset: usize, data: &[u8]) -> String {
-    let end = offset + data.len() - 1;
-    let resp = reg
-        .send(
-            reg.patch(location)
-                .header("Content-Type", "application/octet-stream")
-                .header("Content-Range", format!("{offset}-{end}"))
-                .body(data.to_vec()),
-        )
-        .await;
-    let status = resp.status();
-    let next = header(resp.headers(), "Location");
-    let range = header(resp.headers(), "Range");
-    assert_eq!(
-        status,
-        StatusCode::ACCEPTED,
-        "PATCH {offset}-{end}: {}",
-        resp.text().await.unwrap_or_default()
-    );
-    assert_eq!(
-        range,
-        Some(format!("0-{end}")),
-        "Range after PATCH {offset}-{end}"
-    );
-    next.expect("PATCH returns a Location")
+    reg.patch_chunk(location, offset as u64, data.to_vec())
+        .await
 }
 
 /// Hashes a response body as it streams.

@@ -196,6 +196,35 @@ impl Registry {
         }
     }
 
+    /// PATCHes `data` as the chunk at `offset` of an upload, checks the 202 and
+    /// its `Range`, and returns the next location.
+    pub async fn patch_chunk(&self, location: &str, offset: u64, data: Vec<u8>) -> String {
+        let end = offset + data.len() as u64 - 1;
+        let resp = self
+            .send(
+                self.patch(location)
+                    .header("Content-Type", "application/octet-stream")
+                    .header("Content-Range", format!("{offset}-{end}"))
+                    .body(data),
+            )
+            .await;
+        let status = resp.status();
+        let next = header(resp.headers(), "Location");
+        let range = header(resp.headers(), "Range");
+        assert_eq!(
+            status,
+            reqwest::StatusCode::ACCEPTED,
+            "PATCH {offset}-{end}: {}",
+            resp.text().await.unwrap_or_default()
+        );
+        assert_eq!(
+            range,
+            Some(format!("0-{end}")),
+            "Range after PATCH {offset}-{end}"
+        );
+        next.expect("PATCH returns a Location")
+    }
+
     /// The absolute URL of `path` (which starts with `/`).
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
