@@ -12,6 +12,10 @@ export PATH="$TOOLS/bin:$TOOLS/node/node_modules/.bin:$PATH"
 # Build artifacts live in the tools cache too, so a fresh clone (as CI makes)
 # recompiles only Berth's own crates, not its ~500 dependencies.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$TOOLS/target}"
+# Incremental state is kept per checkout path, so every fresh clone would add
+# gigabytes of it to the shared target directory (and filled the disk once).
+# Berth's own crates compile in full each run anyway: skip it.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 target="$CARGO_TARGET_DIR"
 # cargo-leptos still writes the site (site-root = "target/site") inside the clone.
 site="$root/target/site"
