@@ -1,6 +1,7 @@
 # Berth: the two commands. Both install what is missing first.
 #   make run   build and start Berth on ./data (SQLite + filesystem)
 #   make test  run every test with real docker, skopeo and a browser
+#   make bench Berth against CNCF Distribution, side by side (bench/README.md)
 
 TOOLS ?= $(HOME)/.cache/berth-tools
 export BERTH_TOOLS := $(TOOLS)
@@ -9,7 +10,7 @@ export PATH := $(TOOLS)/bin:$(TOOLS)/node/node_modules/.bin:$(PATH)
 # cargo-leptos puts the server binary under CARGO_TARGET_DIR when it is set.
 BIN := $(or $(CARGO_TARGET_DIR),target)/debug/berth
 
-.PHONY: run test build check
+.PHONY: run test build check bench
 
 run: build
 	BERTH_SITE_ROOT=target/site $(BIN) serve
@@ -20,6 +21,9 @@ build:
 
 test:
 	.ci/test.sh
+
+bench:
+	.ci/bench.sh $(ARGS)
 
 check:
 	cargo fmt --all -- --check

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need and the machine may lack: Debian packages
-# (docker engine, skopeo, chromium) and the browser-test packages from npm.
+# (docker engine, skopeo, chromium, CNCF Distribution) and the browser-test packages from npm.
 # Idempotent: installs only what is missing.
 set -euo pipefail
 
@@ -10,6 +10,8 @@ missing=()
 command -v dockerd >/dev/null || missing+=(docker.io)
 command -v skopeo >/dev/null || missing+=(skopeo)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# CNCF Distribution, what `make bench` (and its smoke in `make test`) compares against.
+[ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -51,6 +51,9 @@ BERTH_SITE_ROOT="$site" cargo test --workspace --exclude berth-frontend 2>&1 | t
 echo "==> docker and skopeo tests again, blobs in S3 (a Garage per server), downloads redirected" >&2
 BERTH_TEST_STORAGE=s3-redirect BERTH_SITE_ROOT="$site" cargo test -p berth --test docker --test skopeo 2>&1 | tee "$logs/cargo-s3.log"
 
+echo "==> benchmark harness smoke: every workload, small, against Distribution" >&2
+cargo run -q -p berth-bench -- --smoke --berth "$target/debug/berth" --out "$logs/bench"
+
 echo "==> ECR API tests (the real AWS CLI and boto3)" >&2
 PYTHONDONTWRITEBYTECODE=1 BERTH_BIN="$target/debug/berth" "$TOOLS/venv/bin/pytest" server/tests/ecr 2>&1 | tee "$logs/ecr.log"
 

@@ -1,0 +1,468 @@
+//! The workloads, each measured on one registry at a time. A workload returns
+//! one number; the harness runs it several times on both registries,
+//! alternately, and compares medians.
+
+use crate::client::{random_bytes, Client, OCI_MANIFEST};
+use crate::servers::{Kind, Server, PASSWORD, USER};
+use futures_util::stream::{self, StreamExt};
+use reqwest::{Method, StatusCode};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const MIB: usize = 1 << 20;
+
+/// How big the workloads are: the full benchmark, or a seconds-long smoke run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Sizes {
+    /// Bytes of the pushed and pulled blob.
+    pub blob: usize,
+    /// Bytes per PATCH of the chunked push.
+    pub chunk: usize,
+    /// Parallel ranged GETs that cover the blob.
+    pub ranges: usize,
+    /// Connections of the request-rate workloads.
+    pub connections: usize,
+    /// How long each request-rate workload runs.
+    pub duration: Duration,
+    /// Concurrent uploads of the memory workload.
+    pub concurrent_uploads: usize,
+    /// Bytes of each of those uploads.
+    pub concurrent_size: usize,
+    /// Tags in one repository, and repositories, for the listings.
+    pub listing: usize,
+    /// Layers of the docker image, and bytes per layer.
+    pub docker_layers: usize,
+    /// Bytes per docker layer.
+    pub docker_layer_size: usize,
+}
+
+impl Sizes {
+    /// The benchmark the issue describes.
+    pub fn full() -> Sizes {
+        Sizes {
+            blob: 1024 * MIB,
+            chunk: 8 * MIB,
+            ranges: 64,
+            connections: 64,
+            duration: Duration::from_secs(20),
+            concurrent_uploads: 32,
+            concurrent_size: 256 * MIB,
+            listing: 10_000,
+            docker_layers: 10,
+            docker_layer_size: 10 * MIB,
+        }
+    }
+
+    /// Every workload, small: proves the harness works in seconds.
+    pub fn smoke() -> Sizes {
+        Sizes {
+            blob: 8 * MIB,
+            chunk: MIB,
+            ranges: 8,
+            connections: 8,
+            duration: Duration::from_millis(500),
+            concurrent_uploads: 4,
+            concurrent_size: 2 * MIB,
+            listing: 120,
+            docker_layers: 2,
+            docker_layer_size: 64 * 1024,
+        }
+    }
+}
+
+/// What one workload measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// Monolithic blob push.
+    PushMonolithic,
+    /// Chunked blob push.
+    PushChunked,
+    /// Whole blob GET.
+    PullWhole,
+    /// Parallel ranged GETs.
+    PullRanged,
+    /// Manifest GET by tag under load.
+    ManifestGet,
+    /// Blob HEAD under load.
+    BlobHead,
+    /// docker push, then pull, of a many-layer image.
+    Docker,
+    /// Peak server memory during concurrent uploads.
+    ConcurrentUploads,
+    /// Paginated tags list of a big repository.
+    TagsList,
+    /// Paginated catalog of many repositories.
+    Catalog,
+}
+
+impl Workload {
+    /// Every workload, in the order they run.
+    pub const ALL: [Workload; 10] = [
+        Workload::PushMonolithic,
+        Workload::PushChunked,
+        Workload::PullWhole,
+        Workload::PullRanged,
+        Workload::ManifestGet,
+        Workload::BlobHead,
+        Workload::Docker,
+        Workload::ConcurrentUploads,
+        Workload::TagsList,
+        Workload::Catalog,
+    ];
+
+    /// Its short, stable id (JSON, `--only`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Workload::PushMonolithic => "push-monolithic",
+            Workload::PushChunked => "push-chunked",
+            Workload::PullWhole => "pull-whole",
+            Workload::PullRanged => "pull-ranged",
+            Workload::ManifestGet => "manifest-get",
+            Workload::BlobHead => "blob-head",
+            Workload::Docker => "docker",
+            Workload::ConcurrentUploads => "concurrent-uploads-rss",
+            Workload::TagsList => "tags-list-page",
+            Workload::Catalog => "catalog-page",
+        }
+    }
+
+    /// What the table calls it, with the sizes in use.
+    pub fn title(self, sizes: &Sizes) -> String {
+        let size = |bytes: usize| {
+            if bytes >= 1024 * MIB {
+                format!("{} GiB", bytes / (1024 * MIB))
+            } else if bytes >= MIB {
+                format!("{} MiB", bytes / MIB)
+            } else {
+                format!("{} KiB", bytes / 1024)
+            }
+        };
+        match self {
+            Workload::PushMonolithic => format!("monolithic push, {}", size(sizes.blob)),
+            Workload::PushChunked => format!(
+                "chunked push, {} in {} PATCHes",
+                size(sizes.blob),
+                size(sizes.chunk)
+            ),
+            Workload::PullWhole => format!("pull, {} whole", size(sizes.blob)),
+            Workload::PullRanged => format!(
+                "pull, {} as {} parallel ranges",
+                size(sizes.blob),
+                sizes.ranges
+            ),
+            Workload::ManifestGet => format!("manifest GET by tag, {} conns", sizes.connections),
+            Workload::BlobHead => format!("blob HEAD, {} conns", sizes.connections),
+            Workload::Docker => format!(
+                "docker push + pull, {} layers of {}",
+                sizes.docker_layers,
+                size(sizes.docker_layer_size)
+            ),
+            Workload::ConcurrentUploads => format!(
+                "peak RSS, {} concurrent {} uploads",
+                sizes.concurrent_uploads,
+                size(sizes.concurrent_size)
+            ),
+            Workload::TagsList => format!("tags list page (n=100) of {} tags", sizes.listing),
+            Workload::Catalog => format!("_catalog page (n=100) of {} repos", sizes.listing),
+        }
+    }
+
+    /// The unit of its number.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Workload::PushMonolithic
+            | Workload::PushChunked
+            | Workload::PullWhole
+            | Workload::PullRanged => "MiB/s",
+            Workload::ManifestGet | Workload::BlobHead => "req/s",
+            Workload::Docker => "s",
+            Workload::ConcurrentUploads => "MiB",
+            Workload::TagsList | Workload::Catalog => "ms",
+        }
+    }
+
+    /// Whether a bigger number is better.
+    pub fn higher_is_better(self) -> bool {
+        matches!(self.unit(), "MiB/s" | "req/s")
+    }
+}
+
+/// What a registry holds between workloads: the blob the pulls read, the
+/// image the request-rate workloads ask for, whether the listings are seeded.
+#[derive(Default)]
+pub struct Fixtures {
+    pull_blob: Option<String>,
+    image: Option<(String, String)>,
+    listings_seeded: bool,
+}
+
+/// Runs one workload once on one registry and returns its number.
+pub async fn run(
+    workload: Workload,
+    server: &Server,
+    fixtures: &mut Fixtures,
+    sizes: &Sizes,
+    round: u64,
+) -> f64 {
+    let client = Client::new(server);
+    let seed = round * 2 + (server.kind == Kind::Distribution) as u64 + 1;
+    let mib = |bytes: usize, elapsed: Duration| bytes as f64 / MIB as f64 / elapsed.as_secs_f64();
+    match workload {
+        Workload::PushMonolithic => {
+            let data = random_bytes(seed, sizes.blob);
+            let started = Instant::now();
+            let digest = client.push_monolithic("bench/push", data).await;
+            let rate = mib(sizes.blob, started.elapsed());
+            fixtures.pull_blob = Some(digest);
+            rate
+        }
+        Workload::PushChunked => {
+            let data = random_bytes(seed + 1000, sizes.blob);
+            let started = Instant::now();
+            client.push_chunked("bench/push", data, sizes.chunk).await;
+            mib(sizes.blob, started.elapsed())
+        }
+        Workload::PullWhole => {
+            let digest = pull_blob(&client, fixtures, sizes).await;
+            let started = Instant::now();
+            let got = client
+                .get_len(client.request(Method::GET, &format!("/v2/bench/push/blobs/{digest}")))
+                .await;
+            assert_eq!(got, sizes.blob as u64, "the whole blob came back");
+            mib(sizes.blob, started.elapsed())
+        }
+        Workload::PullRanged => {
+            let digest = pull_blob(&client, fixtures, sizes).await;
+            let path = format!("/v2/bench/push/blobs/{digest}");
+            let part = sizes.blob.div_ceil(sizes.ranges);
+            let started = Instant::now();
+            let total: u64 = stream::iter(0..sizes.ranges)
+                .map(|i| {
+                    let (client, path) = (client.clone(), path.clone());
+                    let (start, end) = (i * part, ((i + 1) * part).min(sizes.blob) - 1);
+                    async move {
+                        client
+                            .get_len(
+                                client
+                                    .request(Method::GET, &path)
+                                    .header("Range", format!("bytes={start}-{end}")),
+                            )
+                            .await
+                    }
+                })
+                .buffer_unordered(sizes.ranges)
+                .fold(0, |sum, n| async move { sum + n })
+                .await;
+            assert_eq!(total, sizes.blob as u64, "the ranges covered the blob");
+            mib(sizes.blob, started.elapsed())
+        }
+        Workload::ManifestGet => {
+            image(&client, fixtures).await;
+            load(&client, sizes, StatusCode::OK, |c| {
+                c.request(Method::GET, "/v2/bench/image/manifests/latest")
+                    .header("Accept", OCI_MANIFEST)
+            })
+            .await
+        }
+        Workload::BlobHead => {
+            let layer = image(&client, fixtures).await.1;
+            let path = format!("/v2/bench/image/blobs/{layer}");
+            load(&client, sizes, StatusCode::OK, move |c| {
+                c.request(Method::HEAD, &path)
+            })
+            .await
+        }
+        Workload::Docker => docker_push_pull(server, sizes, seed).await,
+        Workload::ConcurrentUploads => {
+            let data = random_bytes(seed + 2000, sizes.concurrent_size);
+            let peak = Arc::new(AtomicU64::new(server.rss()));
+            let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let sampler = {
+                let (peak, done, pid) = (peak.clone(), done.clone(), server.pid());
+                std::thread::spawn(move || {
+                    while !done.load(Ordering::Relaxed) {
+                        let rss = crate::servers::rss_of(pid);
+                        peak.fetch_max(rss, Ordering::Relaxed);
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                })
+            };
+            stream::iter(0..sizes.concurrent_uploads)
+                .map(|i| {
+                    let (client, data) = (client.clone(), data.clone());
+                    async move {
+                        client
+                            .push_monolithic(&format!("bench/many-{i}"), data)
+                            .await
+                    }
+                })
+                .buffer_unordered(sizes.concurrent_uploads)
+                .collect::<Vec<_>>()
+                .await;
+            done.store(true, Ordering::Relaxed);
+            sampler.join().expect("sampler");
+            peak.load(Ordering::Relaxed) as f64 / MIB as f64
+        }
+        Workload::TagsList => {
+            seed_listings(&client, fixtures, sizes).await;
+            median_ms(client.pages("/v2/bench/tags/tags/list?n=100").await)
+        }
+        Workload::Catalog => {
+            seed_listings(&client, fixtures, sizes).await;
+            median_ms(client.pages("/v2/_catalog?n=100").await)
+        }
+    }
+}
+
+fn median_ms(mut times: Vec<Duration>) -> f64 {
+    times.sort();
+    times[times.len() / 2].as_secs_f64() * 1000.0
+}
+
+async fn pull_blob(client: &Client, fixtures: &mut Fixtures, sizes: &Sizes) -> String {
+    if fixtures.pull_blob.is_none() {
+        let data = random_bytes(7, sizes.blob);
+        fixtures.pull_blob = Some(client.push_monolithic("bench/push", data).await);
+    }
+    fixtures.pull_blob.clone().expect("just set")
+}
+
+/// The image the request-rate workloads ask for: (config, layer) digests.
+async fn image(client: &Client, fixtures: &mut Fixtures) -> (String, String) {
+    if fixtures.image.is_none() {
+        let (_, config, layer) = client.push_image("bench/image", "latest", 42).await;
+        fixtures.image = Some((config, layer));
+    }
+    fixtures.image.clone().expect("just set")
+}
+
+/// Requests per second that `connections` clients get for `sizes.duration`.
+async fn load<F>(client: &Client, sizes: &Sizes, want: StatusCode, request: F) -> f64
+where
+    F: Fn(&Client) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let request = Arc::new(request);
+    let count = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + sizes.duration;
+    let tasks: Vec<_> = (0..sizes.connections)
+        .map(|_| {
+            let (client, request, count) = (client.clone(), request.clone(), count.clone());
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    client.call(request(&client), want).await;
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("load task");
+    }
+    count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// 10,000 tags on one image in `bench/tags`, and 10,000 repositories each
+/// holding that image (blobs mounted, not pushed again).
+async fn seed_listings(client: &Client, fixtures: &mut Fixtures, sizes: &Sizes) {
+    if fixtures.listings_seeded {
+        return;
+    }
+    let (manifest, config, layer) = client.push_image("bench/tags", "t00000", 9).await;
+    stream::iter(1..sizes.listing)
+        .map(|i| {
+            let (client, manifest) = (client.clone(), manifest.clone());
+            async move {
+                client
+                    .put_manifest("bench/tags", &format!("t{i:05}"), manifest)
+                    .await
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
+    stream::iter(0..sizes.listing)
+        .map(|i| {
+            let (client, manifest) = (client.clone(), manifest.clone());
+            let (config, layer) = (config.clone(), layer.clone());
+            async move {
+                let repo = format!("bench/r{i:05}");
+                client.mount(&repo, &config, "bench/tags").await;
+                client.mount(&repo, &layer, "bench/tags").await;
+                client.put_manifest(&repo, "v1", manifest).await;
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
+    fixtures.listings_seeded = true;
+}
+
+/// Seconds for `docker push`, `docker rmi` and `docker pull` of a fresh image
+/// of `sizes.docker_layers` random layers (built `FROM scratch`, not timed).
+async fn docker_push_pull(server: &Server, sizes: &Sizes, seed: u64) -> f64 {
+    let config = tempfile::tempdir().expect("docker config dir");
+    let context = tempfile::tempdir().expect("build context");
+    let mut dockerfile = String::from("FROM scratch\n");
+    for layer in 0..sizes.docker_layers {
+        let name = format!("layer-{layer}.bin");
+        let data = random_bytes(seed * 100 + layer as u64, sizes.docker_layer_size);
+        std::fs::write(context.path().join(&name), &data).expect("write layer file");
+        dockerfile.push_str(&format!("COPY {name} /{name}\n"));
+    }
+    std::fs::write(context.path().join("Dockerfile"), dockerfile).expect("write Dockerfile");
+    let reference = format!("{}/bench/docker-{seed}:v1", server.host);
+    let docker = |args: &[&str]| docker(config.path(), args);
+    let mut login = std::process::Command::new("docker")
+        .args(["login", &server.host, "-u", USER, "--password-stdin"])
+        .env("DOCKER_CONFIG", config.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("docker login");
+    {
+        use std::io::Write;
+        login
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(PASSWORD.as_bytes())
+            .expect("password");
+    }
+    assert!(
+        login.wait().expect("docker login").success(),
+        "docker login failed"
+    );
+    docker(&[
+        "build",
+        "-q",
+        "-t",
+        &reference,
+        &context.path().display().to_string(),
+    ]);
+    let started = Instant::now();
+    docker(&["push", &reference]);
+    docker(&["rmi", &reference]);
+    docker(&["pull", &reference]);
+    let elapsed = started.elapsed().as_secs_f64();
+    docker(&["rmi", &reference]);
+    elapsed
+}
+
+fn docker(config: &Path, args: &[&str]) {
+    let output = std::process::Command::new("docker")
+        .args(args)
+        .env("DOCKER_CONFIG", config)
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .expect("run docker");
+    assert!(
+        output.status.success(),
+        "docker {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
