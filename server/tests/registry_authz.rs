@@ -381,3 +381,71 @@ async fn a_mount_from_a_repository_the_caller_cannot_read_starts_an_upload() {
         "pat's repository has the blob"
     );
 }
+
+/// GET of a manifest as `user`, and its status.
+async fn manifest_status(server: &TestServer, user: &str, path: &str) -> StatusCode {
+    reqwest::Client::new()
+        .get(format!("{}{path}", server.url))
+        .basic_auth(user, Some(USER_PASSWORD))
+        .header("Accept", OCI_MANIFEST)
+        .send()
+        .await
+        .expect("GET manifest")
+        .status()
+}
+
+#[tokio::test]
+async fn a_policy_changed_beside_the_server_counts_at_its_next_request() {
+    // The server keeps parsed policies in memory; a change made by another
+    // process (the CLI) must still count from the next request.
+    let server = TestServer::start();
+    let admin = Registry::new(&server);
+    admin.push_image("cached/app", Some("v1")).await;
+    let path = "/v2/cached/app/manifests/v1";
+    create_user(&server, "carol", &["AmazonEC2ContainerRegistryReadOnly"]);
+    assert_eq!(
+        manifest_status(&server, "carol", path).await,
+        StatusCode::OK
+    );
+
+    berth(
+        &server,
+        &[
+            "user",
+            "detach-policy",
+            "carol",
+            "AmazonEC2ContainerRegistryReadOnly",
+        ],
+    );
+    assert_eq!(
+        manifest_status(&server, "carol", path).await,
+        StatusCode::FORBIDDEN,
+        "a detached policy stops counting at once"
+    );
+    berth(
+        &server,
+        &[
+            "user",
+            "attach-policy",
+            "carol",
+            "AmazonEC2ContainerRegistryReadOnly",
+        ],
+    );
+    assert_eq!(
+        manifest_status(&server, "carol", path).await,
+        StatusCode::OK
+    );
+    put_user_policy(
+        &server,
+        "carol",
+        "no-pulls",
+        &json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Action": "ecr:BatchGetImage", "Resource": "*"}
+        ]}),
+    );
+    assert_eq!(
+        manifest_status(&server, "carol", path).await,
+        StatusCode::FORBIDDEN,
+        "an inline deny counts at once"
+    );
+}

@@ -2,12 +2,45 @@
 //! policies, the repository's policy and the registry's policy, evaluated
 //! together by [`berth_app::policy::evaluate`] (explicit deny wins, then any
 //! allow, else deny).
+//!
+//! Parsed policies are kept in memory for as long as the database's policy
+//! generation (bumped by triggers on every policy change, from any process)
+//! stays the same, so an authorization costs one small read.
 
 use super::Identity;
 use crate::db::{Db, DbError};
 use crate::RegistryInfo;
 use berth_app::policy::{self, Decision, PolicyDocument, PolicyKind, Request};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Repository policies kept at most (the map is emptied when full).
+const CACHED_REPOSITORIES: usize = 10_000;
+
+/// A user's identity policies, parsed: (name, document).
+type IdentityPolicies = Arc<Vec<(String, PolicyDocument)>>;
+
+/// Parsed policies as of one policy generation.
+#[derive(Default)]
+struct PolicyCache {
+    generation: Option<i64>,
+    identities: HashMap<i64, IdentityPolicies>,
+    repositories: HashMap<String, Option<Arc<PolicyDocument>>>,
+    registry: Option<Option<Arc<PolicyDocument>>>,
+}
+
+impl PolicyCache {
+    /// The cache for `generation`: emptied if it was for another.
+    fn at(&mut self, generation: i64) -> &mut Self {
+        if self.generation != Some(generation) {
+            *self = PolicyCache {
+                generation: Some(generation),
+                ..PolicyCache::default()
+            };
+        }
+        self
+    }
+}
 
 /// What an action is performed on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,12 +60,17 @@ pub struct Denied(pub String);
 pub struct Authorizer {
     db: Db,
     info: Arc<RegistryInfo>,
+    cache: Mutex<PolicyCache>,
 }
 
 impl Authorizer {
     /// An authorizer over the policies in `db`, naming resources with `info`.
     pub fn new(db: Db, info: Arc<RegistryInfo>) -> Self {
-        Self { db, info }
+        Self {
+            db,
+            info,
+            cache: Mutex::default(),
+        }
     }
 
     /// `arn:aws:iam::<registry id>:user/<name>`.
@@ -57,34 +95,20 @@ impl Authorizer {
         action: &str,
         resource: Resource<'_>,
     ) -> Result<Result<(), Denied>, DbError> {
-        let mut documents: Vec<(String, PolicyKind, PolicyDocument)> = Vec::new();
-        for (name, inline) in self.db.user_policies(identity.user_id).await? {
-            let parsed = match &inline {
-                Some(text) => policy::parse(text).ok(),
-                None => policy::managed_policy(&name),
-            };
-            match parsed {
-                Some(doc) => documents.push((name, PolicyKind::Identity, doc)),
-                None => {
-                    tracing::warn!(user = %identity.name, policy = %name, "ignoring a policy that does not parse")
-                }
-            }
-        }
+        let generation = self.db.policy_generation().await?;
+        let identity_policies = self.identity_policies(generation, identity).await?;
+        let mut documents: Vec<(String, PolicyKind, Arc<PolicyDocument>)> = Vec::new();
         if let Resource::Repository(name) = resource {
-            if let Some(text) = self.db.repository_policy(name).await? {
-                if let Ok(doc) = policy::parse(&text) {
-                    documents.push((
-                        format!("repository policy of {name}"),
-                        PolicyKind::Resource,
-                        doc,
-                    ));
-                }
+            if let Some(doc) = self.repository_policy(generation, name).await? {
+                documents.push((
+                    format!("repository policy of {name}"),
+                    PolicyKind::Resource,
+                    doc,
+                ));
             }
         }
-        if let Some(text) = self.db.registry_policy().await? {
-            if let Ok(doc) = policy::parse(&text) {
-                documents.push(("registry policy".into(), PolicyKind::Resource, doc));
-            }
+        if let Some(doc) = self.registry_policy(generation).await? {
+            documents.push(("registry policy".into(), PolicyKind::Resource, doc));
         }
         let principal = self.principal_arn(identity);
         let resource_arn = self.resource_arn(resource);
@@ -94,9 +118,10 @@ impl Authorizer {
             action,
             resource_arn: &resource_arn,
         };
-        let borrowed: Vec<(&str, PolicyKind, &PolicyDocument)> = documents
+        let borrowed: Vec<(&str, PolicyKind, &PolicyDocument)> = identity_policies
             .iter()
-            .map(|(n, k, d)| (n.as_str(), *k, d))
+            .map(|(n, d)| (n.as_str(), PolicyKind::Identity, d))
+            .chain(documents.iter().map(|(n, k, d)| (n.as_str(), *k, &**d)))
             .collect();
         Ok(match policy::evaluate(&borrowed, &request) {
             Decision::Allow { .. } => Ok(()),
@@ -107,5 +132,103 @@ impl Authorizer {
                 "User: {principal} is not authorized to perform: {action} on resource: {resource_arn} because no policy allows the {action} action"
             ))),
         })
+    }
+
+    async fn identity_policies(
+        &self,
+        generation: i64,
+        identity: &Identity,
+    ) -> Result<IdentityPolicies, DbError> {
+        let cached = self
+            .cache
+            .lock()
+            .expect("policy cache")
+            .at(generation)
+            .identities
+            .get(&identity.user_id)
+            .cloned();
+        if let Some(policies) = cached {
+            return Ok(policies);
+        }
+        let mut parsed = Vec::new();
+        for (name, inline) in self.db.user_policies(identity.user_id).await? {
+            let doc = match &inline {
+                Some(text) => policy::parse(text).ok(),
+                None => policy::managed_policy(&name),
+            };
+            match doc {
+                Some(doc) => parsed.push((name, doc)),
+                None => {
+                    tracing::warn!(user = %identity.name, policy = %name, "ignoring a policy that does not parse")
+                }
+            }
+        }
+        let parsed = Arc::new(parsed);
+        self.cache
+            .lock()
+            .expect("policy cache")
+            .at(generation)
+            .identities
+            .insert(identity.user_id, parsed.clone());
+        Ok(parsed)
+    }
+
+    async fn repository_policy(
+        &self,
+        generation: i64,
+        name: &str,
+    ) -> Result<Option<Arc<PolicyDocument>>, DbError> {
+        let cached = self
+            .cache
+            .lock()
+            .expect("policy cache")
+            .at(generation)
+            .repositories
+            .get(name)
+            .cloned();
+        if let Some(doc) = cached {
+            return Ok(doc);
+        }
+        let doc = self
+            .db
+            .repository_policy(name)
+            .await?
+            .and_then(|text| policy::parse(&text).ok())
+            .map(Arc::new);
+        let mut cache = self.cache.lock().expect("policy cache");
+        let repositories = &mut cache.at(generation).repositories;
+        if repositories.len() >= CACHED_REPOSITORIES {
+            repositories.clear();
+        }
+        repositories.insert(name.to_owned(), doc.clone());
+        Ok(doc)
+    }
+
+    async fn registry_policy(
+        &self,
+        generation: i64,
+    ) -> Result<Option<Arc<PolicyDocument>>, DbError> {
+        let cached = self
+            .cache
+            .lock()
+            .expect("policy cache")
+            .at(generation)
+            .registry
+            .clone();
+        if let Some(doc) = cached {
+            return Ok(doc);
+        }
+        let doc = self
+            .db
+            .registry_policy()
+            .await?
+            .and_then(|text| policy::parse(&text).ok())
+            .map(Arc::new);
+        self.cache
+            .lock()
+            .expect("policy cache")
+            .at(generation)
+            .registry = Some(doc.clone());
+        Ok(doc)
     }
 }

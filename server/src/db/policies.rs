@@ -78,6 +78,13 @@ impl Db {
         Ok(())
     }
 
+    /// The policy generation: bumped (by triggers) whenever any policy changes.
+    pub async fn policy_generation(&self) -> Result<i64, DbError> {
+        sqlx::query_scalar("SELECT n FROM policy_generation WHERE id = 1")
+            .fetch_one(&self.reader)
+            .await
+    }
+
     /// The registry's policy text.
     pub async fn registry_policy(&self) -> Result<Option<String>, DbError> {
         let row: Option<Option<String>> =
