@@ -102,9 +102,11 @@ async fn main() {
             let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
             for index in order {
                 let server = if index == 0 { &berth } else { &distribution };
-                let value =
-                    workloads::run(workload, server, &mut fixtures[index], &sizes, round).await;
-                figures[index].push(value);
+                for _ in 0..workload.repeats(args.smoke) {
+                    let value =
+                        workloads::run(workload, server, &mut fixtures[index], &sizes, round).await;
+                    figures[index].push(value);
+                }
             }
         }
         let (b, d) = (median(&figures[0]), median(&figures[1]));

@@ -183,6 +183,15 @@ impl Workload {
         }
     }
 
+    /// Measurements per turn: pulls take a second and vary with the machine's
+    /// neighbours, so they are taken three times per turn.
+    pub fn repeats(self, smoke: bool) -> usize {
+        match self {
+            Workload::PullWhole | Workload::PullRanged if !smoke => 3,
+            _ => 1,
+        }
+    }
+
     /// Whether a bigger number is better.
     pub fn higher_is_better(self) -> bool {
         matches!(self.unit(), "MiB/s" | "req/s")

@@ -13,11 +13,16 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::fs::{self, File, OpenOptions};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
-use tokio_util::io::ReaderStream;
+use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
 
 /// Read and write buffer size: large enough for disk throughput, small enough for memory.
 const IO_BUFFER: usize = 1 << 20;
+
+/// Bytes per read when streaming a blob out.
+const READ_CHUNK: usize = 1 << 20;
+
+/// Chunks read ahead of the socket per download.
+const READ_AHEAD: usize = 4;
 
 /// Blobs on a local filesystem.
 pub struct FsBlobStore {
@@ -48,8 +53,39 @@ async fn fsync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir).await?.sync_all().await
 }
 
-fn stream_file(file: File, len: u64) -> ByteStream {
-    Box::pin(ReaderStream::with_capacity(file.take(len), 256 * 1024))
+/// Streams `len` bytes from the file's position. A blocking thread reads
+/// ahead into a small queue, so disk reads overlap with the socket writes
+/// instead of waiting for each other (one pool trip per chunk otherwise).
+async fn stream_file(file: File, len: u64) -> ByteStream {
+    let mut file = file.into_std().await;
+    let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(READ_AHEAD);
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut left = len;
+        while left > 0 {
+            let mut chunk = vec![0u8; READ_CHUNK.min(left as usize)];
+            let read = match file.read(&mut chunk) {
+                Ok(0) => Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the blob file is shorter than recorded",
+                )),
+                other => other,
+            };
+            let item = read.map(|n| {
+                chunk.truncate(n);
+                left -= n as u64;
+                Bytes::from(chunk)
+            });
+            let failed = item.is_err();
+            // A closed queue means the client went away: stop reading.
+            if tx.blocking_send(item).is_err() || failed {
+                return;
+            }
+        }
+    });
+    Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }))
 }
 
 /// Moves a complete upload file to its blob path durably: the first `size`
@@ -86,7 +122,7 @@ impl BlobStore for FsBlobStore {
         if range.start > 0 {
             file.seek(SeekFrom::Start(range.start)).await?;
         }
-        Ok(stream_file(file, range.end - range.start))
+        Ok(stream_file(file, range.end - range.start).await)
     }
 
     async fn download_url(&self, _: &Digest, _: Duration) -> io::Result<Option<String>> {
@@ -126,7 +162,7 @@ impl BlobStore for FsBlobStore {
 
     async fn read_upload(&self, id: &str, state: &UploadState) -> io::Result<ByteStream> {
         let file = File::open(self.upload_path(id)?).await?;
-        Ok(stream_file(file, state.size))
+        Ok(stream_file(file, state.size).await)
     }
 
     async fn commit_upload(
