@@ -13,7 +13,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::fs::{self, File, OpenOptions};
-use tokio::io::AsyncSeekExt;
+use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
 
 /// Read and write buffer size: large enough for disk throughput, small enough for memory.
 const IO_BUFFER: usize = 1 << 20;
@@ -148,12 +148,12 @@ impl BlobStore for FsBlobStore {
         // Truncate anything past the state (bytes a failed request wrote but never counted).
         file.set_len(state.size).await?;
         file.seek(SeekFrom::Start(state.size)).await?;
-        Ok(Box::new(FsUploadWriter::start(
-            file.into_std().await,
+        Ok(Box::new(FsUploadWriter {
+            file: BufWriter::with_capacity(IO_BUFFER, file),
             path,
-            self.root.clone(),
-            state.size,
-        )))
+            target: self.root.clone(),
+            size: state.size,
+        }))
     }
 
     async fn seal_upload(&self, _: &str, state: &UploadState) -> io::Result<UploadState> {
@@ -227,85 +227,23 @@ impl BlobStore for FsBlobStore {
     }
 }
 
-/// Bytes (in KiB) an upload may have queued for its writing thread: memory
-/// per upload stays bounded however fast the client sends.
-const WRITE_BUDGET_KIB: u32 = 4 * 1024;
-
-/// Appends to an upload file. A blocking thread writes while the request's
-/// task goes on receiving and hashing, so disk writes overlap with both.
 struct FsUploadWriter {
-    queue: Option<tokio::sync::mpsc::UnboundedSender<Bytes>>,
-    budget: std::sync::Arc<tokio::sync::Semaphore>,
-    thread: Option<tokio::task::JoinHandle<io::Result<()>>>,
+    file: BufWriter<File>,
     path: PathBuf,
     target: PathBuf,
     size: u64,
 }
 
-/// What a chunk costs of the budget (at most all of it, so any chunk fits).
-fn cost_kib(len: usize) -> u32 {
-    u32::try_from(len.div_ceil(1024))
-        .unwrap_or(u32::MAX)
-        .min(WRITE_BUDGET_KIB)
-}
-
-impl FsUploadWriter {
-    fn start(file: std::fs::File, path: PathBuf, target: PathBuf, size: u64) -> Self {
-        let (queue, mut chunks) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
-        let budget = std::sync::Arc::new(tokio::sync::Semaphore::new(WRITE_BUDGET_KIB as usize));
-        let returned = budget.clone();
-        let thread = tokio::task::spawn_blocking(move || {
-            use std::io::Write;
-            let mut out = std::io::BufWriter::with_capacity(IO_BUFFER, file);
-            while let Some(chunk) = chunks.blocking_recv() {
-                out.write_all(&chunk)?;
-                returned.add_permits(cost_kib(chunk.len()) as usize);
-            }
-            out.flush()
-        });
-        Self {
-            queue: Some(queue),
-            budget,
-            thread: Some(thread),
-            path,
-            target,
-            size,
-        }
-    }
-
-    /// Waits until everything queued is written; the thread's error if it failed.
-    async fn drain(&mut self) -> io::Result<()> {
-        self.queue = None;
-        match self.thread.take() {
-            Some(thread) => thread
-                .await
-                .map_err(|e| io::Error::other(format!("the upload's writer stopped: {e}")))?,
-            None => Ok(()),
-        }
-    }
-}
-
 #[async_trait::async_trait]
 impl UploadWriter for FsUploadWriter {
     async fn write(&mut self, bytes: Bytes) -> io::Result<()> {
-        let len = bytes.len();
-        self.budget
-            .acquire_many(cost_kib(len))
-            .await
-            .map_err(|_| io::Error::other("the upload's writer stopped"))?
-            .forget();
-        let sent = self.queue.as_ref().map(|queue| queue.send(bytes));
-        if !matches!(sent, Some(Ok(()))) {
-            // The thread ended early: its error says why.
-            self.drain().await?;
-            return Err(io::Error::other("the upload's writer stopped"));
-        }
-        self.size += len as u64;
+        self.file.write_all(&bytes).await?;
+        self.size += bytes.len() as u64;
         Ok(())
     }
 
     async fn finish(mut self: Box<Self>) -> io::Result<UploadState> {
-        self.drain().await?;
+        self.file.flush().await?;
         Ok(UploadState {
             size: self.size,
             driver: String::new(),
@@ -313,7 +251,7 @@ impl UploadWriter for FsUploadWriter {
     }
 
     async fn commit(mut self: Box<Self>, digest: &Digest) -> io::Result<()> {
-        self.drain().await?;
+        self.file.flush().await?;
         let target = self.target.join(blob_path(digest));
         commit_file(&self.path, self.size, &target).await
     }
