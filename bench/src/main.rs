@@ -86,16 +86,16 @@ async fn main() {
 
     let machine = machine::Machine::measure(args.smoke);
     println!("{}", machine.describe());
-    let berth = Server::berth(&args.berth);
-    let distribution = Server::distribution(&args.distribution);
     println!(
-        "Berth at {}, Distribution at {}; {rounds} round(s) per workload, alternating\n",
-        berth.url, distribution.url
+        "{rounds} round(s) per workload, alternating; both registries start afresh for each workload\n"
     );
-
-    let mut fixtures = [Fixtures::default(), Fixtures::default()];
     let mut rows = Vec::new();
     for workload in chosen {
+        // Fresh registries per workload: what one leaves on disk (gigabytes of
+        // pushed blobs) neither slows nor crowds out the next.
+        let berth = Server::berth(&args.berth);
+        let distribution = Server::distribution(&args.distribution);
+        let mut fixtures = [Fixtures::default(), Fixtures::default()];
         let mut figures = [Vec::new(), Vec::new()];
         for round in 0..rounds {
             // Alternate who goes first, so neither always gets a warm cache or a cool disk.
@@ -136,7 +136,6 @@ async fn main() {
         );
         rows.push(row);
     }
-    drop((berth, distribution));
     write_results(&args, &machine, &sizes, &rows);
 }
 

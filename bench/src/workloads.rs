@@ -204,7 +204,6 @@ impl Workload {
 pub struct Fixtures {
     pull_blob: Option<String>,
     image: Option<(String, String)>,
-    listings_seeded: bool,
 }
 
 /// Runs one workload once on one registry and returns its number.
@@ -315,11 +314,15 @@ pub async fn run(
             peak.load(Ordering::Relaxed) as f64 / MIB as f64
         }
         Workload::TagsList => {
-            seed_listings(&client, fixtures, sizes).await;
+            if round == 0 {
+                seed_tags(&client, sizes).await;
+            }
             median_ms(client.pages("/v2/bench/tags/tags/list?n=100").await)
         }
         Workload::Catalog => {
-            seed_listings(&client, fixtures, sizes).await;
+            if round == 0 {
+                seed_repositories(&client, sizes).await;
+            }
             median_ms(client.pages("/v2/_catalog?n=100").await)
         }
     }
@@ -373,13 +376,9 @@ where
     count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
 }
 
-/// 10,000 tags on one image in `bench/tags`, and 10,000 repositories each
-/// holding that image (blobs mounted, not pushed again).
-async fn seed_listings(client: &Client, fixtures: &mut Fixtures, sizes: &Sizes) {
-    if fixtures.listings_seeded {
-        return;
-    }
-    let (manifest, config, layer) = client.push_image("bench/tags", "t00000", 9).await;
+/// `sizes.listing` tags on one image in `bench/tags`.
+async fn seed_tags(client: &Client, sizes: &Sizes) {
+    let (manifest, _, _) = client.push_image("bench/tags", "t00000", 9).await;
     stream::iter(1..sizes.listing)
         .map(|i| {
             let (client, manifest) = (client.clone(), manifest.clone());
@@ -392,21 +391,26 @@ async fn seed_listings(client: &Client, fixtures: &mut Fixtures, sizes: &Sizes) 
         .buffer_unordered(16)
         .collect::<Vec<_>>()
         .await;
-    stream::iter(0..sizes.listing)
+}
+
+/// `sizes.listing` repositories each holding one image (blobs mounted from
+/// the first, not pushed again).
+async fn seed_repositories(client: &Client, sizes: &Sizes) {
+    let (manifest, config, layer) = client.push_image("bench/r00000", "v1", 9).await;
+    stream::iter(1..sizes.listing)
         .map(|i| {
             let (client, manifest) = (client.clone(), manifest.clone());
             let (config, layer) = (config.clone(), layer.clone());
             async move {
                 let repo = format!("bench/r{i:05}");
-                client.mount(&repo, &config, "bench/tags").await;
-                client.mount(&repo, &layer, "bench/tags").await;
+                client.mount(&repo, &config, "bench/r00000").await;
+                client.mount(&repo, &layer, "bench/r00000").await;
                 client.put_manifest(&repo, "v1", manifest).await;
             }
         })
         .buffer_unordered(16)
         .collect::<Vec<_>>()
         .await;
-    fixtures.listings_seeded = true;
 }
 
 /// Seconds for `docker push`, `docker rmi` and `docker pull` of a fresh image
