@@ -18,13 +18,28 @@ pub struct Client {
     base: String,
 }
 
-/// `sha256:<hex>` of `data`.
-pub fn digest_of(data: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(data)))
+/// Blob bytes with their digest, computed before any clock starts: the
+/// benchmark times the server, not the client's hashing.
+#[derive(Clone)]
+pub struct Blob {
+    pub data: Bytes,
+    pub digest: String,
+}
+
+impl Blob {
+    pub fn new(data: Bytes) -> Blob {
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&data)));
+        Blob { data, digest }
+    }
+
+    /// `n` bytes of incompressible data from `seed`.
+    pub fn random(seed: u64, n: usize) -> Blob {
+        Blob::new(random_bytes(seed, n))
+    }
 }
 
 /// `n` bytes of incompressible data from `seed` (xorshift64).
-pub fn random_bytes(seed: u64, n: usize) -> Bytes {
+fn random_bytes(seed: u64, n: usize) -> Bytes {
     let mut data = vec![0u8; n.div_ceil(8) * 8];
     let mut x = seed | 1;
     for word in data.chunks_exact_mut(8) {
@@ -94,23 +109,21 @@ impl Client {
     }
 
     /// A monolithic push: POST, then one PUT with the whole body.
-    pub async fn push_monolithic(&self, repo: &str, data: Bytes) -> String {
-        let digest = digest_of(&data);
+    pub async fn push_monolithic(&self, repo: &str, blob: &Blob) {
         let location = self.start_upload(repo).await;
         self.expect(
-            self.request(Method::PUT, &with_digest(&location, &digest))
+            self.request(Method::PUT, &with_digest(&location, &blob.digest))
                 .header("Content-Type", "application/octet-stream")
-                .body(data),
+                .body(blob.data.clone()),
             StatusCode::CREATED,
             "PUT blob",
         )
         .await;
-        digest
     }
 
     /// A chunked push: POST, one PATCH per `chunk` bytes, then an empty PUT.
-    pub async fn push_chunked(&self, repo: &str, data: Bytes, chunk: usize) -> String {
-        let digest = digest_of(&data);
+    pub async fn push_chunked(&self, repo: &str, blob: &Blob, chunk: usize) {
+        let data = &blob.data;
         let mut location = self.start_upload(repo).await;
         let mut offset = 0;
         while offset < data.len() {
@@ -129,12 +142,11 @@ impl Client {
             offset = end;
         }
         self.expect(
-            self.request(Method::PUT, &with_digest(&location, &digest)),
+            self.request(Method::PUT, &with_digest(&location, &blob.digest)),
             StatusCode::CREATED,
             "closing PUT",
         )
         .await;
-        digest
     }
 
     /// Mounts `digest` from `from` into `repo`.
@@ -153,15 +165,20 @@ impl Client {
     /// Pushes a small image (config and one layer) to `repo` and returns the
     /// manifest bytes and the layer's digest; `tag` names it.
     pub async fn push_image(&self, repo: &str, tag: &str, seed: u64) -> (Bytes, String, String) {
-        let config = Bytes::from(format!(
+        let config = Blob::new(Bytes::from(format!(
             r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":[]}},"seed":{seed}}}"#
-        ));
-        let layer = random_bytes(seed, 4096);
-        let config_digest = self.push_monolithic(repo, config.clone()).await;
-        let layer_digest = self.push_monolithic(repo, layer.clone()).await;
-        let manifest = image_manifest(&config_digest, config.len(), &layer_digest, layer.len());
+        )));
+        let layer = Blob::random(seed, 4096);
+        self.push_monolithic(repo, &config).await;
+        self.push_monolithic(repo, &layer).await;
+        let manifest = image_manifest(
+            &config.digest,
+            config.data.len(),
+            &layer.digest,
+            layer.data.len(),
+        );
         self.put_manifest(repo, tag, manifest.clone()).await;
-        (manifest, config_digest, layer_digest)
+        (manifest, config.digest, layer.digest)
     }
 
     /// PUTs a manifest under `reference`.

@@ -2,7 +2,7 @@
 //! one number; the harness runs it several times on both registries,
 //! alternately, and compares medians.
 
-use crate::client::{random_bytes, Client, OCI_MANIFEST};
+use crate::client::{Blob, Client, OCI_MANIFEST};
 use crate::servers::{Kind, Server, PASSWORD, USER};
 use futures_util::stream::{self, StreamExt};
 use reqwest::{Method, StatusCode};
@@ -219,17 +219,17 @@ pub async fn run(
     let mib = |bytes: usize, elapsed: Duration| bytes as f64 / MIB as f64 / elapsed.as_secs_f64();
     match workload {
         Workload::PushMonolithic => {
-            let data = random_bytes(seed, sizes.blob);
+            let blob = Blob::random(seed, sizes.blob);
             let started = Instant::now();
-            let digest = client.push_monolithic("bench/push", data).await;
+            client.push_monolithic("bench/push", &blob).await;
             let rate = mib(sizes.blob, started.elapsed());
-            fixtures.pull_blob = Some(digest);
+            fixtures.pull_blob = Some(blob.digest);
             rate
         }
         Workload::PushChunked => {
-            let data = random_bytes(seed + 1000, sizes.blob);
+            let blob = Blob::random(seed + 1000, sizes.blob);
             let started = Instant::now();
-            client.push_chunked("bench/push", data, sizes.chunk).await;
+            client.push_chunked("bench/push", &blob, sizes.chunk).await;
             mib(sizes.blob, started.elapsed())
         }
         Workload::PullWhole => {
@@ -284,7 +284,7 @@ pub async fn run(
         }
         Workload::Docker => docker_push_pull(server, sizes, seed).await,
         Workload::ConcurrentUploads => {
-            let data = random_bytes(seed + 2000, sizes.concurrent_size);
+            let blob = Blob::random(seed + 2000, sizes.concurrent_size);
             let peak = Arc::new(AtomicU64::new(server.rss()));
             let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
             let sampler = {
@@ -299,10 +299,10 @@ pub async fn run(
             };
             stream::iter(0..sizes.concurrent_uploads)
                 .map(|i| {
-                    let (client, data) = (client.clone(), data.clone());
+                    let (client, blob) = (client.clone(), blob.clone());
                     async move {
                         client
-                            .push_monolithic(&format!("bench/many-{i}"), data)
+                            .push_monolithic(&format!("bench/many-{i}"), &blob)
                             .await
                     }
                 })
@@ -335,8 +335,9 @@ fn median_ms(mut times: Vec<Duration>) -> f64 {
 
 async fn pull_blob(client: &Client, fixtures: &mut Fixtures, sizes: &Sizes) -> String {
     if fixtures.pull_blob.is_none() {
-        let data = random_bytes(7, sizes.blob);
-        fixtures.pull_blob = Some(client.push_monolithic("bench/push", data).await);
+        let blob = Blob::random(7, sizes.blob);
+        client.push_monolithic("bench/push", &blob).await;
+        fixtures.pull_blob = Some(blob.digest);
     }
     fixtures.pull_blob.clone().expect("just set")
 }
@@ -421,8 +422,8 @@ async fn docker_push_pull(server: &Server, sizes: &Sizes, seed: u64) -> f64 {
     let mut dockerfile = String::from("FROM scratch\n");
     for layer in 0..sizes.docker_layers {
         let name = format!("layer-{layer}.bin");
-        let data = random_bytes(seed * 100 + layer as u64, sizes.docker_layer_size);
-        std::fs::write(context.path().join(&name), &data).expect("write layer file");
+        let layer = Blob::random(seed * 100 + layer as u64, sizes.docker_layer_size);
+        std::fs::write(context.path().join(&name), &layer.data).expect("write layer file");
         dockerfile.push_str(&format!("COPY {name} /{name}\n"));
     }
     std::fs::write(context.path().join("Dockerfile"), dockerfile).expect("write Dockerfile");
