@@ -23,6 +23,7 @@ pub async fn run_suite(store: &dyn BlobStore) {
     missing_things_are_none_not_errors(store).await;
     uploads_are_listed_until_deleted(store).await;
     blobs_are_listed_and_deleted_in_batches(store).await;
+    big_blob_in_uneven_requests(store).await;
 }
 
 /// Appends `bytes` in one request and returns the new state.
@@ -214,6 +215,46 @@ async fn blobs_are_listed_and_deleted_in_batches(store: &dyn BlobStore) {
         assert_eq!(store.stat(digest).await.unwrap(), None);
         assert!(!listed.iter().any(|b| &b.digest == digest));
     }
+}
+
+/// A blob of many MiB, so that writes, writeback windows, parts and reads all
+/// cross their boundaries, sent in requests and chunks of uneven sizes.
+async fn big_blob_in_uneven_requests(store: &dyn BlobStore) {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let data: Vec<u8> = (0..(21 << 20) + 4321)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let digest = digest_of(&data);
+    store.create_upload("big").await.unwrap();
+    let mut state = UploadState::default();
+    let mut offset: usize = 0;
+    for request in [(9 << 20) + 17, (3 << 20) - 5, usize::MAX] {
+        let end = offset.saturating_add(request).min(data.len());
+        let mut writer = store.append_upload("big", &state).await.unwrap();
+        for chunk in data[offset..end].chunks(65_537) {
+            writer.write(Bytes::copy_from_slice(chunk)).await.unwrap();
+        }
+        if end == data.len() {
+            writer.commit(&digest).await.unwrap();
+        } else {
+            state = writer.finish().await.unwrap();
+            assert_eq!(state.size, end as u64);
+        }
+        offset = end;
+    }
+    let size = data.len() as u64;
+    assert_eq!(store.stat(&digest).await.unwrap(), Some(size));
+    assert!(collect(store.read(&digest, 0..size).await.unwrap()).await == data);
+    let (start, end) = ((1 << 20) - 3, (17 << 20) + 5);
+    assert!(
+        collect(store.read(&digest, start..end).await.unwrap()).await
+            == data[start as usize..end as usize]
+    );
 }
 
 /// Collects a stream into memory (tests and small reads only).
