@@ -181,6 +181,28 @@ impl Client {
         (manifest, config.digest, layer.digest)
     }
 
+    /// Waits for the first answer to a GET of `path` from a server that is
+    /// starting (connections refused until it listens); it must be 200.
+    pub async fn first_answer(&self, path: &str) {
+        loop {
+            match self
+                .request(Method::GET, path)
+                .header("Accept", OCI_MANIFEST)
+                .send()
+                .await
+            {
+                Ok(response) => {
+                    assert_eq!(response.status(), StatusCode::OK, "GET {path} once started");
+                    return;
+                }
+                Err(e) if e.is_connect() => {
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await
+                }
+                Err(e) => panic!("GET {path}: {e}"),
+            }
+        }
+    }
+
     /// PUTs a manifest under `reference`.
     pub async fn put_manifest(&self, repo: &str, reference: &str, manifest: Bytes) {
         self.expect(
@@ -252,6 +274,13 @@ pub fn image_manifest(config: &str, config_size: usize, layer: &str, layer_size:
         })
         .to_string(),
     )
+}
+
+/// `manifest` made distinct by an annotation carrying `n`.
+pub fn numbered(manifest: &[u8], n: usize) -> Bytes {
+    let mut json: serde_json::Value = serde_json::from_slice(manifest).expect("a JSON manifest");
+    json["annotations"] = serde_json::json!({ "org.example.bench.n": n.to_string() });
+    Bytes::from(json.to_string())
 }
 
 fn location(response: &reqwest::Response) -> String {

@@ -59,7 +59,11 @@ struct Row {
     berth_advantage: f64,
 }
 
+/// The median, or NaN (`null` in the JSON) when the workload did not run.
 fn median(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     sorted[sorted.len() / 2]
@@ -93,15 +97,22 @@ async fn main() {
     for workload in chosen {
         // Fresh registries per workload: what one leaves on disk (gigabytes of
         // pushed blobs) neither slows nor crowds out the next.
-        let berth = Server::berth(&args.berth);
-        let distribution = Server::distribution(&args.distribution);
+        let mut berth = Server::berth(&args.berth);
+        let mut distribution = Server::distribution(&args.distribution);
         let mut fixtures = [Fixtures::default(), Fixtures::default()];
         let mut figures = [Vec::new(), Vec::new()];
         for round in 0..rounds {
             // Alternate who goes first, so neither always gets a warm cache or a cool disk.
             let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
             for index in order {
-                let server = if index == 0 { &berth } else { &distribution };
+                let server = if index == 0 {
+                    &mut berth
+                } else {
+                    &mut distribution
+                };
+                if !workload.runs_on(server.kind) {
+                    continue;
+                }
                 for _ in 0..workload.repeats(args.smoke) {
                     let value =
                         workloads::run(workload, server, &mut fixtures[index], &sizes, round).await;
@@ -127,12 +138,16 @@ async fn main() {
             berth_advantage: advantage,
         };
         println!(
-            "{:<52} {:>12} {:>12} {:>6}  {:>6.2}×",
+            "{:<52} {:>12} {:>12} {:>6}  {:>7}",
             row.title,
             format_value(b),
             format_value(d),
             row.unit,
-            advantage
+            if advantage.is_nan() {
+                "–".to_string()
+            } else {
+                format!("{advantage:.2}×")
+            }
         );
         rows.push(row);
     }
@@ -140,7 +155,9 @@ async fn main() {
 }
 
 fn format_value(value: f64) -> String {
-    if value >= 100.0 {
+    if value.is_nan() {
+        "–".to_string()
+    } else if value >= 100.0 {
         format!("{value:.0}")
     } else {
         format!("{value:.2}")

@@ -42,6 +42,8 @@ pub struct Server {
     /// `127.0.0.1:PORT`, for docker.
     pub host: String,
     child: Child,
+    /// The program and arguments that start it again on the same port and data.
+    again: (PathBuf, Vec<String>),
     _dir: tempfile::TempDir,
 }
 
@@ -74,11 +76,19 @@ impl Server {
             .recv_timeout(Duration::from_secs(60))
             .expect("Berth printed its address within 60 s");
         let host = url.trim_start_matches("http://").to_string();
+        let again = vec![
+            "serve".to_string(),
+            "--listen".to_string(),
+            host.clone(),
+            "--data-dir".to_string(),
+            dir.path().join("data").display().to_string(),
+        ];
         Server {
             kind: Kind::Berth,
             url,
             host,
             child,
+            again: (binary.to_owned(), again),
             _dir: dir,
         }
     }
@@ -122,8 +132,43 @@ impl Server {
             url: format!("http://{host}"),
             host,
             child,
+            again: (
+                binary.to_owned(),
+                vec!["serve".to_string(), config_path.display().to_string()],
+            ),
             _dir: dir,
         }
+    }
+
+    /// Stops the server the way a service manager does (SIGTERM, then waits).
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.child.try_wait().ok().flatten().is_none() {
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Starts a stopped server again on the same port and data, without
+    /// waiting for it to serve.
+    pub fn start_again(&mut self) {
+        let (binary, args) = &self.again;
+        self.child = Command::new(binary)
+            .args(args)
+            .env("BERTH_ADMIN_PASSWORD", PASSWORD)
+            .env("RUST_LOG", "warn")
+            .env_remove("BERTH_CONFIG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
     }
 
     /// The server's process id.

@@ -2,7 +2,7 @@
 //! one number; the harness runs it several times on both registries,
 //! alternately, and compares medians.
 
-use crate::client::{Blob, Client, OCI_MANIFEST};
+use crate::client::{numbered, Blob, Client, OCI_MANIFEST};
 use crate::servers::{Kind, Server, PASSWORD, USER};
 use futures_util::stream::{self, StreamExt};
 use reqwest::{Method, StatusCode};
@@ -36,6 +36,8 @@ pub struct Sizes {
     pub docker_layers: usize,
     /// Bytes per docker layer.
     pub docker_layer_size: usize,
+    /// Distinct images in the registry when it starts.
+    pub startup_images: usize,
 }
 
 impl Sizes {
@@ -52,6 +54,7 @@ impl Sizes {
             listing: 10_000,
             docker_layers: 10,
             docker_layer_size: 10 * MIB,
+            startup_images: 100_000,
         }
     }
 
@@ -68,6 +71,7 @@ impl Sizes {
             listing: 120,
             docker_layers: 2,
             docker_layer_size: 64 * 1024,
+            startup_images: 200,
         }
     }
 }
@@ -95,11 +99,13 @@ pub enum Workload {
     TagsList,
     /// Paginated catalog of many repositories.
     Catalog,
+    /// Start-up to serving with many images.
+    Startup,
 }
 
 impl Workload {
     /// Every workload, in the order they run.
-    pub const ALL: [Workload; 10] = [
+    pub const ALL: [Workload; 11] = [
         Workload::PushMonolithic,
         Workload::PushChunked,
         Workload::PullWhole,
@@ -110,6 +116,7 @@ impl Workload {
         Workload::ConcurrentUploads,
         Workload::TagsList,
         Workload::Catalog,
+        Workload::Startup,
     ];
 
     /// Its short, stable id (JSON, `--only`).
@@ -125,6 +132,7 @@ impl Workload {
             Workload::ConcurrentUploads => "concurrent-uploads-rss",
             Workload::TagsList => "tags-list-page",
             Workload::Catalog => "catalog-page",
+            Workload::Startup => "startup",
         }
     }
 
@@ -166,6 +174,7 @@ impl Workload {
             ),
             Workload::TagsList => format!("tags list page (n=100) of {} tags", sizes.listing),
             Workload::Catalog => format!("_catalog page (n=100) of {} repos", sizes.listing),
+            Workload::Startup => format!("start-up to serving, {} images", sizes.startup_images),
         }
     }
 
@@ -179,7 +188,7 @@ impl Workload {
             Workload::ManifestGet | Workload::BlobHead => "req/s",
             Workload::Docker => "s",
             Workload::ConcurrentUploads => "MiB",
-            Workload::TagsList | Workload::Catalog => "ms",
+            Workload::TagsList | Workload::Catalog | Workload::Startup => "ms",
         }
     }
 
@@ -190,6 +199,14 @@ impl Workload {
             Workload::PullWhole | Workload::PullRanged if !smoke => 3,
             _ => 1,
         }
+    }
+
+    /// Whether it runs on `kind`. Start-up runs on Berth alone: its target is
+    /// absolute (≤ 300 ms), and Distribution, which keeps no database and so
+    /// has nothing to load, takes over 20 minutes here to be given 100,000
+    /// images through its API (it slows to about 60 manifest PUTs a second).
+    pub fn runs_on(self, kind: Kind) -> bool {
+        self != Workload::Startup || kind == Kind::Berth
     }
 
     /// Whether a bigger number is better.
@@ -209,7 +226,7 @@ pub struct Fixtures {
 /// Runs one workload once on one registry and returns its number.
 pub async fn run(
     workload: Workload,
-    server: &Server,
+    server: &mut Server,
     fixtures: &mut Fixtures,
     sizes: &Sizes,
     round: u64,
@@ -325,6 +342,16 @@ pub async fn run(
             }
             median_ms(client.pages("/v2/_catalog?n=100").await)
         }
+        Workload::Startup => {
+            if round == 0 {
+                seed_images(&client, sizes).await;
+            }
+            server.stop();
+            let started = Instant::now();
+            server.start_again();
+            client.first_answer("/v2/bench/img-0/manifests/i0").await;
+            started.elapsed().as_secs_f64() * 1000.0
+        }
     }
 }
 
@@ -410,6 +437,30 @@ async fn seed_repositories(client: &Client, sizes: &Sizes) {
             }
         })
         .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
+}
+
+/// `sizes.startup_images` distinct images (one annotation apart) spread over
+/// 100 repositories, every one tagged; blobs are pushed once and mounted.
+async fn seed_images(client: &Client, sizes: &Sizes) {
+    let repos = sizes.startup_images.clamp(1, 100);
+    let (manifest, config, layer) = client.push_image("bench/img-0", "base", 11).await;
+    for r in 1..repos {
+        let repo = format!("bench/img-{r}");
+        client.mount(&repo, &config, "bench/img-0").await;
+        client.mount(&repo, &layer, "bench/img-0").await;
+    }
+    stream::iter(0..sizes.startup_images)
+        .map(|i| {
+            let (client, manifest) = (client.clone(), manifest.clone());
+            async move {
+                let manifest = numbered(&manifest, i);
+                let repo = format!("bench/img-{}", i % repos);
+                client.put_manifest(&repo, &format!("i{i}"), manifest).await;
+            }
+        })
+        .buffer_unordered(32)
         .collect::<Vec<_>>()
         .await;
 }
