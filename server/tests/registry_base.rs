@@ -286,3 +286,35 @@ async fn repeated_failed_logins_are_throttled_per_user_and_logged_without_secret
         "nor the real password"
     );
 }
+
+#[tokio::test]
+async fn a_burst_of_first_logins_checks_the_password_a_few_at_a_time() {
+    // Each argon2 check holds about 19 MiB: 32 new connections at once used
+    // to hold 32 of them (637 MiB). Now at most one per core runs, and the
+    // others find the first one's verdict cached.
+    let server = TestServer::start();
+    let before = server.peak_rss();
+    let url = format!("{}/v2/", server.url);
+    let logins = (0..32).map(|_| {
+        let url = url.clone();
+        tokio::spawn(async move {
+            // A client of its own: a new connection, no shared state.
+            reqwest::Client::new()
+                .get(&url)
+                .basic_auth("admin", Some(common::ADMIN_PASSWORD))
+                .send()
+                .await
+                .expect("GET /v2/")
+                .status()
+        })
+    });
+    for login in futures_util::future::join_all(logins).await {
+        assert_eq!(login.unwrap(), StatusCode::OK);
+    }
+    let grown = server.peak_rss().saturating_sub(before) >> 20;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
+    assert!(
+        grown <= 20 * cores + 40,
+        "peak memory grew by {grown} MiB for 32 concurrent logins on {cores} cores"
+    );
+}
