@@ -56,6 +56,8 @@ impl Server {
             .arg(dir.path().join("data"))
             .env("BERTH_ADMIN_PASSWORD", PASSWORD)
             .env("RUST_LOG", "warn")
+            // Equal settings: Distribution has no request-rate limit.
+            .env("BERTH_RATE_LIMIT", "0")
             .env_remove("BERTH_CONFIG")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -164,6 +166,8 @@ impl Server {
             .args(args)
             .env("BERTH_ADMIN_PASSWORD", PASSWORD)
             .env("RUST_LOG", "warn")
+            // Equal settings: Distribution has no request-rate limit.
+            .env("BERTH_RATE_LIMIT", "0")
             .env_remove("BERTH_CONFIG")
             .stdout(Stdio::null())
             .stderr(Stdio::null())

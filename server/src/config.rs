@@ -1,6 +1,7 @@
 //! Settings: command-line flags, `BERTH_*` environment variables, a TOML file
 //! and defaults, merged in that order of precedence into one validated struct.
 
+use crate::auth::rate::RateLimit;
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -285,6 +286,19 @@ pub struct SettingsArgs {
         value_name = "SECONDS"
     )]
     pub console_session_lifetime: Option<u64>,
+    /// Requests a second each user may make, sustained, on the registry and
+    /// ECR APIs; over it they get 429 TOOMANYREQUESTS or ThrottlingException.
+    /// 0 turns limiting off [default: 200, ECR's quota].
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_RATE_LIMIT",
+        value_name = "PER_SECOND"
+    )]
+    pub rate_limit: Option<u32>,
+    /// Requests each user may make at once, above the sustained rate [default: 400].
+    #[arg(long, global = true, env = "BERTH_RATE_BURST", value_name = "REQUESTS")]
+    pub rate_burst: Option<u32>,
     /// PEM certificate (chain) to serve HTTPS with; needs --tls-key [default: plain HTTP].
     #[arg(long, global = true, env = "BERTH_TLS_CERT", value_name = "FILE")]
     pub tls_cert: Option<PathBuf>,
@@ -353,6 +367,8 @@ struct FileSettings {
     gc_grace: Option<u64>,
     console_idle_timeout: Option<u64>,
     console_session_lifetime: Option<u64>,
+    rate_limit: Option<u32>,
+    rate_burst: Option<u32>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     storage: Option<FileStorage>,
@@ -408,6 +424,8 @@ pub struct Settings {
     pub console_idle_timeout: std::time::Duration,
     /// A console session is signed out this long after sign-in, however busy.
     pub console_session_lifetime: std::time::Duration,
+    /// Each user's request-rate limit.
+    pub rate_limit: RateLimit,
     /// The certificate and key `serve` speaks HTTPS with; `None` means plain HTTP.
     pub tls: Option<TlsFiles>,
     /// Where blob bytes live.
@@ -530,6 +548,17 @@ impl Settings {
                     .unwrap_or(43_200)
                     .max(1),
             ),
+            rate_limit: RateLimit {
+                per_second: args
+                    .rate_limit
+                    .or(file.rate_limit)
+                    .unwrap_or(RateLimit::DEFAULT.per_second),
+                burst: args
+                    .rate_burst
+                    .or(file.rate_burst)
+                    .unwrap_or(RateLimit::DEFAULT.burst)
+                    .max(1),
+            },
             tls,
         })
     }
@@ -770,6 +799,30 @@ mod tests {
             }),
             "flag beats the file"
         );
+    }
+
+    #[test]
+    fn the_rate_limit_is_ecr_s_quota_unless_set() {
+        let s = Settings::load(&args()).unwrap();
+        assert_eq!(s.rate_limit, RateLimit::DEFAULT);
+        assert_eq!((s.rate_limit.per_second, s.rate_limit.burst), (200, 400));
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("berth.toml");
+        std::fs::write(
+            &file,
+            "rate_limit = 50
+rate_burst = 80
+",
+        )
+        .unwrap();
+        let mut a = args();
+        a.config = Some(file);
+        let s = Settings::load(&a).unwrap();
+        assert_eq!((s.rate_limit.per_second, s.rate_limit.burst), (50, 80));
+        a.rate_limit = Some(0);
+        let s = Settings::load(&a).unwrap();
+        assert!(!s.rate_limit.is_on(), "the flag wins, and 0 turns it off");
     }
 
     #[test]

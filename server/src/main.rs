@@ -95,10 +95,10 @@ async fn serve(settings: Settings) -> CliResult {
             info.clone(),
         )),
         info,
-        auth: Arc::new(auth::Authenticator::new(
-            installation.db.clone(),
-            installation.secrets.clone(),
-        )),
+        auth: Arc::new(
+            auth::Authenticator::new(installation.db.clone(), installation.secrets.clone())
+                .with_rate_limit(settings.rate_limit),
+        ),
     };
     let gc_status = Arc::new(jobs::gc::GcStatus::new(
         settings.gc_interval,

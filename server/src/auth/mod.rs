@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod authorize;
 mod keys;
 mod passwords;
+pub mod rate;
 pub mod secrets;
 pub mod sigv4;
 pub mod throttle;
@@ -60,6 +61,15 @@ pub enum AuthError {
     Database(#[from] DbError),
 }
 
+/// A request refused for being over its user's rate limit.
+#[derive(Debug)]
+pub struct RateLimited {
+    /// What to tell the client: the user, the limit, when to try again.
+    pub message: String,
+    /// Whole seconds until trying again makes sense (at least 1).
+    pub retry_after: u64,
+}
+
 /// How long an authorization token from `GetAuthorizationToken` is valid.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 
@@ -71,6 +81,7 @@ pub struct Authenticator {
     db: Db,
     secrets: Arc<SecretBox>,
     throttle: throttle::LoginThrottle,
+    rate: rate::RateLimiter,
     /// Turns for password checks: as many at once as there are cores.
     hashing: tokio::sync::Semaphore,
     verified: Mutex<HashMap<[u8; 32], (String, Instant)>>,
@@ -84,12 +95,41 @@ impl Authenticator {
             db,
             secrets,
             throttle: Default::default(),
+            rate: rate::RateLimiter::new(rate::RateLimit::DEFAULT),
             hashing: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
             verified: Mutex::new(HashMap::new()),
             key_uses: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same, limiting each user's requests to `limit`.
+    pub fn with_rate_limit(mut self, limit: rate::RateLimit) -> Self {
+        self.rate = rate::RateLimiter::new(limit);
+        self
+    }
+
+    /// Counts a request of `identity` against its rate limit; refused with
+    /// why and how long to wait when the user is over it.
+    pub fn admit(&self, identity: &Identity) -> Result<(), RateLimited> {
+        self.rate
+            .admit(identity.user_id, Instant::now())
+            .map_err(|wait| {
+                let limit = self.rate.limit();
+                tracing::info!(user = %identity.name, "request refused: over the rate limit");
+                RateLimited {
+                    message: format!(
+                        "too many requests for user {}: the limit is {} requests a second, \
+                         {} at once; try again in {} ms",
+                        identity.name,
+                        limit.per_second,
+                        limit.burst,
+                        wait.as_millis().max(1)
+                    ),
+                    retry_after: wait.as_secs().max(1),
+                }
+            })
     }
 
     /// User and access-key management over the same database and key.

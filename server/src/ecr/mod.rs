@@ -127,6 +127,10 @@ async fn serve(state: &AppState, request: Request) -> Result<Value, EcrError> {
             EcrError::UnknownOperation(format!("Berth does not serve the operation {target:?}"))
         })?;
     let identity = authenticate(state, &parts, &body).await?;
+    state
+        .auth
+        .admit(&identity)
+        .map_err(|limited| EcrError::Throttling(limited.message))?;
     let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Default::default())
     } else {

@@ -82,6 +82,13 @@ async fn serve(
             },
             other => RegistryError::Unauthorized(other.to_string()),
         })?;
+    state
+        .auth
+        .admit(&identity)
+        .map_err(|limited| RegistryError::TooManyRequests {
+            message: limited.message,
+            retry_after: limited.retry_after,
+        })?;
     let endpoint = path::parse(parts.uri.path())?;
     let query = Query::parse(parts.uri.query());
     access::check(state, &identity, &parts.method, &endpoint, &query).await?;

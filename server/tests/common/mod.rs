@@ -105,6 +105,9 @@ impl TestServer {
             .args(args)
             .env("BERTH_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("RUST_LOG", "berth=info,warn")
+            // Tests send requests as fast as they go; the rate limit is tested
+            // on servers that set it (tests/rate_limits.rs), which wins over this.
+            .env("BERTH_RATE_LIMIT", "0")
             .env_remove("BERTH_CONFIG")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -253,7 +253,12 @@ def isolated_aws_environment(aws_home):
 def server(tmp_path_factory):
     # Tests save lifecycle policies and then look at the images; the server must
     # not apply those policies under them (test_lifecycle_applied.py covers that).
-    srv = Server(tmp_path_factory.mktemp("berth"), env={"BERTH_LIFECYCLE_DELAY_AFTER_SAVE": "86400"})
+    # The suite makes calls as fast as boto3 goes, without retries; the rate
+    # limit has tests of its own (test_throttling.py), on servers of their own.
+    srv = Server(
+        tmp_path_factory.mktemp("berth"),
+        env={"BERTH_LIFECYCLE_DELAY_AFTER_SAVE": "86400", "BERTH_RATE_LIMIT": "0"},
+    )
     yield srv
     srv.stop()
 
