@@ -2,7 +2,7 @@
 //! under one root. Commit is fsync(file) → rename → fsync(directory), so a
 //! crash leaves either no blob or a complete one.
 //!
-//! Uploads are written in 1 MiB positional writes on a blocking thread, one in
+//! Uploads are written in 512 KiB positional writes on a blocking thread, one in
 //! flight while the request receives and hashes the next, and the kernel is
 //! told to start writing each 8 MiB window back to disk as soon as it is full
 //! (`sync_file_range`). The fsync before the `201` then finds almost nothing
@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 
 /// Bytes per disk write: large enough for disk throughput, small enough for memory
 /// (an upload holds at most two: one filling, one being written).
-const IO_BUFFER: usize = 1 << 20;
+const IO_BUFFER: usize = 512 << 10;
 
 /// Uploads start the writeback of each window of this many bytes once it is
 /// written, and wait for the one before it, so an upload leaves at most two
@@ -346,9 +346,7 @@ struct FsUploadWriter {
     /// Bytes received and not yet handed to a disk write.
     buffer: Vec<u8>,
     /// The buffer of the last disk write, back for reuse: an upload allocates
-    /// two buffers for its whole life, never one per write (allocating and
-    /// freeing 1 MiB buffers on different threads grew the peak RSS of 32
-    /// concurrent uploads from 144 to 672 MiB).
+    /// two buffers for its whole life, never one per write.
     spare: Option<Vec<u8>>,
     /// The disk write in flight, if any; it gives its buffer back.
     in_flight: Option<JoinHandle<io::Result<Vec<u8>>>>,
