@@ -51,18 +51,12 @@ impl Server {
     /// Starts Berth from `binary` and waits until it serves.
     pub fn berth(binary: &Path) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut child = Command::new(binary)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path().join("data"))
-            .env("BERTH_ADMIN_PASSWORD", PASSWORD)
-            .env("RUST_LOG", "warn")
-            // Equal settings: Distribution has no request-rate limit.
-            .env("BERTH_RATE_LIMIT", "0")
-            .env_remove("BERTH_CONFIG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        let mut child = spawn(
+            binary,
+            &["serve", "--listen", "127.0.0.1:0", "--data-dir"],
+            Some(&dir.path().join("data")),
+            Stdio::piped(),
+        );
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -162,17 +156,8 @@ impl Server {
     /// waiting for it to serve.
     pub fn start_again(&mut self) {
         let (binary, args) = &self.again;
-        self.child = Command::new(binary)
-            .args(args)
-            .env("BERTH_ADMIN_PASSWORD", PASSWORD)
-            .env("RUST_LOG", "warn")
-            // Equal settings: Distribution has no request-rate limit.
-            .env("BERTH_RATE_LIMIT", "0")
-            .env_remove("BERTH_CONFIG")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.child = spawn(binary, &args, None, Stdio::null());
     }
 
     /// The server's process id.
@@ -191,6 +176,26 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts `binary` with `args` (then `last`, if any) and Berth's settings for
+/// the bench; Distribution ignores them.
+fn spawn(binary: &Path, args: &[&str], last: Option<&Path>, stdout: Stdio) -> Child {
+    let mut command = Command::new(binary);
+    command.args(args);
+    if let Some(last) = last {
+        command.arg(last);
+    }
+    command
+        .env("BERTH_ADMIN_PASSWORD", PASSWORD)
+        .env("RUST_LOG", "warn")
+        // Equal settings: Distribution has no request-rate limit.
+        .env("BERTH_RATE_LIMIT", "0")
+        .env_remove("BERTH_CONFIG")
+        .stdout(stdout)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()))
 }
 
 /// A process's resident memory now, in bytes (`VmRSS`; 0 once it is gone).

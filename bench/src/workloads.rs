@@ -253,7 +253,7 @@ pub async fn run(
             let digest = pull_blob(&client, fixtures, sizes).await;
             let started = Instant::now();
             let got = client
-                .get_len(client.request(Method::GET, &format!("/v2/bench/push/blobs/{digest}")))
+                .get_len_raw(&format!("/v2/bench/push/blobs/{digest}"))
                 .await;
             assert_eq!(got, sizes.blob as u64, "the whole blob came back");
             mib(sizes.blob, started.elapsed())
