@@ -394,7 +394,7 @@ fn sha256_of(hasher: &UploadHasher) -> Digest {
 }
 
 /// Checks a chunk's declared position against the bytes the upload holds.
-fn check_chunk(chunk: ChunkHeaders, size: u64) -> ServiceResult<()> {
+pub(crate) fn check_chunk(chunk: ChunkHeaders, size: u64) -> ServiceResult<()> {
     if let Some((start, end)) = chunk.range {
         if start != size {
             return Err(ServiceError::UploadOutOfOrder { size });
@@ -405,10 +405,11 @@ fn check_chunk(chunk: ChunkHeaders, size: u64) -> ServiceResult<()> {
             )));
         }
         if let Some(length) = chunk.length {
-            if length != end - start + 1 {
+            // `0-18446744073709551615` covers 2^64 bytes: more than any length.
+            let covers = u128::from(end - start) + 1;
+            if u128::from(length) != covers {
                 return Err(ServiceError::UploadInvalid(format!(
-                    "Content-Range {start}-{end} covers {} bytes but Content-Length is {length}",
-                    end - start + 1
+                    "Content-Range {start}-{end} covers {covers} bytes but Content-Length is {length}"
                 )));
             }
         }
@@ -443,4 +444,46 @@ where
         }
     }
     Ok(writer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(range: (u64, u64), length: u64) -> ChunkHeaders {
+        ChunkHeaders {
+            range: Some(range),
+            length: Some(length),
+        }
+    }
+
+    #[test]
+    fn a_chunk_fits_where_the_upload_stands() {
+        assert!(check_chunk(chunk((0, 1023), 1024), 0).is_ok());
+        assert!(check_chunk(chunk((1024, 1024), 1), 1024).is_ok());
+        assert!(matches!(
+            check_chunk(chunk((1, 1), 1), 0),
+            Err(ServiceError::UploadOutOfOrder { size: 0 })
+        ));
+        assert!(matches!(
+            check_chunk(chunk((0, 9), 11), 0),
+            Err(ServiceError::UploadInvalid(_))
+        ));
+    }
+
+    /// Found by the `byte_ranges` fuzz target: the range's length overflowed
+    /// (a panic in debug builds; in release `Content-Length: 0` matched).
+    #[test]
+    fn a_range_of_two_to_the_64_bytes_is_refused() {
+        for length in [0, 100, u64::MAX] {
+            let refused = check_chunk(chunk((0, u64::MAX), length), 0);
+            let Err(ServiceError::UploadInvalid(message)) = refused else {
+                panic!("Content-Length {length}: {refused:?}");
+            };
+            assert!(
+                message.contains("covers 18446744073709551616 bytes"),
+                "{message}"
+            );
+        }
+    }
 }
