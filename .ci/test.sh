@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: install what is missing, build, start a private dockerd, run
 # every test (Rust unit and integration tests with real docker and skopeo, then
-# the browser tests), and stop what it started.
+# the browser tests, then a minute of each fuzz target), and stop what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -60,9 +60,15 @@ PYTHONDONTWRITEBYTECODE=1 BERTH_BIN="$target/debug/berth" "$TOOLS/venv/bin/pytes
 echo "==> browser tests (Playwright + Debian chromium)" >&2
 (cd end2end && BERTH_BIN="$target/debug/berth" BERTH_SITE_ROOT="$site" npx playwright test) 2>&1 | tee "$logs/e2e.log"
 
+# All at once: a minute of wall time in all, which keeps a warm run within its
+# budget; each target still makes tens of thousands of executions at least.
+echo "==> fuzzing: every cargo fuzz target for 60 s (fuzz/README.md)" >&2
+FUZZ_JOBS="${FUZZ_JOBS:-all}" .ci/fuzz.sh 60 2>&1 | tee "$logs/fuzz.log"
+
 # One closing line for the whole run (each step above stops the run on failure).
 rust=$(cat "$logs/cargo.log" "$logs/cargo-s3.log" | grep -oE 'test result: ok\. [0-9]+ passed' | awk '{n += $4} END {print n + 0}')
 browser=$(grep -oE '^ *[0-9]+ passed' "$logs/e2e.log" | awk '{n += $1} END {print n + 0}')
 ecr=$(grep -oE '[0-9]+ passed' "$logs/ecr.log" | tail -n 1 | awk '{print $1 + 0}')
+fuzz=$(grep -oE '^Fuzz: [0-9]+ passed' "$logs/fuzz.log" | awk '{print $2 + 0}')
 rm -rf "$logs"
-echo "Total: $((rust + ecr + browser)) passed, 0 failed"
+echo "Total: $((rust + ecr + browser + fuzz)) passed, 0 failed"

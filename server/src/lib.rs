@@ -7,6 +7,8 @@ pub mod config;
 pub mod console;
 pub mod db;
 pub mod ecr;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod installation;
 pub mod jobs;
 pub mod registry;

@@ -3,13 +3,13 @@
 //! into the spec's responses. No registry logic lives here.
 
 mod access;
-mod blobs;
+pub(crate) mod blobs;
 mod discovery;
 pub mod download;
 pub mod error;
 mod manifests;
 pub mod path;
-mod uploads;
+pub(crate) mod uploads;
 
 use crate::AppState;
 use axum::body::{Body, BodyDataStream};

@@ -43,7 +43,7 @@ fn query_digest(query: &Query, key: &str) -> Result<Option<Digest>, RegistryErro
 }
 
 /// `Content-Range: <start>-<end>` (also accepting `bytes ` and a `/total` suffix).
-fn chunk_headers(headers: &HeaderMap) -> Result<ChunkHeaders, RegistryError> {
+pub(crate) fn chunk_headers(headers: &HeaderMap) -> Result<ChunkHeaders, RegistryError> {
     let range = match headers.get(header::CONTENT_RANGE) {
         None => None,
         Some(value) => {

@@ -13,7 +13,7 @@ mod pulls;
 pub mod repositories;
 pub mod scanning;
 mod upload_hash;
-mod uploads;
+pub(crate) mod uploads;
 
 pub use blobs::{BlobRead, ByteRange};
 pub use discovery::{Page, Referrer};
