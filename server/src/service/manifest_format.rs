@@ -144,7 +144,16 @@ pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<ParsedManifest, 
             }
             for (i, layer) in layers.iter().enumerate() {
                 let digest = descriptor_digest(layer, &format!("layers[{i}]"))?;
-                parsed.layers_size += layer.size.unwrap_or_default();
+                // Each size is at least 0; their sum must still fit the i64 it is stored as.
+                parsed.layers_size = parsed
+                    .layers_size
+                    .checked_add(layer.size.unwrap_or_default())
+                    .ok_or_else(|| {
+                        format!(
+                            "layers[{i}]: the layer sizes add up to more than {} bytes",
+                            i64::MAX
+                        )
+                    })?;
                 // Foreign layers (with urls) live elsewhere and are not pushed.
                 if layer.urls.as_ref().is_none_or(|u| u.is_empty()) {
                     parsed.blobs.push(digest);
@@ -257,6 +266,15 @@ mod tests {
         );
         let p = parse(Some(DOCKER_MANIFEST), body.as_bytes()).unwrap();
         assert_eq!(p.blobs, vec![D1]);
+    }
+
+    /// Two layers of 2^63 - 1 bytes overflowed the total (a panic in debug builds).
+    #[test]
+    fn layer_sizes_that_overflow_are_refused() {
+        let huge = image("").replace("\"size\":100", &format!("\"size\":{}", i64::MAX));
+        let huge = huge.replace("\"size\":23", &format!("\"size\":{}", i64::MAX));
+        let err = parse(Some(OCI_MANIFEST), huge.as_bytes()).unwrap_err();
+        assert!(err.contains("layers[1]: the layer sizes add up"), "{err}");
     }
 
     #[test]
