@@ -46,6 +46,28 @@ fi
 log "built in $(( $(date +%s) - build_start )) s"
 bin_dir="$CARGO_TARGET_DIR/$(rustc -vV | sed -n 's/^host: //p')/release"
 
+# Each checkout builds Berth's crates and the targets under a new hash (CI
+# clones afresh), about 0.5 GB a time: keep only the newest build of each.
+prune_old_builds() {
+  local stem package keep d h
+  for stem in berth berth_app $(cargo fuzz list --fuzz-dir fuzz); do
+    case "$stem" in
+      berth) package=berth ;;
+      berth_app) package=berth-app ;;
+      *) package=berth-fuzz ;;
+    esac
+    keep="$(ls -t "$bin_dir/deps/$stem"-*.d 2>/dev/null | head -n 1)"
+    for d in "$bin_dir/deps/$stem"-*.d; do
+      [ -e "$d" ] && [ "$d" != "$keep" ] || continue
+      h="${d%.d}"
+      h="${h##*-}"
+      rm -rf "$bin_dir/deps/$stem-$h" "$bin_dir/deps/$stem-$h".* "$bin_dir/deps/lib$stem-$h".* \
+        "$bin_dir/.fingerprint/$package-$h"
+    done
+  done
+}
+prune_old_builds
+
 run_one() { # TARGET: fuzz it for $seconds; its log in fuzz/artifacts/TARGET.log
   local t="$1" dict=()
   mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
