@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| -> Corpus {
     };
     match parse(path) {
         Ok(endpoint) => {
-            if let Some(name) = name_of(&endpoint) {
+            if let Some(name) = endpoint.repository() {
                 assert!(
                     validate_repository_name(name).is_ok(),
                     "{path:?} gave the invalid name {name:?}"
@@ -44,18 +44,6 @@ fuzz_target!(|data: &[u8]| -> Corpus {
     }
     Corpus::Keep
 });
-
-fn name_of(endpoint: &Endpoint) -> Option<&str> {
-    match endpoint {
-        Endpoint::Base | Endpoint::Catalog => None,
-        Endpoint::Tags { name }
-        | Endpoint::Manifest { name, .. }
-        | Endpoint::Blob { name, .. }
-        | Endpoint::UploadStart { name }
-        | Endpoint::Upload { name, .. }
-        | Endpoint::Referrers { name, .. } => Some(name),
-    }
-}
 
 /// The canonical path of an endpoint, as the spec writes it.
 fn path_of(endpoint: &Endpoint) -> String {

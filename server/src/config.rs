@@ -2,6 +2,7 @@
 //! and defaults, merged in that order of precedence into one validated struct.
 
 use crate::auth::rate::RateLimit;
+use crate::service::Limits;
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -299,6 +300,25 @@ pub struct SettingsArgs {
     /// Requests each user may make at once, above the sustained rate [default: 400].
     #[arg(long, global = true, env = "BERTH_RATE_BURST", value_name = "REQUESTS")]
     pub rate_burst: Option<u32>,
+    /// Tags one image may have; another is refused [default: 1000, ECR's quota].
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_MAX_TAGS_PER_IMAGE",
+        value_name = "TAGS"
+    )]
+    pub max_tags_per_image: Option<u32>,
+    /// Upload sessions one user may have open at once [default: 1000].
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_MAX_UPLOADS_PER_USER",
+        value_name = "UPLOADS"
+    )]
+    pub max_uploads_per_user: Option<u32>,
+    /// Bytes one blob (layer) may hold [default: 54525952000, ECR's 52,000 MiB].
+    #[arg(long, global = true, env = "BERTH_MAX_BLOB_SIZE", value_name = "BYTES")]
+    pub max_blob_size: Option<u64>,
     /// PEM certificate (chain) to serve HTTPS with; needs --tls-key [default: plain HTTP].
     #[arg(long, global = true, env = "BERTH_TLS_CERT", value_name = "FILE")]
     pub tls_cert: Option<PathBuf>,
@@ -369,6 +389,9 @@ struct FileSettings {
     console_session_lifetime: Option<u64>,
     rate_limit: Option<u32>,
     rate_burst: Option<u32>,
+    max_tags_per_image: Option<u32>,
+    max_uploads_per_user: Option<u32>,
+    max_blob_size: Option<u64>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     storage: Option<FileStorage>,
@@ -426,6 +449,8 @@ pub struct Settings {
     pub console_session_lifetime: std::time::Duration,
     /// Each user's request-rate limit.
     pub rate_limit: RateLimit,
+    /// Limits on tags per image, open uploads per user and blob size.
+    pub limits: Limits,
     /// The certificate and key `serve` speaks HTTPS with; `None` means plain HTTP.
     pub tls: Option<TlsFiles>,
     /// Where blob bytes live.
@@ -559,6 +584,23 @@ impl Settings {
                     .unwrap_or(RateLimit::DEFAULT.burst)
                     .max(1),
             },
+            limits: Limits {
+                tags_per_image: positive(
+                    "max_tags_per_image",
+                    args.max_tags_per_image.or(file.max_tags_per_image),
+                    Limits::DEFAULT.tags_per_image,
+                )?,
+                uploads_per_user: positive(
+                    "max_uploads_per_user",
+                    args.max_uploads_per_user.or(file.max_uploads_per_user),
+                    Limits::DEFAULT.uploads_per_user,
+                )?,
+                blob_size: positive(
+                    "max_blob_size",
+                    args.max_blob_size.or(file.max_blob_size),
+                    Limits::DEFAULT.blob_size,
+                )?,
+            },
             tls,
         })
     }
@@ -566,6 +608,21 @@ impl Settings {
     /// The SQLite database file.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("berth.db")
+    }
+}
+
+/// A limit as given, or its default; 0 would refuse everything, so it is an error.
+fn positive<T: Default + PartialEq + Copy>(
+    name: &'static str,
+    given: Option<T>,
+    default: T,
+) -> Result<T, ConfigError> {
+    match given {
+        Some(zero) if zero == T::default() => Err(ConfigError::Invalid {
+            name,
+            message: "must be at least 1".into(),
+        }),
+        given => Ok(given.unwrap_or(default)),
     }
 }
 
@@ -823,6 +880,37 @@ rate_burst = 80
         a.rate_limit = Some(0);
         let s = Settings::load(&a).unwrap();
         assert!(!s.rate_limit.is_on(), "the flag wins, and 0 turns it off");
+    }
+
+    #[test]
+    fn the_limits_are_ecr_s_quotas_unless_set_and_never_zero() {
+        let s = Settings::load(&args()).unwrap();
+        assert_eq!(s.limits, Limits::DEFAULT);
+        assert_eq!(s.limits.tags_per_image, 1000);
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("berth.toml");
+        std::fs::write(
+            &file,
+            "max_tags_per_image = 3\nmax_uploads_per_user = 4\nmax_blob_size = 5\n",
+        )
+        .unwrap();
+        let mut a = args();
+        a.config = Some(file);
+        a.max_uploads_per_user = Some(9);
+        let s = Settings::load(&a).unwrap();
+        let l = s.limits;
+        assert_eq!(
+            (l.tags_per_image, l.uploads_per_user, l.blob_size),
+            (3, 9, 5)
+        );
+
+        a.max_blob_size = Some(0);
+        let err = Settings::load(&a).unwrap_err().to_string();
+        assert!(
+            err.contains("max_blob_size") && err.contains("at least 1"),
+            "{err}"
+        );
     }
 
     #[test]

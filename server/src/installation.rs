@@ -99,7 +99,9 @@ impl Installation {
             store,
             identity.registry_id.clone(),
             settings.create_on_push,
-        );
+        )
+        .with_limits(settings.limits)
+        .with_upload_expiry(settings.upload_expiry);
         if settings.storage_redirect {
             registry = registry.redirect_blob_reads(REDIRECT_LIFETIME);
         }

@@ -12,6 +12,7 @@ pub mod fuzzing;
 pub mod installation;
 pub mod jobs;
 pub mod registry;
+pub mod request_limits;
 pub mod service;
 pub mod storage;
 pub mod tls;
@@ -130,6 +131,7 @@ pub fn build_router(
         )
         .fallback(leptos_axum::file_and_error_handler(berth_app::shell))
         .with_state(leptos_options)
+        .layer(axum::middleware::from_fn(request_limits::console_body))
         .layer(axum::middleware::from_fn(console::set_error_status))
         .layer(axum::middleware::from_fn_with_state(
             console::session::Guard {
@@ -139,7 +141,9 @@ pub fn build_router(
             console::session::guard,
         ))
         .layer(console::session::layer(db, &sessions));
-    registry_api.merge(console_pages)
+    registry_api
+        .merge(console_pages)
+        .layer(axum::middleware::from_fn(request_limits::headers))
 }
 
 /// The Leptos options for serving the console from `site_root` on `addr`.

@@ -41,6 +41,16 @@ pub struct Identity {
     pub name: String,
 }
 
+impl Identity {
+    /// This user as the starter of an upload, whose open uploads are limited.
+    pub fn uploader(&self) -> crate::service::Uploader<'_> {
+        crate::service::Uploader {
+            user_id: self.user_id,
+            name: &self.name,
+        }
+    }
+}
+
 /// Why a request is not authenticated.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {

@@ -77,6 +77,8 @@ pub struct NewManifest<'a> {
     pub tag: Option<&'a str>,
     /// Whether existing tags may not be moved.
     pub tags_immutable: bool,
+    /// The most tags one manifest may have; a new tag past it is refused.
+    pub max_tags: u32,
 }
 
 /// Why a manifest was not stored.
@@ -93,6 +95,8 @@ pub enum PutRejection {
         /// The digest it points at now.
         current: String,
     },
+    /// The manifest already has `max_tags` tags.
+    TooManyTags,
 }
 
 /// How a manifest reference resolves.
@@ -247,6 +251,14 @@ impl Db {
                     }));
                 }
                 _ => {
+                    let tags: i64 =
+                        sqlx::query_scalar("SELECT COUNT(*) FROM tags WHERE manifest_id = ?")
+                            .bind(id)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    if tags >= i64::from(m.max_tags) {
+                        return Ok(Err(PutRejection::TooManyTags));
+                    }
                     sqlx::query(
                         "INSERT INTO tags (repository_id, name, manifest_id, updated_at) VALUES (?, ?, ?, ?)
                          ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = excluded.manifest_id, updated_at = excluded.updated_at",

@@ -20,26 +20,35 @@ pub struct UploadRow {
 }
 
 impl Db {
-    /// Records a new, empty upload session with the hash state of no bytes.
+    /// Records a new, empty upload session of `owner` with the hash state of no
+    /// bytes, unless the owner already has `max_open` sessions: then records
+    /// nothing and returns false. One statement, so concurrent starts cannot
+    /// together pass the limit.
     pub async fn create_upload(
         &self,
         id: &str,
         repository_id: i64,
+        owner: i64,
+        max_open: u32,
         hash_state: &[u8],
-    ) -> Result<(), DbError> {
+    ) -> Result<bool, DbError> {
         let now = now_millis();
-        sqlx::query(
-            "INSERT INTO upload_sessions (id, repository_id, created_at, updated_at, hash_state)
-             VALUES (?, ?, ?, ?, ?)",
+        let done = sqlx::query(
+            "INSERT INTO upload_sessions (id, repository_id, owner_id, created_at, updated_at, hash_state)
+             SELECT ?, ?, ?, ?, ?, ?
+             WHERE (SELECT COUNT(*) FROM upload_sessions WHERE owner_id = ?) < ?",
         )
         .bind(id)
         .bind(repository_id)
+        .bind(owner)
         .bind(now)
         .bind(now)
         .bind(hash_state)
+        .bind(owner)
+        .bind(i64::from(max_open))
         .execute(&self.writer)
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     /// Finds an upload session.

@@ -184,7 +184,10 @@ impl From<ServiceError> for EcrError {
             ServiceError::ManifestReferenced(_) | ServiceError::BlobInUse(_) => {
                 Self::InvalidParameter(message)
             }
-            ServiceError::UploadUnknown(_) => Self::UploadNotFound(message),
+            ServiceError::UploadUnknown(_) | ServiceError::UploadExpired { .. } => {
+                Self::UploadNotFound(message)
+            }
+            ServiceError::Limit(_) => Self::LimitExceeded(message),
             ServiceError::UploadOutOfOrder { .. } | ServiceError::UploadInvalid(_) => {
                 Self::InvalidLayerPart(message)
             }

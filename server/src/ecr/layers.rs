@@ -72,7 +72,11 @@ pub async fn initiate(call: &Call<'_>, input: Value) -> Result<Value, EcrError> 
     let name = repository_name(&input.repository_name)?;
     // The repository must exist: the ECR API does not create on push.
     call.state.registry.repository(name).await?;
-    let upload = call.state.registry.start_upload(name).await?;
+    let upload = call
+        .state
+        .registry
+        .start_upload(name, call.identity.uploader())
+        .await?;
     Ok(json!({ "uploadId": upload.id, "partSize": PART_SIZE }))
 }
 

@@ -36,18 +36,6 @@ fn required_actions(
     }
 }
 
-fn repository_of(endpoint: &Endpoint) -> Option<&str> {
-    match endpoint {
-        Endpoint::Base | Endpoint::Catalog => None,
-        Endpoint::Tags { name }
-        | Endpoint::Manifest { name, .. }
-        | Endpoint::Blob { name, .. }
-        | Endpoint::UploadStart { name }
-        | Endpoint::Upload { name, .. }
-        | Endpoint::Referrers { name, .. } => Some(name),
-    }
-}
-
 /// Allows `action` on the repository `name`, or refuses it with `DENIED`.
 async fn require(
     state: &AppState,
@@ -92,7 +80,7 @@ pub async fn check(
     endpoint: &Endpoint,
     query: &Query,
 ) -> Result<(), RegistryError> {
-    let Some(name) = repository_of(endpoint) else {
+    let Some(name) = endpoint.repository() else {
         return Ok(());
     };
     let mut actions: Vec<&str> = required_actions(method, endpoint, query).to_vec();

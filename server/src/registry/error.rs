@@ -1,7 +1,7 @@
 //! The registry API's errors: one enum, one table of codes and statuses, one
 //! place that renders `{"errors":[{"code","message","detail"}]}`.
 
-use crate::service::ServiceError;
+use crate::service::{LimitExceeded, ServiceError};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -61,9 +61,12 @@ pub enum RegistryError {
     /// The manifest references something missing.
     #[error("{0}")]
     ManifestBlobUnknown(String),
-    /// The manifest is too large (413).
+    /// The body (a manifest, a blob) is larger than its limit (413).
     #[error("{0}")]
-    ManifestTooLarge(String),
+    TooLarge(String),
+    /// The request's headers are larger than their limit (431).
+    #[error("{0}")]
+    HeadersTooLarge(String),
     /// The request conflicts with the repository's state (immutable tag, referenced manifest).
     #[error("{0}")]
     Conflict(String),
@@ -110,7 +113,7 @@ impl RegistryError {
             Self::ManifestUnknown(_) => "MANIFEST_UNKNOWN",
             Self::ManifestInvalid(_) => "MANIFEST_INVALID",
             Self::ManifestBlobUnknown(_) => "MANIFEST_BLOB_UNKNOWN",
-            Self::ManifestTooLarge(_) => "SIZE_INVALID",
+            Self::TooLarge(_) | Self::HeadersTooLarge(_) => "SIZE_INVALID",
             Self::Conflict(_) => "DENIED",
             Self::PaginationInvalid(_) => "PAGINATION_NUMBER_INVALID",
             Self::NotFound(_) => "NOT_FOUND",
@@ -134,7 +137,8 @@ impl RegistryError {
             Self::ChunkOutOfOrder { .. } | Self::RangeNotSatisfiable { .. } => {
                 StatusCode::RANGE_NOT_SATISFIABLE
             }
-            Self::ManifestTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unsupported(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -197,14 +201,25 @@ impl From<ServiceError> for RegistryError {
                 Self::NameUnknown(message)
             }
             ServiceError::BlobUnknown(_) => Self::BlobUnknown(message),
-            ServiceError::UploadUnknown(_) => Self::BlobUploadUnknown(message),
+            ServiceError::UploadUnknown(_) | ServiceError::UploadExpired { .. } => {
+                Self::BlobUploadUnknown(message)
+            }
             ServiceError::UploadOutOfOrder { size } => Self::ChunkOutOfOrder { message, size },
             ServiceError::UploadInvalid(_) => Self::BlobUploadInvalid(message),
             ServiceError::DigestMismatch { .. } => Self::DigestInvalid(message),
             ServiceError::ManifestUnknown(_) => Self::ManifestUnknown(message),
             ServiceError::ManifestInvalid(_) => Self::ManifestInvalid(message),
             ServiceError::ManifestBlobUnknown(_) => Self::ManifestBlobUnknown(message),
-            ServiceError::ManifestTooLarge => Self::ManifestTooLarge(message),
+            ServiceError::ManifestTooLarge => Self::TooLarge(message),
+            ServiceError::Limit(limit) => match limit {
+                LimitExceeded::TagsPerImage { .. } => Self::Denied(message),
+                // Open uploads finish or expire: trying again later can work.
+                LimitExceeded::UploadsPerUser { .. } => Self::TooManyRequests {
+                    message,
+                    retry_after: 60,
+                },
+                LimitExceeded::BlobSize { .. } => Self::TooLarge(message),
+            },
             ServiceError::TagImmutable { .. }
             | ServiceError::ManifestReferenced(_)
             | ServiceError::BlobInUse(_) => Self::Conflict(message),

@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 const SUBJECT_HEADER: HeaderName = HeaderName::from_static("oci-subject");
 
 fn too_large() -> RegistryError {
-    RegistryError::ManifestTooLarge(format!(
+    RegistryError::TooLarge(format!(
         "manifest is larger than the {MANIFEST_LIMIT}-byte limit"
     ))
 }

@@ -52,6 +52,21 @@ pub enum Endpoint {
     },
 }
 
+impl Endpoint {
+    /// The repository the endpoint is in; `None` for `/v2/` and the catalog.
+    pub fn repository(&self) -> Option<&str> {
+        match self {
+            Self::Base | Self::Catalog => None,
+            Self::Tags { name }
+            | Self::Manifest { name, .. }
+            | Self::Blob { name, .. }
+            | Self::UploadStart { name }
+            | Self::Upload { name, .. }
+            | Self::Referrers { name, .. } => Some(name),
+        }
+    }
+}
+
 /// Parses a request path (without query).
 pub fn parse(path: &str) -> Result<Endpoint, RegistryError> {
     let rest = match path {

@@ -90,19 +90,26 @@ pub async fn start(
                 from = None;
             }
         }
-        return Ok(match registry.mount_or_start(name, &digest, from).await? {
-            MountOutcome::Mounted(digest) => blob_created(name, &digest),
-            MountOutcome::Started(upload) => session_response(StatusCode::ACCEPTED, name, &upload),
-        });
+        return Ok(
+            match registry
+                .mount_or_start(name, &digest, from, identity.uploader())
+                .await?
+            {
+                MountOutcome::Mounted(digest) => blob_created(name, &digest),
+                MountOutcome::Started(upload) => {
+                    session_response(StatusCode::ACCEPTED, name, &upload)
+                }
+            },
+        );
     }
     if let Some(digest) = query_digest(query, "digest")? {
         let length = content_length(headers);
         registry
-            .upload_monolithic(name, &digest, length, body)
+            .upload_monolithic(name, identity.uploader(), &digest, length, body)
             .await?;
         return Ok(blob_created(name, &digest));
     }
-    let upload = registry.start_upload(name).await?;
+    let upload = registry.start_upload(name, identity.uploader()).await?;
     Ok(session_response(StatusCode::ACCEPTED, name, &upload))
 }
 

@@ -1,6 +1,7 @@
 //! Parsing and validating pushed manifests: Docker schema 2 image and list, OCI
 //! image manifest and index, and OCI artifacts. Pure: bytes in, facts out.
 
+use super::limits::LAYERS_PER_IMAGE;
 use berth_app::oci::Digest;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -142,6 +143,13 @@ pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<ParsedManifest, 
             if raw.layers.is_none() && parsed.media_type == DOCKER_MANIFEST {
                 return Err("image manifest has no layers list".into());
             }
+            if layers.len() > LAYERS_PER_IMAGE {
+                return Err(format!(
+                    "image manifest has {} layers; an image may have at most {LAYERS_PER_IMAGE} \
+                     (ECR's layers-per-image limit)",
+                    layers.len()
+                ));
+            }
             for (i, layer) in layers.iter().enumerate() {
                 let digest = descriptor_digest(layer, &format!("layers[{i}]"))?;
                 // Each size is at least 0; their sum must still fit the i64 it is stored as.
@@ -266,6 +274,25 @@ mod tests {
         );
         let p = parse(Some(DOCKER_MANIFEST), body.as_bytes()).unwrap();
         assert_eq!(p.blobs, vec![D1]);
+    }
+
+    #[test]
+    fn an_image_may_have_127_layers_but_not_128() {
+        let layer = format!(
+            r#"{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{D2}","size":1}}"#
+        );
+        let with = |n: usize| {
+            format!(
+                r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{D1}","size":7}},"layers":[{}]}}"#,
+                vec![layer.as_str(); n].join(",")
+            )
+        };
+        assert!(parse(None, with(127).as_bytes()).is_ok());
+        let err = parse(None, with(128).as_bytes()).unwrap_err();
+        assert!(
+            err.contains("128 layers") && err.contains("at most 127"),
+            "{err}"
+        );
     }
 
     /// Two layers of 2^63 - 1 bytes overflowed the total (a panic in debug builds).

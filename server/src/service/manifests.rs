@@ -1,7 +1,7 @@
 //! Pushing, pulling and deleting manifests (images) and tags.
 
 use super::manifest_format::{self, ManifestKind};
-use super::{Registry, ServiceError, ServiceResult, MANIFEST_LIMIT};
+use super::{LimitExceeded, Registry, ServiceError, ServiceResult, MANIFEST_LIMIT};
 use crate::db::{DeleteOutcome, NewManifest, PutRejection, Reference};
 use berth_app::oci::{Digest, DigestAlgorithm};
 use sha2::{Digest as _, Sha256, Sha512};
@@ -135,6 +135,7 @@ impl Registry {
             children: parsed.children,
             tag,
             tags_immutable: tag.is_some_and(|t| super::repositories::tag_is_immutable(&repo, t)),
+            max_tags: self.limits.tags_per_image,
         };
         match self.db.put_manifest(&new).await? {
             Ok(()) => Ok(ManifestPut {
@@ -147,6 +148,11 @@ impl Registry {
             Err(PutRejection::TagImmutable { tag, current }) => {
                 Err(ServiceError::TagImmutable { tag, current })
             }
+            Err(PutRejection::TooManyTags) => Err(LimitExceeded::TagsPerImage {
+                digest: digest.to_string(),
+                limit: self.limits.tags_per_image,
+            }
+            .into()),
         }
     }
 

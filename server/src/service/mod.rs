@@ -6,6 +6,7 @@ mod blobs;
 mod discovery;
 mod images;
 pub mod lifecycle;
+pub mod limits;
 pub mod manifest_format;
 mod manifests;
 pub mod policies;
@@ -18,9 +19,10 @@ pub(crate) mod uploads;
 pub use blobs::{BlobRead, ByteRange};
 pub use discovery::{Page, Referrer};
 pub use images::{ImageFailure, ImageId, ImageResult};
+pub use limits::{LimitExceeded, Limits};
 pub use manifests::{ManifestPut, ManifestRef, StoredManifest};
 pub use pulls::Touches;
-pub use uploads::{ChunkHeaders, MountOutcome, UploadStatus};
+pub use uploads::{ChunkHeaders, MountOutcome, UploadStatus, Uploader};
 
 use crate::db::{Db, DbError, RepositoryRow};
 use crate::storage::BlobStore;
@@ -28,6 +30,10 @@ use std::sync::Arc;
 
 /// The largest manifest accepted, as the OCI spec asks registries to support.
 pub const MANIFEST_LIMIT: usize = 4 * 1024 * 1024;
+
+/// How long an idle upload session lives unless configured (the
+/// `upload_expiry` setting).
+pub const DEFAULT_UPLOAD_EXPIRY: std::time::Duration = std::time::Duration::from_secs(86_400);
 
 /// A failure of a registry operation, in domain terms.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +74,18 @@ pub enum ServiceError {
     /// No such upload session in this repository.
     #[error("upload {0} is not known to this repository")]
     UploadUnknown(String),
+    /// The upload session was idle for longer than the upload expiry.
+    #[error(
+        "upload {id} has expired: it was idle for more than {} seconds (the upload_expiry \
+         setting); start the upload again",
+        expiry.as_secs()
+    )]
+    UploadExpired {
+        /// The session id.
+        id: String,
+        /// How long a session may be idle.
+        expiry: std::time::Duration,
+    },
     /// A chunk did not start where the upload ends.
     #[error("chunk must start at byte {size}, where the upload ends")]
     UploadOutOfOrder {
@@ -119,6 +137,9 @@ pub enum ServiceError {
         /// The blob's size.
         size: u64,
     },
+    /// The request would go over one of the registry's [`Limits`].
+    #[error(transparent)]
+    Limit(#[from] LimitExceeded),
     /// Blob storage failed.
     #[error("storage: {0}")]
     Storage(#[from] std::io::Error),
@@ -139,6 +160,8 @@ pub struct Registry {
     uploads: uploads::UploadProgressMap,
     touches: Touches,
     redirect_lifetime: Option<std::time::Duration>,
+    limits: Limits,
+    upload_expiry: std::time::Duration,
 }
 
 impl Registry {
@@ -157,7 +180,22 @@ impl Registry {
             uploads: Default::default(),
             touches: Touches::default(),
             redirect_lifetime: None,
+            limits: Limits::DEFAULT,
+            upload_expiry: DEFAULT_UPLOAD_EXPIRY,
         }
+    }
+
+    /// Enforces `limits` instead of the defaults.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Treats upload sessions idle for longer than `expiry` as gone, even
+    /// before the expiry job removes them.
+    pub fn with_upload_expiry(mut self, expiry: std::time::Duration) -> Self {
+        self.upload_expiry = expiry;
+        self
     }
 
     /// Sends blob downloads to the store's presigned URLs, valid for `lifetime`,

@@ -6,6 +6,7 @@
 //! store holds the bytes; so the saved progress always describes stored bytes,
 //! and any request, after a restart too, continues from it.
 
+use super::limits::{check_blob_size, LimitExceeded};
 use super::upload_hash::UploadHasher;
 use super::{Registry, ServiceError, ServiceResult};
 use crate::db::now_millis;
@@ -66,6 +67,15 @@ pub enum MountOutcome {
     Started(UploadStatus),
 }
 
+/// Who starts an upload: the user whose open uploads it counts against.
+#[derive(Debug, Clone, Copy)]
+pub struct Uploader<'a> {
+    /// The user's row id.
+    pub user_id: i64,
+    /// The user's name, for messages.
+    pub name: &'a str,
+}
+
 /// A chunk's position as the client declared it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ChunkHeaders {
@@ -76,15 +86,27 @@ pub struct ChunkHeaders {
 }
 
 impl Registry {
-    /// Starts an upload session in a repository (creating it on first push).
-    pub async fn start_upload(&self, name: &str) -> ServiceResult<UploadStatus> {
+    /// Starts an upload session in a repository (creating it on first push),
+    /// unless `by` has as many uploads open as [`Limits::uploads_per_user`].
+    ///
+    /// [`Limits::uploads_per_user`]: super::Limits::uploads_per_user
+    pub async fn start_upload(&self, name: &str, by: Uploader<'_>) -> ServiceResult<UploadStatus> {
         let repo = self.repository_for_push(name).await?;
         let id = uuid::Uuid::new_v4().to_string();
         // The session first: whatever the store holds for an upload then has a
         // session, or is a leftover (see `expire_uploads`).
-        self.db
-            .create_upload(&id, repo.id, &UploadHasher::new().save())
+        let limit = self.limits.uploads_per_user;
+        let created = self
+            .db
+            .create_upload(&id, repo.id, by.user_id, limit, &UploadHasher::new().save())
             .await?;
+        if !created {
+            return Err(LimitExceeded::UploadsPerUser {
+                user: by.name.to_owned(),
+                limit,
+            }
+            .into());
+        }
         if let Err(e) = self.store.create_upload(&id).await {
             self.db.delete_upload(&id).await?;
             return Err(e.into());
@@ -98,6 +120,7 @@ impl Registry {
         name: &str,
         digest: &Digest,
         from: Option<&str>,
+        by: Uploader<'_>,
     ) -> ServiceResult<MountOutcome> {
         let repo = self.repository_for_push(name).await?;
         if let Some(from) = from.filter(|f| berth_app::oci::validate_repository_name(f).is_ok()) {
@@ -112,7 +135,7 @@ impl Registry {
                 }
             }
         }
-        Ok(MountOutcome::Started(self.start_upload(name).await?))
+        Ok(MountOutcome::Started(self.start_upload(name, by).await?))
     }
 
     /// The state of an upload session.
@@ -144,9 +167,11 @@ impl Registry {
         let _one_at_a_time = slot.lock().await;
         let mut progress = self.load_progress(id).await?;
         check_chunk(chunk, progress.state.size)?;
+        self.check_declared_size(chunk, progress.state.size)?;
         if chunk.length != Some(0) {
             let writer = self.store.append_upload(id, &progress.state).await?;
-            let streamed = stream_into(writer, &mut progress.hasher, body).await;
+            let limit = self.limits.blob_size;
+            let streamed = stream_into(writer, &mut progress.hasher, body, limit).await;
             self.keep(id, &mut progress, streamed).await?;
         } else {
             self.save_progress(id, &progress).await?;
@@ -175,10 +200,12 @@ impl Registry {
         let _one_at_a_time = slot.lock().await;
         let mut progress = self.load_progress(id).await?;
         check_chunk(chunk, progress.state.size)?;
+        self.check_declared_size(chunk, progress.state.size)?;
         let mut committed = false;
         if chunk.length != Some(0) {
             let writer = self.store.append_upload(id, &progress.state).await?;
-            let streamed = stream_into(writer, &mut progress.hasher, body).await;
+            let limit = self.limits.blob_size;
+            let streamed = stream_into(writer, &mut progress.hasher, body, limit).await;
             match (streamed, digest.algorithm()) {
                 // The common case: the digest is known as the last byte arrives,
                 // and the store commits straight from what it holds in memory.
@@ -223,6 +250,7 @@ impl Registry {
     pub async fn upload_monolithic<S, E>(
         &self,
         name: &str,
+        by: Uploader<'_>,
         digest: &Digest,
         length: Option<u64>,
         body: S,
@@ -231,7 +259,7 @@ impl Registry {
         S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
         E: std::fmt::Display,
     {
-        let status = self.start_upload(name).await?;
+        let status = self.start_upload(name, by).await?;
         let chunk = ChunkHeaders {
             range: None,
             length,
@@ -311,9 +339,31 @@ impl Registry {
     async fn check_session(&self, name: &str, id: &str) -> ServiceResult<i64> {
         let repo = self.repository(name).await?;
         match self.db.upload(id).await? {
-            Some(row) if row.repository_id == repo.id => Ok(repo.id),
+            Some(row) if row.repository_id == repo.id => {
+                let idle = now_millis().saturating_sub(row.updated_at);
+                if idle > self.upload_expiry.as_millis() as i64 {
+                    return Err(ServiceError::UploadExpired {
+                        id: id.to_owned(),
+                        expiry: self.upload_expiry,
+                    });
+                }
+                Ok(repo.id)
+            }
             _ => Err(ServiceError::UploadUnknown(id.to_owned())),
         }
+    }
+
+    /// Refuses a chunk whose declared end lies beyond [`Limits::blob_size`],
+    /// before any of it is read.
+    ///
+    /// [`Limits::blob_size`]: super::Limits::blob_size
+    fn check_declared_size(&self, chunk: ChunkHeaders, held: u64) -> ServiceResult<()> {
+        let more = match (chunk.range, chunk.length) {
+            (Some((start, end)), _) => (end - start).saturating_add(1),
+            (None, Some(length)) => length,
+            (None, None) => 0,
+        };
+        Ok(check_blob_size(&self.limits, held, more)?)
     }
 
     async fn load_progress(&self, id: &str) -> ServiceResult<Progress> {
@@ -418,10 +468,16 @@ pub(crate) fn check_chunk(chunk: ChunkHeaders, size: u64) -> ServiceResult<()> {
 }
 
 /// Streams a request body into a writer, hashing what it passes on.
+/// Stops, writing none of the chunk that would pass it, once the upload would
+/// hold more than `limit` bytes: a body without a declared length cannot grow
+/// a blob past [`Limits::blob_size`].
+///
+/// [`Limits::blob_size`]: super::Limits::blob_size
 async fn stream_into<S, E>(
     mut writer: Box<dyn UploadWriter>,
     hasher: &mut UploadHasher,
     mut body: S,
+    limit: u64,
 ) -> Streamed
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
@@ -430,6 +486,9 @@ where
     while let Some(next) = body.next().await {
         match next {
             Ok(bytes) => {
+                if hasher.bytes_hashed().saturating_add(bytes.len() as u64) > limit {
+                    return Err((writer, LimitExceeded::BlobSize { limit }.into()));
+                }
                 hasher.update(&bytes);
                 if let Err(e) = writer.write(bytes).await {
                     return Err((writer, ServiceError::Storage(e)));

@@ -205,6 +205,21 @@ impl TestServer {
 }
 
 impl TestServer {
+    /// Creates a user with `berth user create`, with these managed policies.
+    pub fn add_user(&self, name: &str, password: &str, policies: &[&str]) {
+        let created = Command::new(berth_binary())
+            .args(["user", "create", name])
+            .args(policies.iter().flat_map(|p| ["--policy", p]))
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .env("BERTH_USER_PASSWORD", password)
+            .env_remove("BERTH_CONFIG")
+            .envs(self.store_env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .expect("run berth user create");
+        assert!(created.status.success(), "user create: {created:?}");
+    }
+
     /// Stops the server the way an operator does (SIGTERM) and waits for it to exit.
     pub fn stop(&mut self) -> std::process::ExitStatus {
         let status = Command::new("kill")

@@ -1,0 +1,103 @@
+//! Limits on the parts of a request that no face bounds by itself: the
+//! headers of every request, and the bodies of the console's requests. A
+//! request over a limit is answered in its face's own error format (OCI
+//! errors on `/v2/`, AWS JSON on the ECR API, text elsewhere), naming the limit.
+//!
+//! The registry's and the ECR API's bodies have limits of their own: 4 MiB a
+//! manifest, `max_blob_size` a blob, 32 MiB an ECR request.
+//!
+//! Past these, HTTP's own parser stops a request whose header block exceeds
+//! about 400 KiB or 100 headers, with a bare `431` and a closed connection.
+
+use crate::ecr::EcrError;
+use crate::registry::error::RegistryError;
+use crate::registry::API_VERSION_HEADER;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// The most headers a request may carry.
+pub const HEADER_COUNT: usize = 64;
+/// The most bytes of header names and values a request may carry.
+pub const HEADER_BYTES: usize = 64 * 1024;
+/// The largest console request body (a form, or a server function's
+/// arguments; the longest is a policy document).
+pub const CONSOLE_BODY_BYTES: usize = 1024 * 1024;
+
+/// Middleware: refuses a request with more than [`HEADER_COUNT`] headers or
+/// [`HEADER_BYTES`] bytes of them.
+pub async fn headers(request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let count = headers.len();
+    let bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if count <= HEADER_COUNT && bytes <= HEADER_BYTES {
+        return next.run(request).await;
+    }
+    let message = format!(
+        "the request has {count} headers of {bytes} bytes; the limit is {HEADER_COUNT} \
+         headers of {HEADER_BYTES} bytes in all"
+    );
+    tracing::info!(path = request.uri().path(), %message, "request refused");
+    match face(request.method(), request.uri().path(), headers) {
+        Face::Registry => {
+            let mut response = RegistryError::HeadersTooLarge(message).into_response();
+            response
+                .headers_mut()
+                .insert(API_VERSION_HEADER, HeaderValue::from_static("registry/2.0"));
+            response
+        }
+        Face::Ecr => EcrError::InvalidParameter(message).into_response(),
+        Face::Other => (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message).into_response(),
+    }
+}
+
+/// Middleware for the console: refuses a body over [`CONSOLE_BODY_BYTES`]
+/// (413), reading no more of it than that.
+pub async fn console_body(request: Request, next: Next) -> Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let refused = || {
+        let message = format!(
+            "the request body is larger than {CONSOLE_BODY_BYTES} bytes, the limit for the console"
+        );
+        (StatusCode::PAYLOAD_TOO_LARGE, message).into_response()
+    };
+    let declared = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > CONSOLE_BODY_BYTES as u64) {
+        return refused();
+    }
+    match axum::body::to_bytes(body, CONSOLE_BODY_BYTES).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Err(_) => refused(),
+    }
+}
+
+enum Face {
+    Registry,
+    Ecr,
+    Other,
+}
+
+fn face(method: &Method, path: &str, headers: &HeaderMap) -> Face {
+    if path == "/v2" || path.starts_with("/v2/") {
+        Face::Registry
+    } else if method == Method::POST && path == "/" && headers.contains_key("x-amz-target") {
+        Face::Ecr
+    } else {
+        Face::Other
+    }
+}
