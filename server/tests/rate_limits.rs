@@ -53,14 +53,7 @@ async fn a_user_over_the_limit_gets_429_toomanyrequests_naming_it() {
 #[tokio::test]
 async fn each_user_has_a_bucket_of_their_own() {
     let server = limited();
-    let created = std::process::Command::new(common::berth_binary())
-        .args(["user", "create", "bob", "--data-dir"])
-        .arg(server.data_dir())
-        .env("BERTH_USER_PASSWORD", "bob-password-123")
-        .env_remove("BERTH_CONFIG")
-        .output()
-        .unwrap();
-    assert!(created.status.success(), "{created:?}");
+    server.add_user("bob", "bob-password-123", &[]);
     let reg = Registry::new(&server);
     while reg.send(reg.get("/v2/")).await.status() == StatusCode::OK {}
     let bob = reg
@@ -92,4 +85,14 @@ async fn a_steady_load_below_the_limit_is_never_refused() {
         let status = reg.send(reg.get("/v2/")).await.status();
         assert_eq!(status, StatusCode::OK, "request {i}");
     }
+    // The limit was on all along: the bucket is nearly full again, and a
+    // burst past it is refused.
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(reg.send(reg.get("/v2/")).await.status());
+    }
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
 }

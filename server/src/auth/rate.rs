@@ -147,6 +147,25 @@ mod tests {
     }
 
     #[test]
+    fn a_full_table_forgets_idle_users_but_not_limited_ones() {
+        let limiter = limiter(1, 2);
+        let now = Instant::now();
+        assert!(limiter.admit(0, now).is_ok());
+        assert!(limiter.admit(0, now).is_ok());
+        for user in 1..CAPACITY as i64 {
+            assert!(limiter.admit(user, now).is_ok());
+        }
+        assert_eq!(limiter.buckets.lock().unwrap().len(), CAPACITY);
+        // A second on, every bucket has refilled but user 0's, which is
+        // still one token short: a new user drops the idle ones only.
+        let later = now + Duration::from_secs(1);
+        assert!(limiter.admit(CAPACITY as i64, later).is_ok());
+        assert_eq!(limiter.buckets.lock().unwrap().len(), 2);
+        assert!(limiter.admit(0, later).is_ok());
+        assert!(limiter.admit(0, later).is_err(), "user 0 is still limited");
+    }
+
+    #[test]
     fn zero_turns_limiting_off() {
         let limiter = limiter(0, 0);
         let now = Instant::now();
