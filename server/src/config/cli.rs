@@ -1,0 +1,184 @@
+//! The command line: `berth` and its subcommands (the settings every
+//! subcommand shares are [`super::SettingsArgs`]).
+
+use super::SettingsArgs;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// `berth`: a self-hosted container registry with Amazon ECR's API and concepts.
+#[derive(Debug, Parser)]
+#[command(name = "berth", version, about, long_about = None)]
+pub struct Cli {
+    /// Settings shared by every subcommand.
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Berth's subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the registry: the OCI registry API under /v2/ and the console, on one port.
+    Serve,
+    /// Manage console and registry users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Delete blobs that no repository links any more (online; safe while serving).
+    Gc(GcArgs),
+    /// Check every blob's bytes against its digest and every manifest's references;
+    /// exits non-zero if anything is wrong.
+    Fsck {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply lifecycle policies, or show what they expired.
+    #[command(subcommand)]
+    Lifecycle(LifecycleCommand),
+    /// Copy every blob from one store to another (e.g. the filesystem to S3),
+    /// verifying each digest; blobs already there are skipped, so it can be run
+    /// again. Then set `storage.kind` to the new store and restart.
+    MigrateStorage {
+        /// The store to copy from: `filesystem` or `s3`.
+        #[arg(long, value_name = "KIND")]
+        from: String,
+        /// The store to copy to: `filesystem` or `s3`.
+        #[arg(long, value_name = "KIND")]
+        to: String,
+    },
+    /// Manage access keys (for the AWS CLI and SDKs, and `docker login`).
+    #[command(subcommand)]
+    AccessKey(AccessKeyCommand),
+}
+
+/// `berth lifecycle …`
+#[derive(Debug, Subcommand)]
+pub enum LifecycleCommand {
+    /// Apply the lifecycle policy of one repository, or of every repository that has one.
+    Run {
+        /// Only this repository.
+        #[arg(long)]
+        repository: Option<String>,
+        /// Report what would expire without expiring anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show past expirations, newest first.
+    History {
+        /// Only this repository.
+        #[arg(long)]
+        repository: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `berth access-key …`
+#[derive(Debug, Subcommand)]
+pub enum AccessKeyCommand {
+    /// Create an access key for a user; the secret is printed once.
+    Create {
+        /// The user who owns the key.
+        user: String,
+        /// Print JSON (accessKeyId, secretAccessKey, userName, createdAt).
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a user's access keys (without secrets).
+    List {
+        /// The user.
+        user: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete one of a user's access keys.
+    Delete {
+        /// The user.
+        user: String,
+        /// The access key id.
+        id: String,
+    },
+}
+
+/// `berth user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// List users.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a user; the password is read from BERTH_USER_PASSWORD or generated and printed.
+    Create {
+        /// The new user's name.
+        name: String,
+        /// Managed policies to attach (repeatable), e.g. AmazonEC2ContainerRegistryPowerUser.
+        #[arg(long = "policy", value_name = "POLICY")]
+        policies: Vec<String>,
+    },
+    /// Attach a managed policy (AmazonEC2ContainerRegistryFullAccess, …PowerUser, …ReadOnly, …PullOnly).
+    AttachPolicy {
+        /// The user.
+        name: String,
+        /// The managed policy's name or ARN.
+        policy: String,
+    },
+    /// Attach (or replace) an inline IAM policy read from a JSON file.
+    PutPolicy {
+        /// The user.
+        name: String,
+        /// A name for the inline policy.
+        policy_name: String,
+        /// The policy document (IAM JSON).
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Detach a policy (managed or inline) by name.
+    DetachPolicy {
+        /// The user.
+        name: String,
+        /// The policy's name.
+        policy: String,
+    },
+    /// List a user's policies.
+    Policies {
+        /// The user.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a user's password from BERTH_USER_PASSWORD, or generate and print one.
+    SetPassword {
+        /// The user's name.
+        name: String,
+    },
+    /// Delete a user.
+    Delete {
+        /// The user's name.
+        name: String,
+    },
+}
+
+/// `berth gc …`
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Report what would be deleted without deleting anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only delete blobs whose last link was touched longer ago than this many
+    /// seconds [default: the gc_grace setting, 3600].
+    #[arg(long)]
+    pub grace_seconds: Option<u64>,
+}

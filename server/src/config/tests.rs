@@ -1,0 +1,236 @@
+//! The settings: precedence, defaults, validation, and each setting's errors.
+
+use super::*;
+
+fn args() -> SettingsArgs {
+    SettingsArgs::default()
+}
+
+#[test]
+fn defaults_apply_when_nothing_is_given() {
+    let s = Settings::load(&args()).unwrap();
+    assert_eq!(s.listen.to_string(), "127.0.0.1:5000");
+    assert_eq!(s.data_dir, PathBuf::from("data"));
+    assert_eq!(s.region, "us-east-1");
+    assert!(s.create_on_push);
+    assert_eq!(s.public_url, None);
+    assert_eq!(s.tls, None, "plain HTTP by default");
+}
+
+#[test]
+fn storage_is_the_filesystem_unless_s3_is_configured() {
+    let s = Settings::load(&args()).unwrap();
+    assert_eq!(s.storage, StorageKind::Filesystem);
+    assert_eq!(s.s3, None);
+    assert!(!s.storage_redirect);
+}
+
+#[test]
+fn s3_storage_comes_from_the_file_table_and_flags_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("berth.toml");
+    std::fs::write(
+        &file,
+        "[storage]\nkind = \"s3\"\nbucket = \"layers\"\nregion = \"eu-west-1\"\n\
+         endpoint = \"http://127.0.0.1:3900/\"\npath_style = true\nprefix = \"/registry\"\n\
+         redirect = true\n",
+    )
+    .unwrap();
+    let mut a = args();
+    a.config = Some(file);
+    let s = Settings::load(&a).unwrap();
+    assert_eq!(s.storage, StorageKind::S3);
+    assert_eq!(
+        s.s3,
+        Some(crate::storage::S3Settings {
+            bucket: "layers".into(),
+            region: "eu-west-1".into(),
+            endpoint: Some("http://127.0.0.1:3900".into()),
+            path_style: true,
+            prefix: "registry/".into(),
+        })
+    );
+    assert!(s.storage_redirect);
+    a.s3_bucket = Some("other".into());
+    a.storage = Some("filesystem".into());
+    a.storage_redirect = Some(false);
+    let s = Settings::load(&a).unwrap();
+    assert_eq!(s.storage, StorageKind::Filesystem);
+    assert_eq!(
+        s.s3.map(|s3| s3.bucket),
+        Some("other".into()),
+        "kept for migrate-storage"
+    );
+    assert!(!s.storage_redirect);
+}
+
+#[test]
+fn bad_storage_settings_are_refused_by_name() {
+    let refused = |a: SettingsArgs| match Settings::load(&a) {
+        Err(ConfigError::Invalid { name, message }) => (name, message),
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let mut a = args();
+    a.storage = Some("tape".into());
+    assert_eq!(refused(a).0, "storage.kind");
+    let mut a = args();
+    a.storage = Some("s3".into());
+    let (name, message) = refused(a);
+    assert_eq!(name, "storage.bucket");
+    assert!(message.contains("BERTH_S3_BUCKET"), "{message}");
+    let mut a = args();
+    a.storage = Some("s3".into());
+    a.s3_bucket = Some("b".into());
+    a.s3_endpoint = Some("127.0.0.1:3900".into());
+    assert_eq!(refused(a).0, "storage.endpoint");
+    let mut a = args();
+    a.storage_redirect = Some(true);
+    assert_eq!(refused(a).0, "storage.redirect");
+}
+
+#[test]
+fn tls_files_come_from_flags_or_the_file_and_flags_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("berth.toml");
+    std::fs::write(&file, "tls_cert = \"file.crt\"\ntls_key = \"file.key\"\n").unwrap();
+    let mut a = args();
+    a.config = Some(file);
+    let s = Settings::load(&a).unwrap();
+    assert_eq!(
+        s.tls,
+        Some(TlsFiles {
+            cert: "file.crt".into(),
+            key: "file.key".into()
+        }),
+        "file beats default"
+    );
+    a.tls_cert = Some("flag.crt".into());
+    let s = Settings::load(&a).unwrap();
+    assert_eq!(
+        s.tls,
+        Some(TlsFiles {
+            cert: "flag.crt".into(),
+            key: "file.key".into()
+        }),
+        "flag beats the file"
+    );
+}
+
+#[test]
+fn the_rate_limit_is_ecr_s_quota_unless_set() {
+    let s = Settings::load(&args()).unwrap();
+    assert_eq!(s.rate_limit, RateLimit::DEFAULT);
+    assert_eq!((s.rate_limit.per_second, s.rate_limit.burst), (200, 400));
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("berth.toml");
+    std::fs::write(
+        &file,
+        "rate_limit = 50
+rate_burst = 80
+",
+    )
+    .unwrap();
+    let mut a = args();
+    a.config = Some(file);
+    let s = Settings::load(&a).unwrap();
+    assert_eq!((s.rate_limit.per_second, s.rate_limit.burst), (50, 80));
+    a.rate_limit = Some(0);
+    let s = Settings::load(&a).unwrap();
+    assert!(!s.rate_limit.is_on(), "the flag wins, and 0 turns it off");
+}
+
+#[test]
+fn the_limits_are_ecr_s_quotas_unless_set_and_never_zero() {
+    let s = Settings::load(&args()).unwrap();
+    assert_eq!(s.limits, Limits::DEFAULT);
+    assert_eq!(s.limits.tags_per_image, 1000);
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("berth.toml");
+    std::fs::write(
+        &file,
+        "max_tags_per_image = 3\nmax_uploads_per_user = 4\nmax_blob_size = 5\n",
+    )
+    .unwrap();
+    let mut a = args();
+    a.config = Some(file);
+    a.max_uploads_per_user = Some(9);
+    let s = Settings::load(&a).unwrap();
+    let l = s.limits;
+    assert_eq!(
+        (l.tags_per_image, l.uploads_per_user, l.blob_size),
+        (3, 9, 5)
+    );
+
+    a.max_blob_size = Some(0);
+    let err = Settings::load(&a).unwrap_err().to_string();
+    assert!(
+        err.contains("max_blob_size") && err.contains("at least 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn tls_cert_and_key_come_together() {
+    let mut a = args();
+    a.tls_cert = Some("server.crt".into());
+    let err = Settings::load(&a).unwrap_err().to_string();
+    assert!(err.contains("tls_key"), "{err}");
+
+    let mut a = args();
+    a.tls_key = Some("server.key".into());
+    let err = Settings::load(&a).unwrap_err().to_string();
+    assert!(err.contains("tls_cert"), "{err}");
+}
+
+#[test]
+fn flags_beat_the_file_and_the_file_beats_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("berth.toml");
+    std::fs::write(
+        &file,
+        "listen = \"0.0.0.0:6000\"\nregion = \"eu-west-1\"\ncreate_on_push = false\n",
+    )
+    .unwrap();
+    let mut a = args();
+    a.config = Some(file);
+    a.listen = Some("127.0.0.1:7000".into());
+    let s = Settings::load(&a).unwrap();
+    assert_eq!(s.listen.to_string(), "127.0.0.1:7000", "flag wins");
+    assert_eq!(s.region, "eu-west-1", "file beats default");
+    assert!(!s.create_on_push, "file beats default");
+}
+
+#[test]
+fn bad_values_name_the_setting() {
+    let mut a = args();
+    a.listen = Some("nowhere".into());
+    let err = Settings::load(&a).unwrap_err().to_string();
+    assert!(err.contains("listen"), "{err}");
+
+    let mut a = args();
+    a.region = Some("Mars".into());
+    assert!(Settings::load(&a)
+        .unwrap_err()
+        .to_string()
+        .contains("region"));
+
+    let mut a = args();
+    a.public_url = Some("ftp://x".into());
+    assert!(Settings::load(&a)
+        .unwrap_err()
+        .to_string()
+        .contains("public_url"));
+}
+
+#[test]
+fn unknown_keys_in_the_file_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("berth.toml");
+    std::fs::write(&file, "listn = \"x\"\n").unwrap();
+    let mut a = args();
+    a.config = Some(file);
+    let err = Settings::load(&a).unwrap_err().to_string();
+    assert!(err.contains("listn"), "{err}");
+}
