@@ -482,6 +482,17 @@ mod tests {
     use super::*;
     use futures_util::StreamExt;
 
+    /// A writeback the kernel refuses (here: not a regular file) is an error
+    /// the upload reports, not one it ignores; within a window nothing is asked.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_refused_writeback_is_reported() {
+        let device = std::fs::File::open("/dev/null").unwrap();
+        assert!(write_back(&device, 0, WRITEBACK_WINDOW - 1).is_ok());
+        let err = write_back(&device, 0, WRITEBACK_WINDOW).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ESPIPE), "{err}");
+    }
+
     async fn collect(mut stream: ByteStream) -> io::Result<Vec<u8>> {
         let mut out = Vec::new();
         while let Some(chunk) = stream.next().await {
