@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: install what is missing, build, start a private dockerd, run
 # every test (Rust unit and integration tests with real docker and skopeo, then
-# the browser tests, then a minute of each fuzz target), and stop what it started.
+# the browser tests, then a minute of each fuzz target, then a grep of every
+# server's log for the secrets the tests used), and stop what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -44,6 +45,9 @@ DOCKER_HOST="$(.ci/dockerd.sh start "$docker_dir")"
 export DOCKER_HOST
 
 logs="$(mktemp -d /tmp/berth-test-logs.XXXXXX)"
+# Every test server's log, and the secrets the tests know, for the secrets grep at the end.
+export BERTH_TEST_LOG_DIR="$logs/servers"
+mkdir -p "$BERTH_TEST_LOG_DIR"
 
 echo "==> Rust tests (unit, HTTP, docker, skopeo)" >&2
 BERTH_SITE_ROOT="$site" cargo test --workspace --exclude berth-frontend 2>&1 | tee "$logs/cargo.log"
@@ -65,10 +69,14 @@ echo "==> browser tests (Playwright + Debian chromium)" >&2
 echo "==> fuzzing: every cargo fuzz target for 60 s (fuzz/README.md)" >&2
 FUZZ_JOBS="${FUZZ_JOBS:-all}" .ci/fuzz.sh 60 2>&1 | tee "$logs/fuzz.log"
 
+echo "==> no password, secret key, token or session cookie in any server's log" >&2
+.ci/secrets-grep.sh "$BERTH_TEST_LOG_DIR" 2>&1 | tee "$logs/secrets.log"
+
 # One closing line for the whole run (each step above stops the run on failure).
 rust=$(cat "$logs/cargo.log" "$logs/cargo-s3.log" | grep -oE 'test result: ok\. [0-9]+ passed' | awk '{n += $4} END {print n + 0}')
 browser=$(grep -oE '^ *[0-9]+ passed' "$logs/e2e.log" | awk '{n += $1} END {print n + 0}')
 ecr=$(grep -oE '[0-9]+ passed' "$logs/ecr.log" | tail -n 1 | awk '{print $1 + 0}')
 fuzz=$(grep -oE '^Fuzz: [0-9]+ passed' "$logs/fuzz.log" | awk '{print $2 + 0}')
+secrets=$(grep -oE '^Secrets: [0-9]+ passed' "$logs/secrets.log" | awk '{print $2 + 0}')
 rm -rf "$logs"
-echo "Total: $((rust + ecr + browser + fuzz)) passed, 0 failed"
+echo "Total: $((rust + ecr + browser + fuzz + secrets)) passed, 0 failed"

@@ -4,6 +4,7 @@
  *   BERTH_BIN        server binary (default ../target/debug/berth, relative to end2end/)
  *   BERTH_SITE_ROOT  built site (default ../target/site)
  *   BERTH_E2E_KEEP   set to keep the temporary data directory after the run
+ *   BERTH_TEST_LOG_DIR  where to keep the server's log and the secrets the tests know
  *
  * Exposes the server's URL to the tests as process.env.BERTH_E2E_URL, its data
  * directory as BERTH_E2E_DATA_DIR and the binary as BERTH_E2E_BIN (for admin
@@ -13,7 +14,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -154,7 +155,11 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
 
   const tmp = mkdtempSync(path.join(tmpdir(), 'berth-e2e-'));
   const dataDir = path.join(tmp, 'data');
-  const logFile = path.join(tmp, 'server.log');
+  // With BERTH_TEST_LOG_DIR (make test) the log is kept there, with the
+  // admin password, for .ci/secrets-grep.sh.
+  const keptLogs = process.env.BERTH_TEST_LOG_DIR;
+  const logFile = keptLogs ? path.join(keptLogs, `e2e-${process.pid}.log`) : path.join(tmp, 'server.log');
+  if (keptLogs) appendFileSync(path.join(keptLogs, 'secrets'), `${ADMIN_PASSWORD}\n`);
   const log = createWriteStream(logFile);
 
   const server = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {

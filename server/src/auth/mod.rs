@@ -298,10 +298,12 @@ impl Authenticator {
         let row = row?;
         let cache = self.verified.lock().expect("auth cache");
         let (cached_hash, at) = cache.get(key)?;
-        (at.elapsed() < CACHE_TTL && *cached_hash == row.password_hash).then(|| Identity {
-            user_id: row.id,
-            name: row.name.clone(),
-        })
+        (at.elapsed() < CACHE_TTL && keys::secrets_equal(cached_hash, &row.password_hash)).then(
+            || Identity {
+                user_id: row.id,
+                name: row.name.clone(),
+            },
+        )
     }
 
     /// Checks a user name and password.

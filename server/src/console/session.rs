@@ -57,6 +57,14 @@ fn millis(at: OffsetDateTime) -> i64 {
     (at.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
+/// What the database keeps of a session id: its SHA-256, hex. The lookup by
+/// key then compares hashes, so its timing tells nothing about live ids, and
+/// the database alone does not hold a usable cookie.
+fn row_key(id: &Id) -> String {
+    use sha2::{Digest as _, Sha256};
+    hex::encode(Sha256::digest(id.to_string().as_bytes()))
+}
+
 fn backend(error: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(error.to_string())
 }
@@ -69,7 +77,7 @@ impl SessionStore for SessionRecords {
         // Ids are 128 random bits; a collision only costs a fresh id.
         while !self
             .db
-            .create_console_session(&record.id.to_string(), &data, millis(record.expiry_date))
+            .create_console_session(&row_key(&record.id), &data, millis(record.expiry_date))
             .await
             .map_err(backend)?
         {
@@ -82,7 +90,7 @@ impl SessionStore for SessionRecords {
         let data = serde_json::to_string(&record.data)
             .map_err(|e| session_store::Error::Encode(e.to_string()))?;
         self.db
-            .save_console_session(&record.id.to_string(), &data, millis(record.expiry_date))
+            .save_console_session(&row_key(&record.id), &data, millis(record.expiry_date))
             .await
             .map_err(backend)
     }
@@ -90,7 +98,7 @@ impl SessionStore for SessionRecords {
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let Some((data, expires_at)) = self
             .db
-            .console_session(&id.to_string())
+            .console_session(&row_key(id))
             .await
             .map_err(backend)?
         else {
@@ -110,7 +118,7 @@ impl SessionStore for SessionRecords {
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         self.db
-            .delete_console_session(&id.to_string())
+            .delete_console_session(&row_key(id))
             .await
             .map_err(backend)
     }
@@ -310,6 +318,16 @@ mod tests {
 
     fn same_origin_of(headers: &HeaderMap) -> bool {
         same_origin(headers, None)
+    }
+
+    #[test]
+    fn the_database_keeps_only_a_hash_of_the_session_id() {
+        let id = tower_sessions::session::Id::default();
+        let key = super::row_key(&id);
+        assert_eq!(key.len(), 64, "hex SHA-256");
+        assert!(!key.contains(&id.to_string()));
+        assert_eq!(key, super::row_key(&id), "the same id finds the same row");
+        assert_ne!(key, super::row_key(&tower_sessions::session::Id::default()));
     }
 
     #[test]

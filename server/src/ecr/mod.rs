@@ -131,18 +131,42 @@ async fn serve(state: &AppState, request: Request) -> Result<Value, EcrError> {
         .auth
         .admit(&identity)
         .map_err(|limited| EcrError::Throttling(limited.message))?;
+    check_content_type(&parts.headers)?;
     let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Default::default())
     } else {
         serde_json::from_slice(&body)
             .map_err(|e| EcrError::Serialization(format!("the body is not JSON: {e}")))?
     };
+    // Authorization and the operation read the same parsed input, but one
+    // request must not say two things.
+    crate::service::json::check_unique_keys(&body)
+        .map_err(|e| EcrError::Serialization(format!("the body is ambiguous: {e}")))?;
     let call = Call {
         state,
         identity: &identity,
     };
     authorize(&call, operation, &input).await?;
     dispatch(&call, operation, input).await
+}
+
+/// Refuses a body declared as anything but JSON (no `Content-Type` is taken as JSON).
+fn check_content_type(headers: &axum::http::HeaderMap) -> Result<(), EcrError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let text = value.to_str().unwrap_or("");
+    let essence = text.split(';').next().unwrap_or("").trim();
+    if ["application/x-amz-json-1.1", "application/json"]
+        .iter()
+        .any(|t| essence.eq_ignore_ascii_case(t))
+    {
+        Ok(())
+    } else {
+        Err(EcrError::Serialization(format!(
+            "Content-Type {text:?} is not application/x-amz-json-1.1"
+        )))
+    }
 }
 
 async fn dispatch(call: &Call<'_>, operation: Operation, input: Value) -> Result<Value, EcrError> {

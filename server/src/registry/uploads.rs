@@ -83,9 +83,11 @@ pub async fn start(
         // Mounting reads the source repository: without that right, upload instead.
         let mut from = query.get("from");
         if let Some(source) = from {
-            if berth_app::oci::validate_repository_name(source).is_err()
-                || !super::access::allowed(state, identity, "ecr:GetDownloadUrlForLayer", source)
-                    .await?
+            berth_app::oci::validate_repository_name(source).map_err(|e| {
+                RegistryError::NameInvalid(format!("the mount's from parameter: {e}"))
+            })?;
+            if !super::access::allowed(state, identity, "ecr:GetDownloadUrlForLayer", source)
+                .await?
             {
                 from = None;
             }

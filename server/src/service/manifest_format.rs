@@ -85,6 +85,8 @@ fn known(media_type: &str) -> Option<ManifestKind> {
 pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<ParsedManifest, String> {
     let raw: RawManifest =
         serde_json::from_slice(body).map_err(|e| format!("manifest is not valid JSON: {e}"))?;
+    // Clients parse the stored bytes again, each with its own parser.
+    super::json::check_unique_keys(body).map_err(|e| format!("manifest is ambiguous: {e}"))?;
     if raw.schema_version != Some(2) {
         return Err(format!(
             "schemaVersion must be 2, got {}",
@@ -340,6 +342,11 @@ mod tests {
                 "no manifests",
             ),
             (None, r#"{"schemaVersion":2}"#.into(), "no mediaType"),
+            (
+                Some(OCI_MANIFEST),
+                image(r#","annotations":{"a":"1","a":"2"}"#),
+                "\"a\" appears twice",
+            ),
         ];
         for (ct, body, want) in cases {
             let err = parse(ct, body.as_bytes()).unwrap_err();

@@ -47,6 +47,7 @@ pub(crate) fn create_user(server: &TestServer, name: &str, managed: &[&str]) {
     for policy in managed {
         args.extend(["--policy", policy]);
     }
+    crate::common::record_secret(USER_PASSWORD);
     berth(server, &args);
 }
 

@@ -65,6 +65,8 @@ impl Console {
             .expect("POST /api/sign_in");
         assert_eq!(response.status(), StatusCode::FOUND, "{user} signs in");
         let cookie = session_cookie(&response);
+        super::record_secret(password);
+        super::record_secret(cookie.trim_start_matches("berth_session="));
         Self {
             client,
             url: server.url.clone(),

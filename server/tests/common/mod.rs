@@ -13,8 +13,10 @@ use std::time::Duration;
 
 pub mod console;
 pub mod docker;
+pub mod ecr;
 pub mod garage;
 pub mod oci;
+pub mod raw;
 
 /// The admin password every test server starts with.
 pub const ADMIN_PASSWORD: &str = "test-admin-password-1";
@@ -34,6 +36,8 @@ pub struct TestServer {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     logs: std::sync::Arc<std::sync::Mutex<String>>,
+    /// The thread copying stderr into `logs`, done when the server has exited.
+    log_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 /// How to start a test server.
@@ -116,6 +120,21 @@ impl TestServer {
             command.env(k, v);
         }
         let mut child = command.spawn().expect("start berth");
+        record_secret(ADMIN_PASSWORD);
+        // With BERTH_TEST_LOG_DIR (make test), every line is also kept there
+        // for the secrets grep (.ci/secrets-grep.sh).
+        let kept = std::env::var_os("BERTH_TEST_LOG_DIR").map(|dir| {
+            let name = format!("rust-{}.log", unique("server"));
+            let file = std::fs::File::create(Path::new(&dir).join(name)).expect("log file");
+            std::sync::Arc::new(std::sync::Mutex::new(file))
+        });
+        let keep = move |line: &str| {
+            if let Some(file) = &kept {
+                use std::io::Write as _;
+                let _ = writeln!(file.lock().expect("log file lock"), "{line}");
+            }
+        };
+        let keep_stderr = keep.clone();
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -128,14 +147,16 @@ impl TestServer {
                         sent = true;
                     }
                 }
+                keep(&line);
                 println!("[berth] {line}");
             }
         });
         let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let stderr = child.stderr.take().expect("stderr");
         let sink = logs.clone();
-        std::thread::spawn(move || {
+        let log_reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                keep_stderr(&line);
                 eprintln!("[berth] {line}");
                 let mut logs = sink.lock().expect("log lock");
                 logs.push_str(&line);
@@ -154,7 +175,17 @@ impl TestServer {
             host,
             url,
             logs,
+            log_reader: Some(log_reader),
         }
+    }
+
+    /// Stops the server (SIGTERM) and returns everything it logged, to its last line.
+    pub fn stop_and_collect_logs(&mut self) -> String {
+        self.stop();
+        if let Some(reader) = self.log_reader.take() {
+            reader.join().expect("the log reader");
+        }
+        self.logs()
     }
 
     /// What the server has logged so far (its stderr).
@@ -241,6 +272,23 @@ impl Drop for TestServer {
 /// The `berth` binary cargo built for these tests.
 pub fn berth_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_berth"))
+}
+
+/// Notes a secret the tests know, when `BERTH_TEST_LOG_DIR` asks for them:
+/// `.ci/secrets-grep.sh` fails the run if any appears in a server's log.
+pub fn record_secret(secret: &str) {
+    let Some(dir) = std::env::var_os("BERTH_TEST_LOG_DIR") else {
+        return;
+    };
+    use std::io::Write as _;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(Path::new(&dir).join("secrets"))
+        .expect("the secrets file");
+    // One write per line, so concurrent tests never interleave inside one.
+    file.write_all(format!("{secret}\n").as_bytes())
+        .expect("record a secret");
 }
 
 /// A unique repository-name-safe suffix for a test.

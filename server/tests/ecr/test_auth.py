@@ -8,11 +8,12 @@ import string
 
 import requests
 
-from conftest import TIMEOUT, assert_recent, basic_auth_header, expect_error, make_ecr
+from conftest import TIMEOUT, assert_recent, basic_auth_header, expect_error, make_ecr, record_secret
 
 
 def decode_token(token: str) -> tuple:
     user, _, password = base64.b64decode(token).decode().partition(":")
+    record_secret(password)
     return user, password
 
 
@@ -47,6 +48,7 @@ def test_made_up_token_is_rejected_by_the_registry(server):
 
 def test_get_login_password_works_as_registry_password(aws, server):
     password = aws.text("ecr", "get-login-password").strip()
+    record_secret(password)
     assert password and "\n" not in password
     r = get_v2(server, basic_auth_header("AWS", password))
     assert r.status_code == 200, r.text

@@ -1,0 +1,564 @@
+//! Bad requests on the registry API (`/v2/`), grouped by what is bad, each
+//! with the status and OCI error code it must get.
+
+use super::{row, Fixture, Row, Want, CUT_AT};
+use crate::common::oci::{
+    image_index, image_manifest, sha256_digest, to_bytes, Descriptor, OCI_CONFIG, OCI_INDEX,
+    OCI_LAYER, OCI_MANIFEST,
+};
+use crate::common::raw::RawRequest;
+use Want::{Oci, Status, Truncated};
+
+/// Path traversal and odd Unicode in repository names, on every endpoint.
+pub fn names(f: &Fixture) -> Vec<Row> {
+    let d = &f.image.digest;
+    let manifest = f.image.manifest.clone();
+    let bad = [
+        ("../ in the name", "hostile/../hostile/other"),
+        ("%2e%2e in the name", "hostile/%2e%2e/other"),
+        ("%2f in the name", "hostile%2fapp"),
+        ("a backslash", "hostile\\..\\other"),
+        ("%5c in the name", "hostile%5c..%5cother"),
+        ("NUL", "hostile/app%00"),
+        ("an RTL override", "hostile/app%E2%80%AE"),
+        ("fullwidth letters", "hostile/%EF%BD%81pp"),
+        ("a combining accent", "hostile/a%CC%81pp"),
+        ("a Cyrillic homoglyph", "hostile/%D0%B0pp"),
+    ];
+    let long = format!("hostile/{}", "a".repeat(250));
+    let mut rows = Vec::new();
+    for (what, name) in bad
+        .iter()
+        .copied()
+        .chain([("257 characters", long.as_str())])
+    {
+        let invalid = Oci(400, "NAME_INVALID");
+        let up = format!("/v2/{name}/blobs/uploads/");
+        rows.extend([
+            row(
+                format!("tags list, {what}"),
+                f.v2("GET", format!("/v2/{name}/tags/list")),
+                invalid,
+            ),
+            row(
+                format!("manifest GET, {what}"),
+                f.v2("GET", format!("/v2/{name}/manifests/v1")),
+                invalid,
+            ),
+            row(
+                format!("manifest HEAD, {what}"),
+                f.v2("HEAD", format!("/v2/{name}/manifests/{d}")),
+                Status(400),
+            ),
+            row(
+                format!("manifest PUT, {what}"),
+                f.v2("PUT", format!("/v2/{name}/manifests/v2"))
+                    .header("Content-Type", OCI_MANIFEST)
+                    .body(manifest.clone()),
+                invalid,
+            ),
+            row(
+                format!("manifest DELETE, {what}"),
+                f.v2("DELETE", format!("/v2/{name}/manifests/{d}")),
+                invalid,
+            ),
+            row(
+                format!("blob GET, {what}"),
+                f.v2("GET", format!("/v2/{name}/blobs/{d}")),
+                invalid,
+            ),
+            row(
+                format!("blob DELETE, {what}"),
+                f.v2("DELETE", format!("/v2/{name}/blobs/{d}")),
+                invalid,
+            ),
+            row(
+                format!("upload POST, {what}"),
+                f.v2("POST", up.clone()),
+                invalid,
+            ),
+            row(
+                format!("upload GET, {what}"),
+                f.v2("GET", format!("{up}{}", uuid_like())),
+                invalid,
+            ),
+            row(
+                format!("referrers, {what}"),
+                f.v2("GET", format!("/v2/{name}/referrers/{d}")),
+                invalid,
+            ),
+        ]);
+    }
+    let app = &f.app;
+    rows.extend([
+        row(
+            "/v2/../ before the name",
+            f.v2("GET", "/v2/../etc/passwd"),
+            Oci(404, "NOT_FOUND"),
+        ),
+        row(
+            "mount from a traversing name",
+            f.v2(
+                "POST",
+                format!(
+                    "/v2/{app}/blobs/uploads/?mount={}&from=hostile/../other",
+                    f.other_blob
+                ),
+            ),
+            Oci(400, "NAME_INVALID"),
+        ),
+        row(
+            "base with a password in odd Unicode",
+            RawRequest::new("GET", "/v2/").header(
+                "Authorization",
+                format!("Basic {}", b64("admin:test-admin-password-1\u{202e}")),
+            ),
+            Oci(401, "UNAUTHORIZED"),
+        ),
+        row(
+            "catalog with n=-1",
+            f.v2("GET", "/v2/_catalog?n=-1"),
+            Oci(400, "PAGINATION_NUMBER_INVALID"),
+        ),
+        row(
+            "catalog with n past u64",
+            f.v2("GET", "/v2/_catalog?n=18446744073709551616"),
+            Oci(400, "PAGINATION_NUMBER_INVALID"),
+        ),
+        row(
+            "tags list with n=abc",
+            f.v2("GET", format!("/v2/{app}/tags/list?n=abc")),
+            Oci(400, "PAGINATION_NUMBER_INVALID"),
+        ),
+    ]);
+    rows
+}
+
+fn b64(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+fn uuid_like() -> &'static str {
+    "0b5b2e8a-7a43-4d3a-9b0e-2f1a6f8e9c11"
+}
+
+/// Odd references: tags and digests with traversal, Unicode, overlong, and
+/// malformed or mismatched digests.
+pub fn references(f: &Fixture) -> Vec<Row> {
+    let app = &f.app;
+    let manifest = f.image.manifest.clone();
+    let hex = f.image.digest.trim_start_matches("sha256:");
+    let put = |reference: &str| {
+        f.v2("PUT", format!("/v2/{app}/manifests/{reference}"))
+            .header("Content-Type", OCI_MANIFEST)
+            .body(manifest.clone())
+    };
+    let tag_invalid = Oci(400, "TAG_INVALID");
+    let digest_invalid = Oci(400, "DIGEST_INVALID");
+    let long_tag = "t".repeat(129);
+    let mut rows = vec![
+        row("tag ..%2f..%2fv1", put("..%2f..%2fv1"), tag_invalid),
+        row("tag ..", put(".."), tag_invalid),
+        row("tag with NUL", put("v1%00"), tag_invalid),
+        row("tag with an RTL override", put("v1%E2%80%AE"), tag_invalid),
+        row("fullwidth tag", put("%EF%BD%961"), tag_invalid),
+        row("tag with a combining accent", put("v%CC%811"), tag_invalid),
+        row("tag with a Cyrillic homoglyph", put("%D0%B51"), tag_invalid),
+        row("tag of 129 characters", put(&long_tag), tag_invalid),
+        row(
+            "GET a tag of 129 characters",
+            f.v2("GET", format!("/v2/{app}/manifests/{long_tag}")),
+            tag_invalid,
+        ),
+        row(
+            "DELETE tag with traversal",
+            f.v2("DELETE", format!("/v2/{app}/manifests/..%2fv1")),
+            tag_invalid,
+        ),
+    ];
+    let digests = [
+        ("uppercase hex", format!("sha256:{}", hex.to_uppercase())),
+        ("short hex", format!("sha256:{}", &hex[..63])),
+        ("sha512 with 64 hex", format!("sha512:{hex}")),
+        ("md5", "md5:d41d8cd98f00b204e9800998ecf8427e".to_owned()),
+        ("traversal", "sha256:..%2f..%2fberth.db".to_owned()),
+        ("no algorithm", hex.to_owned()),
+    ];
+    for (what, digest) in &digests {
+        rows.extend([
+            row(
+                format!("blob GET, {what}"),
+                f.v2("GET", format!("/v2/{app}/blobs/{digest}")),
+                digest_invalid,
+            ),
+            row(
+                format!("blob HEAD, {what}"),
+                f.v2("HEAD", format!("/v2/{app}/blobs/{digest}")),
+                Status(400),
+            ),
+            row(
+                format!("blob DELETE, {what}"),
+                f.v2("DELETE", format!("/v2/{app}/blobs/{digest}")),
+                digest_invalid,
+            ),
+            row(
+                format!("referrers, {what}"),
+                f.v2("GET", format!("/v2/{app}/referrers/{digest}")),
+                digest_invalid,
+            ),
+            row(
+                format!("monolithic upload, {what}"),
+                f.v2("POST", format!("/v2/{app}/blobs/uploads/?digest={digest}"))
+                    .body(b"some bytes".to_vec()),
+                digest_invalid,
+            ),
+            row(
+                format!("mount, {what}"),
+                f.v2(
+                    "POST",
+                    format!("/v2/{app}/blobs/uploads/?mount={digest}&from={}", f.other),
+                ),
+                digest_invalid,
+            ),
+        ]);
+    }
+    let other_bytes = sha256_digest(b"other bytes");
+    rows.extend([
+        row(
+            "manifest GET by uppercase digest",
+            f.v2(
+                "GET",
+                format!("/v2/{app}/manifests/sha256:{}", hex.to_uppercase()),
+            ),
+            digest_invalid,
+        ),
+        row(
+            "manifest PUT by the digest of other bytes",
+            put(&other_bytes),
+            digest_invalid,
+        ),
+        row(
+            "monolithic upload with the digest of other bytes",
+            f.v2(
+                "POST",
+                format!("/v2/{app}/blobs/uploads/?digest={other_bytes}"),
+            )
+            .body(b"some bytes".to_vec()),
+            digest_invalid,
+        ),
+        row(
+            "upload GET with a traversing id",
+            f.v2("GET", format!("/v2/{app}/blobs/uploads/..%2f..%2fberth.db")),
+            Oci(404, "BLOB_UPLOAD_UNKNOWN"),
+        ),
+        row(
+            "upload PATCH to id ..",
+            f.v2("PATCH", format!("/v2/{app}/blobs/uploads/.."))
+                .body(b"x".to_vec()),
+            Oci(404, "BLOB_UPLOAD_UNKNOWN"),
+        ),
+        row(
+            "upload PUT to a traversing id",
+            f.v2(
+                "PUT",
+                format!("/v2/{app}/blobs/uploads/..%5c..%5csecret.key?digest={other_bytes}"),
+            )
+            .body(b"other bytes".to_vec()),
+            Oci(404, "BLOB_UPLOAD_UNKNOWN"),
+        ),
+        row(
+            "upload DELETE of id %2e%2e",
+            f.v2("DELETE", format!("/v2/{app}/blobs/uploads/%2e%2e")),
+            Oci(404, "BLOB_UPLOAD_UNKNOWN"),
+        ),
+    ]);
+    rows
+}
+
+/// `Range` on a blob GET and `Content-Range` on an upload PATCH.
+pub fn ranges(f: &Fixture) -> Vec<Row> {
+    let app = &f.app;
+    let layer = &f.image.layers[0].digest;
+    let get = |range: &str| {
+        f.v2("GET", format!("/v2/{app}/blobs/{layer}"))
+            .header("Range", range)
+    };
+    let upload = &f.uploads[0];
+    let patch = |range: &str, body: &[u8]| {
+        f.v2("PATCH", upload.clone())
+            .header("Content-Type", "application/octet-stream")
+            .header("Content-Range", range)
+            .body(body.to_vec())
+    };
+    let not_satisfiable = Oci(416, "RANGE_INVALID");
+    let out_of_order = Oci(416, "BLOB_UPLOAD_INVALID");
+    let malformed = Oci(400, "BLOB_UPLOAD_INVALID");
+    vec![
+        // RFC 9110: a Range that does not parse, or whose last byte comes
+        // before its first, is ignored and the whole blob sent.
+        row("Range inverted", get("bytes=10-5"), Status(200)),
+        row(
+            "Range past u64",
+            get("bytes=0-18446744073709551616"),
+            Status(200),
+        ),
+        row("Range non-numeric", get("bytes=abc-def"), Status(200)),
+        row("Range empty", get("bytes="), Status(200)),
+        row("Range of another unit", get("items=0-1"), Status(200)),
+        row(
+            "Range starting past the end",
+            get("bytes=100000-"),
+            not_satisfiable,
+        ),
+        row(
+            "Range starting at u64::MAX",
+            get("bytes=18446744073709551615-"),
+            not_satisfiable,
+        ),
+        row("suffix Range of 0 bytes", get("bytes=-0"), not_satisfiable),
+        row(
+            "Content-Range inverted",
+            patch("5-2", b"abcd"),
+            out_of_order,
+        ),
+        row(
+            "Content-Range past the end",
+            patch("10-13", b"abcd"),
+            out_of_order,
+        ),
+        row(
+            "Content-Range of 2^64 bytes",
+            patch("0-18446744073709551615", b"abcd"),
+            malformed,
+        ),
+        row(
+            "Content-Range non-numeric",
+            patch("a-b", b"abcd"),
+            malformed,
+        ),
+        row(
+            "Content-Range longer than the body",
+            patch("0-9", b"abcd"),
+            malformed,
+        ),
+        row("Content-Range empty", patch("", b"abcd"), malformed),
+    ]
+}
+
+/// Bodies shorter than their `Content-Length` (then the connection closed)
+/// and bodies over the limit.
+pub fn bodies(f: &Fixture) -> Vec<Row> {
+    let app = &f.app;
+    let layer = vec![7u8; 64 * 1024];
+    let digest = sha256_digest(&layer);
+    let mut big = to_bytes(&image_manifest(&f.image.config, &f.image.layers));
+    big.truncate(big.len() - 1);
+    big.extend(format!(r#","annotations":{{"x":"{}"}}}}"#, "x".repeat(4 << 20)).bytes());
+    vec![
+        row(
+            "manifest PUT cut short",
+            f.v2("PUT", format!("/v2/{app}/manifests/v2"))
+                .header("Content-Type", OCI_MANIFEST)
+                .body(f.image.manifest.clone())
+                .truncated(40),
+            Truncated,
+        ),
+        row(
+            "monolithic upload cut short",
+            f.v2("POST", format!("/v2/{app}/blobs/uploads/?digest={digest}"))
+                .body(layer.clone())
+                .truncated(CUT_AT),
+            Truncated,
+        ),
+        row(
+            "PATCH cut short",
+            f.v2("PATCH", f.uploads[1].clone())
+                .body(layer.clone())
+                .truncated(CUT_AT),
+            Truncated,
+        ),
+        row(
+            "upload PUT cut short",
+            f.v2("PUT", format!("{}?digest={digest}", f.uploads[2]))
+                .body(layer.clone())
+                .truncated(CUT_AT),
+            Truncated,
+        ),
+        row(
+            "manifest over 4 MiB",
+            f.v2("PUT", format!("/v2/{app}/manifests/v2"))
+                .header("Content-Type", OCI_MANIFEST)
+                .body(big),
+            Oci(413, "SIZE_INVALID"),
+        ),
+    ]
+}
+
+/// Manifests with the wrong media type, duplicate keys, deep nesting, and
+/// references to blobs and manifests that only another repository has.
+pub fn manifests(f: &Fixture) -> Vec<Row> {
+    let app = &f.app;
+    let put = |tag: &str, content_type: &str, body: Vec<u8>| {
+        f.v2("PUT", format!("/v2/{app}/manifests/{tag}"))
+            .header("Content-Type", content_type)
+            .body(body)
+    };
+    let invalid = Oci(400, "MANIFEST_INVALID");
+    let image = f.image.manifest.clone();
+    let mut untyped = image_manifest(&f.image.config, &f.image.layers);
+    untyped.as_object_mut().expect("object").remove("mediaType");
+    let text = String::from_utf8(image.clone()).expect("UTF-8");
+    let config = f.image.config.json().to_string();
+    let duplicate_layers = text.replacen(r#""layers":"#, r#""layers":[],"layers":"#, 1);
+    let duplicate_digest = text.replacen(
+        r#""digest":"#,
+        &format!(r#""digest":"{}","digest":"#, f.other_blob),
+        1,
+    );
+    let duplicate_annotation = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{config},"layers":[],"annotations":{{"a":"1","a":"2"}}}}"#
+    );
+    let deep = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{config},"layers":[],"annotations":{{"a":{}{}}}}}"#,
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let other_layer = Descriptor {
+        media_type: OCI_LAYER.into(),
+        digest: f.other_blob.clone(),
+        size: 22,
+    };
+    let other_config = Descriptor {
+        media_type: OCI_CONFIG.into(),
+        ..other_layer.clone()
+    };
+    let blob_unknown = Oci(400, "MANIFEST_BLOB_UNKNOWN");
+    vec![
+        row(
+            "Content-Type of an index on an image",
+            put("v2", OCI_INDEX, image.clone()),
+            invalid,
+        ),
+        row(
+            "unknown Content-Type and no mediaType",
+            put("v2", "application/x-evil", to_bytes(&untyped)),
+            invalid,
+        ),
+        row(
+            "duplicate layers key",
+            put("v2", OCI_MANIFEST, duplicate_layers.into()),
+            invalid,
+        ),
+        row(
+            "duplicate digest key",
+            put("v2", OCI_MANIFEST, duplicate_digest.into()),
+            invalid,
+        ),
+        row(
+            "duplicate annotation key",
+            put("v2", OCI_MANIFEST, duplicate_annotation.into()),
+            invalid,
+        ),
+        row(
+            "10k-deep annotation",
+            put("v2", OCI_MANIFEST, deep.into()),
+            invalid,
+        ),
+        row(
+            "10k-deep array",
+            put(
+                "v2",
+                OCI_MANIFEST,
+                format!("{}{}", "[".repeat(10_000), "]".repeat(10_000)).into(),
+            ),
+            invalid,
+        ),
+        row(
+            "a layer only another repository has",
+            put(
+                "v2",
+                OCI_MANIFEST,
+                to_bytes(&image_manifest(&f.image.config, &[other_layer])),
+            ),
+            blob_unknown,
+        ),
+        row(
+            "a config only another repository has",
+            put(
+                "v2",
+                OCI_MANIFEST,
+                to_bytes(&image_manifest(&other_config, &[])),
+            ),
+            blob_unknown,
+        ),
+        row(
+            "an index of a manifest only another repository has",
+            put(
+                "v2",
+                OCI_INDEX,
+                to_bytes(&image_index(&[f.other_image.descriptor()])),
+            ),
+            blob_unknown,
+        ),
+        row(
+            "GET a blob only another repository has",
+            f.v2("GET", format!("/v2/{app}/blobs/{}", f.other_blob)),
+            Oci(404, "BLOB_UNKNOWN"),
+        ),
+        row(
+            "HEAD a blob only another repository has",
+            f.v2("HEAD", format!("/v2/{app}/blobs/{}", f.other_blob)),
+            Status(404),
+        ),
+        row(
+            "DELETE a blob only another repository has",
+            f.v2("DELETE", format!("/v2/{app}/blobs/{}", f.other_blob)),
+            Oci(404, "BLOB_UNKNOWN"),
+        ),
+        row(
+            "GET a manifest only another repository has",
+            f.v2(
+                "GET",
+                format!("/v2/{app}/manifests/{}", f.other_image.digest),
+            ),
+            Oci(404, "MANIFEST_UNKNOWN"),
+        ),
+        row(
+            "DELETE a manifest only another repository has",
+            f.v2(
+                "DELETE",
+                format!("/v2/{app}/manifests/{}", f.other_image.digest),
+            ),
+            Oci(404, "MANIFEST_UNKNOWN"),
+        ),
+    ]
+}
+
+/// The control after the rows: mounting the other repository's blob makes
+/// the same manifest acceptable.
+pub async fn mount_then_push(f: &Fixture) {
+    use crate::common::raw::send;
+    let app = &f.app;
+    let mount = f.v2(
+        "POST",
+        format!(
+            "/v2/{app}/blobs/uploads/?mount={}&from={}",
+            f.other_blob, f.other
+        ),
+    );
+    let reply = send(&f.server.host, &mount).expect("an answer");
+    assert_eq!(reply.status, 201, "mounted: {reply:?}");
+    let layer = Descriptor {
+        media_type: OCI_LAYER.into(),
+        digest: f.other_blob.clone(),
+        size: 22,
+    };
+    let body = to_bytes(&image_manifest(&f.image.config, &[layer]));
+    let put = f
+        .v2("PUT", format!("/v2/{app}/manifests/mounted"))
+        .header("Content-Type", OCI_MANIFEST)
+        .body(body);
+    let reply = send(&f.server.host, &put).expect("an answer");
+    assert_eq!(reply.status, 201, "pushed after the mount: {reply:?}");
+}
