@@ -158,33 +158,6 @@ fn is_public(path: &str) -> bool {
         || matches!(path, "/favicon.svg" | "/logo.svg" | "/favicon.ico")
 }
 
-/// Whether a state-changing request comes from a page of this site: its
-/// `Origin` (or, lacking one, its `Referer`) must name the host it was sent to
-/// (`Host`, or the URI's authority under HTTP/2).
-pub fn same_origin(headers: &axum::http::HeaderMap, authority: Option<&str>) -> bool {
-    let Some(host) = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or(authority)
-    else {
-        return false;
-    };
-    let origin = headers
-        .get(header::ORIGIN)
-        .or_else(|| headers.get(header::REFERER))
-        .and_then(|h| h.to_str().ok());
-    let Some(origin) = origin else {
-        return false;
-    };
-    let rest = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"));
-    match rest {
-        Some(rest) => rest.split('/').next() == Some(host),
-        None => false,
-    }
-}
-
 /// Runs before every console request: refuses cross-site state changes,
 /// resolves the signed-in user (ending sessions past their lifetime or whose
 /// user is gone), and sends signed-out visitors of pages to `/login`.
@@ -192,18 +165,22 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let safe = matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe
-        && !same_origin(
-            request.headers(),
-            request.uri().authority().map(|a| a.as_str()),
-        )
-    {
-        tracing::warn!(%method, %path, "refused a console request from another site");
-        return (
-            StatusCode::FORBIDDEN,
-            "This request did not come from a page of this Berth console (its Origin does not match), so it was refused.",
-        )
-            .into_response();
+    if !safe {
+        let authority = request.uri().authority().map(|a| a.as_str());
+        if let Err(reason) =
+            super::origin::check(request.headers(), authority, guard.settings.secure)
+        {
+            tracing::warn!(%method, %path, %reason, "refused a console request from another site");
+            return (
+                StatusCode::FORBIDDEN,
+                format!(
+                    "This request did not come from a page of this Berth console: {reason}. \
+                     It was refused so that another site cannot act in your name; \
+                     open the console at its own address and try again."
+                ),
+            )
+                .into_response();
+        }
     }
     if path.starts_with("/pkg/") {
         return next.run(request).await;
@@ -232,10 +209,26 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
     let mut response = next.run(request).await;
     // Pages hold what only the signed-in user may see (a new access key's
     // secret, for one): no cache keeps them.
-    response
-        .headers_mut()
+    let headers = response.headers_mut();
+    headers
         .entry(header::CACHE_CONTROL)
         .or_insert(header::HeaderValue::from_static("no-store"));
+    // No other site may frame the console (clickjacking), browsers take each
+    // answer as the type it says it is, and forms post only to this site.
+    headers.insert(
+        header::X_FRAME_OPTIONS,
+        header::HeaderValue::from_static("DENY"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'",
+        ),
+    );
     response
 }
 
@@ -293,58 +286,4 @@ pub async fn start(session: &Session, user_id: i64, name: &str) -> Result<(), St
 /// Ends the session: the record is deleted and the cookie removed.
 pub async fn end(session: &Session) -> Result<(), String> {
     session.flush().await.map_err(|e| e.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::same_origin;
-    use axum::http::{header, HeaderMap, HeaderValue};
-
-    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.insert(name.clone(), HeaderValue::from_str(value).unwrap());
-        }
-        map
-    }
-
-    fn same_origin_of(headers: &HeaderMap) -> bool {
-        same_origin(headers, None)
-    }
-
-    #[test]
-    fn state_changes_must_come_from_this_site() {
-        let host = (header::HOST, "127.0.0.1:5000");
-        assert!(same_origin_of(&headers(&[
-            host.clone(),
-            (header::ORIGIN, "http://127.0.0.1:5000")
-        ])));
-        assert!(same_origin_of(&headers(&[
-            host.clone(),
-            (header::ORIGIN, "https://127.0.0.1:5000")
-        ])));
-        assert!(same_origin_of(&headers(&[
-            host.clone(),
-            (header::REFERER, "http://127.0.0.1:5000/create-repository")
-        ])));
-        for origin in [
-            "http://evil.example",
-            "http://127.0.0.1:5001",
-            "http://127.0.0.1:5000.evil.example",
-            "null",
-            "127.0.0.1:5000",
-        ] {
-            assert!(
-                !same_origin_of(&headers(&[host.clone(), (header::ORIGIN, origin)])),
-                "{origin}"
-            );
-        }
-        assert!(
-            !same_origin_of(&headers(std::slice::from_ref(&host))),
-            "no Origin nor Referer"
-        );
-        let h2 = headers(&[(header::ORIGIN, "http://127.0.0.1:5000")]);
-        assert!(!same_origin(&h2, None), "no Host");
-        assert!(same_origin(&h2, Some("127.0.0.1:5000")), "HTTP/2 authority");
-    }
 }
