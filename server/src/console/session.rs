@@ -287,3 +287,55 @@ pub async fn start(session: &Session, user_id: i64, name: &str) -> Result<(), St
 pub async fn end(session: &Session) -> Result<(), String> {
     session.flush().await.map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SessionRecords;
+    use crate::db::Db;
+    use tower_sessions::session::{Id, Record};
+    use tower_sessions::session_store::SessionStore;
+
+    fn record(user: &str) -> Record {
+        Record {
+            id: Id::default(),
+            data: [("user".to_owned(), serde_json::json!(user))].into(),
+            expiry_date: time::OffsetDateTime::now_utc() + time::Duration::HOUR,
+        }
+    }
+
+    /// A request that loaded a session before sign-out (or a password
+    /// change) and saves it afterwards must not bring it back.
+    #[tokio::test]
+    async fn an_ended_session_stays_ended_whatever_saves_late() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionRecords {
+            db: Db::open(&dir.path().join("berth.db")).await.unwrap(),
+        };
+        let mut live = record("alice");
+        store.create(&mut live).await.unwrap();
+        let loaded = store.load(&live.id).await.unwrap().expect("created");
+        assert_eq!(loaded.data, live.data);
+
+        let mut refreshed = loaded.clone();
+        refreshed
+            .data
+            .insert("user".into(), serde_json::json!("alice again"));
+        store.save(&refreshed).await.unwrap();
+        assert_eq!(
+            store.load(&live.id).await.unwrap().unwrap().data,
+            refreshed.data
+        );
+
+        store.delete(&live.id).await.unwrap();
+        store.save(&refreshed).await.unwrap();
+        assert!(
+            store.load(&live.id).await.unwrap().is_none(),
+            "a late save revived it"
+        );
+
+        // Nor can a client's made-up id be written by a save.
+        let made_up = record("mallory");
+        store.save(&made_up).await.unwrap();
+        assert!(store.load(&made_up.id).await.unwrap().is_none());
+    }
+}
