@@ -133,6 +133,7 @@ async fn forged_state_changes_carrying_the_session_cookie_are_refused_and_change
                 response.headers().get(header::SET_COOKIE).is_none(),
                 "{how}: {endpoint} touched the cookie"
             );
+            assert_eq!(response.headers()["x-content-type-options"], "nosniff");
             let text = response.text().await.unwrap();
             assert!(text.starts_with(REFUSAL), "{how}: {endpoint}: {text}");
         }

@@ -171,7 +171,7 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
             super::origin::check(request.headers(), authority, guard.settings.secure)
         {
             tracing::warn!(%method, %path, %reason, "refused a console request from another site");
-            return (
+            let mut response = (
                 StatusCode::FORBIDDEN,
                 format!(
                     "This request did not come from a page of this Berth console: {reason}. \
@@ -180,6 +180,8 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
                 ),
             )
                 .into_response();
+            harden(&mut response);
+            return response;
         }
     }
     if path.starts_with("/pkg/") {
@@ -209,12 +211,18 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
     let mut response = next.run(request).await;
     // Pages hold what only the signed-in user may see (a new access key's
     // secret, for one): no cache keeps them.
-    let headers = response.headers_mut();
-    headers
+    response
+        .headers_mut()
         .entry(header::CACHE_CONTROL)
         .or_insert(header::HeaderValue::from_static("no-store"));
-    // No other site may frame the console (clickjacking), browsers take each
-    // answer as the type it says it is, and forms post only to this site.
+    harden(&mut response);
+    response
+}
+
+/// No other site may frame the console (clickjacking), browsers take each
+/// answer as the type it says it is, and forms post only to this site.
+fn harden(response: &mut Response) {
+    let headers = response.headers_mut();
     headers.insert(
         header::X_FRAME_OPTIONS,
         header::HeaderValue::from_static("DENY"),
@@ -229,7 +237,6 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
             "frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'",
         ),
     );
-    response
 }
 
 async fn signed_in_user(guard: &Guard, session: &Session) -> Result<Option<SignedIn>, String> {
