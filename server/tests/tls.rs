@@ -422,7 +422,7 @@ fn docker_logs_in_pushes_and_pulls_over_tls() {
 }
 
 #[test]
-fn console_session_cookies_are_secure_under_tls() {
+fn console_session_cookies_are_secure_under_tls_and_only_https_pages_sign_in() {
     let pki = TestPki::new();
     let tls = pki.start_server();
     let base = format!("https://{}", tls.host);
@@ -434,6 +434,16 @@ fn console_session_cookies_are_secure_under_tls() {
         .build()
         .expect("reqwest client");
     runtime().block_on(async {
+        // A page of this host served over plain HTTP is not this console.
+        let response = client
+            .post(format!("{base}/api/sign_in"))
+            .header("origin", format!("http://{}", tls.host))
+            .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
+            .send()
+            .await
+            .expect("sign in from an http page");
+        assert_eq!(response.status(), 403);
+        assert!(response.headers().get("set-cookie").is_none());
         // Over HTTP/2 there is no Host header: the same-origin check uses the
         // request's authority.
         let response = client

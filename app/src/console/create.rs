@@ -3,7 +3,7 @@
 
 use super::api::repositories::{describe_name, CreateRepository, NAME_RULE};
 use super::api::session::load_registry_facts;
-use super::widgets::{field_error, form_error, ErrorNotice};
+use super::widgets::{field_error, form_error, textarea_text, ErrorNotice};
 use leptos::prelude::*;
 
 /// The form.
@@ -129,7 +129,7 @@ pub fn MutabilityAndScanFields(
             </div>
             <div class="field">
                 <label for="exclusions">"Exclusion filters (optional)"</label>
-                <textarea id="exclusions" name="exclusions" rows="2" aria-describedby="exclusions-help exclusions-error">{exclusions}</textarea>
+                <textarea id="exclusions" name="exclusions" rows="2" aria-describedby="exclusions-help exclusions-error">{textarea_text(&exclusions)}</textarea>
                 <p id="exclusions-help" class="help">
                     "Up to 5 tag patterns, comma-separated or one per line, that are exempt from the setting above; '*' matches any characters (e.g. latest, dev-*)."
                 </p>

@@ -7,7 +7,7 @@ use super::api::lifecycle::{
     dry_run, load_lifecycle, DecisionRow, LifecycleState, RunLifecycle, SaveLifecycle,
     TestLifecycle,
 };
-use super::widgets::{field_error, form_error, short_digest, ErrorNotice};
+use super::widgets::{field_error, form_error, short_digest, textarea_text, ErrorNotice};
 use crate::lifecycle::{self, CountType, Rule, TagStatus};
 use leptos::prelude::*;
 
@@ -177,7 +177,7 @@ fn LifecycleEditor(
                         prop:value=move || text.get()
                         on:input=move |ev| text.set(event_target_value(&ev))
                     >
-                        {initial}
+                        {textarea_text(&initial)}
                     </textarea>
                     <p id="policy-error" class="field-error" role="alert" data-testid="policy-error">
                         {move || policy_error().or_else(save_policy_error)}

@@ -9,7 +9,7 @@ use super::api::policies::{load_policy, DeletePolicy, PolicyTarget, PolicyView, 
 use super::policy_draft::{
     append_statement, check_draft, size_counter, StatementDraft, COMMON_ACTIONS,
 };
-use super::widgets::{field_error, form_error, ErrorNotice};
+use super::widgets::{field_error, form_error, textarea_text, ErrorNotice};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_router::hooks::use_query_map;
@@ -256,7 +256,7 @@ fn PolicyEditor(
                         touched.set(true);
                         builder_error.update(|e| if e.as_ref().is_some_and(|e| e.field == "policy") { *e = None });
                     }
-                >{start_text}</textarea>
+                >{textarea_text(&start_text)}</textarea>
                 <p id="policy-help" class="help">
                     "IAM policy JSON with a Principal in each statement, as aws ecr set-repository-policy takes it. "
                     {move || size_counter(&text.get())}

@@ -8,7 +8,9 @@ use super::api::settings::{
     SaveScanningSettings, ScanningSettings, SCAN_FREQUENCIES, SCAN_RULE_SLOTS,
 };
 use super::permissions::{successes, PolicySection};
-use super::widgets::{field_error, form_error, human_size, short_digest, ErrorNotice};
+use super::widgets::{
+    field_error, form_error, human_size, short_digest, textarea_text, ErrorNotice,
+};
 use super::UserResource;
 use leptos::prelude::*;
 
@@ -104,7 +106,7 @@ fn ScanningForm(
                     <div class="field">
                         <label for=filters_field>"Repository filters"</label>
                         <textarea id=filters_field name=filters_field rows="2" spellcheck="false"
-                            aria-describedby=format!("{filters_field}-help {filters_field}-error")>{filters}</textarea>
+                            aria-describedby=format!("{filters_field}-help {filters_field}-error")>{textarea_text(&filters)}</textarea>
                         <p id=format!("{filters_field}-help") class="help">"Repository name patterns, one per line or comma-separated; * matches any characters (team-a/*). Leave empty for no rule."</p>
                         <p id=format!("{filters_field}-error") class="field-error" role="alert">{filters_error}</p>
                     </div>

@@ -144,6 +144,23 @@ pub fn short_digest(digest: &str) -> String {
     }
 }
 
+/// `text` ready to be a `<textarea>`'s content. Leptos writes a textarea's
+/// children into the server's HTML without escaping them, and the browser
+/// reads that content up to the first `</textarea>`, decoding character
+/// references: so on the server `&`, `<` and `>` are escaped here (the
+/// browser shows the text exactly), lest a stored or linked `</textarea>`
+/// end the field and the rest run as markup. In the browser the DOM takes
+/// text as text.
+pub fn textarea_text(text: &str) -> String {
+    if cfg!(feature = "ssr") {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    } else {
+        text.to_owned()
+    }
+}
+
 /// `value` made safe to put in a URL query.
 pub fn query_escape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -177,6 +194,15 @@ mod tests {
         assert_eq!(
             query_escape("team-a/web app&x=1"),
             "team-a/web%20app%26x%3D1"
+        );
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn textarea_content_cannot_end_its_textarea() {
+        assert_eq!(
+            textarea_text(r#"{"Sid": "</textarea><img src=x> &lt;"}"#),
+            r#"{"Sid": "&lt;/textarea&gt;&lt;img src=x&gt; &amp;lt;"}"#
         );
     }
 }

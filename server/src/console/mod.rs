@@ -4,6 +4,7 @@
 //! registry and ECR APIs.
 
 mod lifecycle;
+mod origin;
 mod policies;
 mod repositories;
 pub mod session;

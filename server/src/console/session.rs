@@ -166,33 +166,6 @@ fn is_public(path: &str) -> bool {
         || matches!(path, "/favicon.svg" | "/logo.svg" | "/favicon.ico")
 }
 
-/// Whether a state-changing request comes from a page of this site: its
-/// `Origin` (or, lacking one, its `Referer`) must name the host it was sent to
-/// (`Host`, or the URI's authority under HTTP/2).
-pub fn same_origin(headers: &axum::http::HeaderMap, authority: Option<&str>) -> bool {
-    let Some(host) = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or(authority)
-    else {
-        return false;
-    };
-    let origin = headers
-        .get(header::ORIGIN)
-        .or_else(|| headers.get(header::REFERER))
-        .and_then(|h| h.to_str().ok());
-    let Some(origin) = origin else {
-        return false;
-    };
-    let rest = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"));
-    match rest {
-        Some(rest) => rest.split('/').next() == Some(host),
-        None => false,
-    }
-}
-
 /// Runs before every console request: refuses cross-site state changes,
 /// resolves the signed-in user (ending sessions past their lifetime or whose
 /// user is gone), and sends signed-out visitors of pages to `/login`.
@@ -200,18 +173,24 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let safe = matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe
-        && !same_origin(
-            request.headers(),
-            request.uri().authority().map(|a| a.as_str()),
-        )
-    {
-        tracing::warn!(%method, %path, "refused a console request from another site");
-        return (
-            StatusCode::FORBIDDEN,
-            "This request did not come from a page of this Berth console (its Origin does not match), so it was refused.",
-        )
-            .into_response();
+    if !safe {
+        let authority = request.uri().authority().map(|a| a.as_str());
+        if let Err(reason) =
+            super::origin::check(request.headers(), authority, guard.settings.secure)
+        {
+            tracing::warn!(%method, %path, %reason, "refused a console request from another site");
+            let mut response = (
+                StatusCode::FORBIDDEN,
+                format!(
+                    "This request did not come from a page of this Berth console: {reason}. \
+                     It was refused so that another site cannot act in your name; \
+                     open the console at its own address and try again."
+                ),
+            )
+                .into_response();
+            harden(&mut response);
+            return response;
+        }
     }
     if path.starts_with("/pkg/") {
         return next.run(request).await;
@@ -244,7 +223,28 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
         .headers_mut()
         .entry(header::CACHE_CONTROL)
         .or_insert(header::HeaderValue::from_static("no-store"));
+    harden(&mut response);
     response
+}
+
+/// No other site may frame the console (clickjacking), browsers take each
+/// answer as the type it says it is, and forms post only to this site.
+fn harden(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_FRAME_OPTIONS,
+        header::HeaderValue::from_static("DENY"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'",
+        ),
+    );
 }
 
 async fn signed_in_user(guard: &Guard, session: &Session) -> Result<Option<SignedIn>, String> {
@@ -305,64 +305,62 @@ pub async fn end(session: &Session) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::same_origin;
-    use axum::http::{header, HeaderMap, HeaderValue};
+    use super::SessionRecords;
+    use crate::db::Db;
+    use tower_sessions::session::{Id, Record};
+    use tower_sessions::session_store::SessionStore;
 
-    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.insert(name.clone(), HeaderValue::from_str(value).unwrap());
+    fn record(user: &str) -> Record {
+        Record {
+            id: Id::default(),
+            data: [("user".to_owned(), serde_json::json!(user))].into(),
+            expiry_date: time::OffsetDateTime::now_utc() + time::Duration::HOUR,
         }
-        map
     }
 
-    fn same_origin_of(headers: &HeaderMap) -> bool {
-        same_origin(headers, None)
+    /// A request that loaded a session before sign-out (or a password
+    /// change) and saves it afterwards must not bring it back.
+    #[tokio::test]
+    async fn an_ended_session_stays_ended_whatever_saves_late() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionRecords {
+            db: Db::open(&dir.path().join("berth.db")).await.unwrap(),
+        };
+        let mut live = record("alice");
+        store.create(&mut live).await.unwrap();
+        let loaded = store.load(&live.id).await.unwrap().expect("created");
+        assert_eq!(loaded.data, live.data);
+
+        let mut refreshed = loaded.clone();
+        refreshed
+            .data
+            .insert("user".into(), serde_json::json!("alice again"));
+        store.save(&refreshed).await.unwrap();
+        assert_eq!(
+            store.load(&live.id).await.unwrap().unwrap().data,
+            refreshed.data
+        );
+
+        store.delete(&live.id).await.unwrap();
+        store.save(&refreshed).await.unwrap();
+        assert!(
+            store.load(&live.id).await.unwrap().is_none(),
+            "a late save revived it"
+        );
+
+        // Nor can a client's made-up id be written by a save.
+        let made_up = record("mallory");
+        store.save(&made_up).await.unwrap();
+        assert!(store.load(&made_up.id).await.unwrap().is_none());
     }
 
     #[test]
     fn the_database_keeps_only_a_hash_of_the_session_id() {
-        let id = tower_sessions::session::Id::default();
+        let id = Id::default();
         let key = super::row_key(&id);
         assert_eq!(key.len(), 64, "hex SHA-256");
         assert!(!key.contains(&id.to_string()));
         assert_eq!(key, super::row_key(&id), "the same id finds the same row");
-        assert_ne!(key, super::row_key(&tower_sessions::session::Id::default()));
-    }
-
-    #[test]
-    fn state_changes_must_come_from_this_site() {
-        let host = (header::HOST, "127.0.0.1:5000");
-        assert!(same_origin_of(&headers(&[
-            host.clone(),
-            (header::ORIGIN, "http://127.0.0.1:5000")
-        ])));
-        assert!(same_origin_of(&headers(&[
-            host.clone(),
-            (header::ORIGIN, "https://127.0.0.1:5000")
-        ])));
-        assert!(same_origin_of(&headers(&[
-            host.clone(),
-            (header::REFERER, "http://127.0.0.1:5000/create-repository")
-        ])));
-        for origin in [
-            "http://evil.example",
-            "http://127.0.0.1:5001",
-            "http://127.0.0.1:5000.evil.example",
-            "null",
-            "127.0.0.1:5000",
-        ] {
-            assert!(
-                !same_origin_of(&headers(&[host.clone(), (header::ORIGIN, origin)])),
-                "{origin}"
-            );
-        }
-        assert!(
-            !same_origin_of(&headers(std::slice::from_ref(&host))),
-            "no Origin nor Referer"
-        );
-        let h2 = headers(&[(header::ORIGIN, "http://127.0.0.1:5000")]);
-        assert!(!same_origin(&h2, None), "no Host");
-        assert!(same_origin(&h2, Some("127.0.0.1:5000")), "HTTP/2 authority");
+        assert_ne!(key, super::row_key(&Id::default()));
     }
 }

@@ -14,22 +14,22 @@ impl Db {
         .await
     }
 
-    /// Stores a session, replacing any with the same id.
+    /// Updates a live session's data and expiry. A session that no longer
+    /// exists (signed out, its id cycled at sign-in, ended by a password
+    /// change, or expired and swept) stays gone: a request that loaded it
+    /// before it ended must not bring it back when it saves.
     pub async fn save_console_session(
         &self,
         id: &str,
         data: &str,
         expires_at: i64,
     ) -> Result<(), DbError> {
-        sqlx::query(
-            "INSERT INTO console_sessions (id, data, expires_at) VALUES (?, ?, ?)
-             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
-        )
-        .bind(id)
-        .bind(data)
-        .bind(expires_at)
-        .execute(&self.writer)
-        .await?;
+        sqlx::query("UPDATE console_sessions SET data = ?, expires_at = ? WHERE id = ?")
+            .bind(data)
+            .bind(expires_at)
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
         Ok(())
     }
 
