@@ -145,7 +145,7 @@ impl Registry {
         let mut progress = self.load_progress(id).await?;
         check_chunk(chunk, progress.state.size)?;
         if chunk.length != Some(0) {
-            let writer = self.store.append_upload(id, &progress.state).await?;
+            let writer = self.open_upload(id, &progress.state).await?;
             let streamed = stream_into(writer, &mut progress.hasher, body).await;
             self.keep(id, &mut progress, streamed).await?;
         } else {
@@ -177,7 +177,7 @@ impl Registry {
         check_chunk(chunk, progress.state.size)?;
         let mut committed = false;
         if chunk.length != Some(0) {
-            let writer = self.store.append_upload(id, &progress.state).await?;
+            let writer = self.open_upload(id, &progress.state).await?;
             let streamed = stream_into(writer, &mut progress.hasher, body).await;
             match (streamed, digest.algorithm()) {
                 // The common case: the digest is known as the last byte arrives,
@@ -207,9 +207,9 @@ impl Registry {
             if &computed != digest {
                 return Err(self.mismatch(id, digest, computed).await);
             }
-            self.store
-                .commit_upload(id, &progress.state, digest)
-                .await?;
+            if let Err(e) = self.store.commit_upload(id, &progress.state, digest).await {
+                return Err(self.unless_lost(id, e).await);
+            }
         }
         self.db
             .link_blob(repo_id, digest.as_str(), progress.state.size as i64)
@@ -287,6 +287,31 @@ impl Registry {
             removed += 1;
         }
         Ok(removed)
+    }
+
+    /// Opens the upload's bytes in the store to append to them.
+    async fn open_upload(
+        &self,
+        id: &str,
+        state: &UploadState,
+    ) -> ServiceResult<Box<dyn UploadWriter>> {
+        match self.store.append_upload(id, state).await {
+            Ok(writer) => Ok(writer),
+            Err(e) => Err(self.unless_lost(id, e).await),
+        }
+    }
+
+    /// A store error on an upload's bytes; if they are gone, which only a crash
+    /// between committing them and recording it leaves (the blob is stored,
+    /// unrecorded), the session is removed and the client told to start again.
+    async fn unless_lost(&self, id: &str, error: std::io::Error) -> ServiceError {
+        if error.kind() != std::io::ErrorKind::NotFound {
+            return error.into();
+        }
+        match self.discard(id).await {
+            Ok(()) => ServiceError::UploadLost(id.to_owned()),
+            Err(e) => e,
+        }
     }
 
     async fn discard(&self, id: &str) -> ServiceResult<()> {
