@@ -126,6 +126,9 @@ async fn serve(settings: Settings) -> CliResult {
         sessions,
         leptos_options(&settings.site_root, addr),
     );
+    // Uploads a crash or a departed client left behind are removed before
+    // anyone can push, so what a restart finds expired is gone when it listens.
+    jobs::sweep_uploads(&installation.registry, settings.upload_expiry).await;
     let background = jobs::spawn(
         installation.registry.clone(),
         jobs::Schedule {

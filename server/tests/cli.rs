@@ -402,6 +402,10 @@ async fn fsck_passes_a_healthy_installation_and_names_what_is_broken() {
     std::fs::write(blob_path(&layer), &bytes).unwrap();
     let config = image.config.digest.clone();
     std::fs::remove_file(blob_path(&config)).unwrap();
+    // Bytes under a digest no record names: a later push of it would keep them.
+    let unrecorded = sha256_digest(b"the whole blob");
+    std::fs::create_dir_all(blob_path(&unrecorded).parent().unwrap()).unwrap();
+    std::fs::write(blob_path(&unrecorded), b"the whole b").unwrap();
 
     let broken = berth(server.data_dir(), &["fsck"]).output().unwrap();
     let out = text(&broken);
@@ -413,6 +417,12 @@ async fn fsck_passes_a_healthy_installation_and_names_what_is_broken() {
     assert!(
         out.contains(&format!(
             "blob {config}: recorded but its bytes are missing"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "blob {unrecorded} (stored, no record): its bytes hash to"
         )),
         "{out}"
     );

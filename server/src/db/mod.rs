@@ -32,6 +32,7 @@ pub use users::{UserOverviewRow, UserRow};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::Connection as _;
 use std::path::Path;
 use std::time::Duration;
 
@@ -57,6 +58,17 @@ impl Db {
             .busy_timeout(Duration::from_secs(30));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            // A write that fails its COMMIT with the disk full is rolled back by
+            // SQLite itself; sqlx's ROLLBACK then fails too and it counts the
+            // transaction open for good, so every later `BEGIN` would fail even
+            // after space returns. Such a connection is replaced. The ping
+            // first lets a rollback still queued on the connection finish.
+            .before_acquire(|conn, _| {
+                Box::pin(async move {
+                    conn.ping().await?;
+                    Ok(!conn.is_in_transaction())
+                })
+            })
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("../migrations").run(&writer).await?;

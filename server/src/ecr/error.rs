@@ -95,6 +95,9 @@ pub enum EcrError {
     /// A request limit was exceeded.
     #[error("{0}")]
     LimitExceeded(String),
+    /// The disk holding the blobs or the database is full.
+    #[error("The registry's storage is full (no space left on device): nothing was stored; try again once space is freed")]
+    StorageFull,
     /// Something failed inside the server; details are logged, not sent.
     #[error("The server could not complete the request; see its log")]
     Server,
@@ -133,7 +136,7 @@ impl EcrError {
             Self::LifecyclePolicyNotFound(_) => "LifecyclePolicyNotFoundException",
             Self::LifecyclePolicyPreviewNotFound(_) => "LifecyclePolicyPreviewNotFoundException",
             Self::RegistryPolicyNotFound(_) => "RegistryPolicyNotFoundException",
-            Self::Server => "ServerException",
+            Self::Server | Self::StorageFull => "ServerException",
         }
     }
 
@@ -145,7 +148,7 @@ impl EcrError {
             | Self::InvalidSignature(_)
             | Self::UnrecognizedClient
             | Self::AccessDenied(_) => StatusCode::FORBIDDEN,
-            Self::Server => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Server | Self::StorageFull => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -184,15 +187,19 @@ impl From<ServiceError> for EcrError {
             ServiceError::ManifestReferenced(_) | ServiceError::BlobInUse(_) => {
                 Self::InvalidParameter(message)
             }
-            ServiceError::UploadUnknown(_) | ServiceError::UploadExpired { .. } => {
-                Self::UploadNotFound(message)
-            }
+            ServiceError::UploadUnknown(_)
+            | ServiceError::UploadExpired { .. }
+            | ServiceError::UploadLost(_) => Self::UploadNotFound(message),
             ServiceError::Limit(_) => Self::LimitExceeded(message),
             ServiceError::UploadOutOfOrder { .. } | ServiceError::UploadInvalid(_) => {
                 Self::InvalidLayerPart(message)
             }
             ServiceError::BlobUnknown(_) => Self::LayersNotFound(message),
             ServiceError::RangeNotSatisfiable { .. } => Self::InvalidParameter(message),
+            error if error.is_storage_full() => {
+                tracing::error!(%error, "the disk is full");
+                Self::StorageFull
+            }
             ServiceError::Storage(e) => {
                 tracing::error!(error = %e, "blob storage failed");
                 Self::Server
@@ -202,5 +209,19 @@ impl From<ServiceError> for EcrError {
                 Self::Server
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EcrError;
+    use axum::http::StatusCode;
+
+    #[test]
+    fn a_full_disk_is_a_server_exception_that_says_so() {
+        let ecr = EcrError::from(crate::service::tests::enospc());
+        assert_eq!(ecr.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(ecr.shape(), "ServerException");
+        assert!(ecr.to_string().contains("storage is full"));
     }
 }

@@ -2,7 +2,8 @@
 //! every manifest's bytes match its digest, and that everything a manifest
 //! references is present in its repository; and lists the store by prefix for
 //! bytes no record names (left by a crash between storing and recording: they
-//! waste space but harm nothing). Reads only.
+//! waste space but harm nothing, yet are hashed too, since a later push of
+//! their digest keeps them as they are). Reads only.
 
 use crate::service::{Registry, ServiceResult};
 use berth_app::oci::{Digest, DigestAlgorithm};
@@ -47,6 +48,19 @@ pub async fn check(registry: &Registry) -> ServiceResult<FsckReport> {
         recorded.iter().map(|b| b.digest.as_str()).collect();
     for stored in registry.store().list_blobs().await? {
         if !known.contains(stored.digest.as_str()) {
+            // A later push of this digest would keep these bytes as they are,
+            // so they must be whole even though nothing reaches them yet.
+            match hash_blob(registry, &stored.digest, stored.size).await {
+                Ok(actual) if actual == stored.digest => {}
+                Ok(actual) => report.problems.push(format!(
+                    "blob {} (stored, no record): its bytes hash to {actual}",
+                    stored.digest
+                )),
+                Err(e) => report.problems.push(format!(
+                    "blob {} (stored, no record): cannot be read: {e}",
+                    stored.digest
+                )),
+            }
             report.unrecorded.push(stored.digest.to_string());
         }
     }

@@ -11,8 +11,30 @@ use std::time::Duration;
 
 /// How often pull times are written.
 const PULL_FLUSH_EVERY: Duration = Duration::from_secs(5);
-/// How often idle uploads are looked for.
+/// How often idle uploads are looked for, at most.
 const UPLOAD_SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+/// How often idle uploads are looked for with this expiry: every 10 minutes,
+/// or twice per expiry when that is shorter (at most once a second), so an
+/// idle upload is gone within 1.5 times its expiry whatever the setting.
+pub fn upload_sweep_interval(expiry: Duration) -> Duration {
+    UPLOAD_SWEEP_EVERY
+        .min(expiry / 2)
+        .max(Duration::from_secs(1))
+}
+
+/// Removes idle upload sessions and upload bytes no session owns (a crash
+/// leaves both), and expired console sessions; failures are logged.
+pub async fn sweep_uploads(registry: &Registry, expiry: Duration) {
+    match registry.expire_uploads(expiry).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(removed = n, "removed idle uploads"),
+        Err(error) => tracing::warn!(%error, "could not expire uploads"),
+    }
+    if let Err(error) = registry.db().delete_expired_console_sessions().await {
+        tracing::warn!(%error, "could not remove expired console sessions");
+    }
+}
 
 /// When the periodic jobs run.
 #[derive(Debug, Clone, Copy)]
@@ -50,7 +72,8 @@ pub async fn apply_lifecycle_policies(registry: &Registry) {
 }
 
 /// Starts the periodic jobs; they stop when the returned handle is aborted.
-/// Each garbage collection is recorded in `gc_status`.
+/// Each garbage collection is recorded in `gc_status`. The first upload sweep
+/// is one interval away: the server sweeps once before it listens.
 pub fn spawn(
     registry: Arc<Registry>,
     schedule: Schedule,
@@ -58,7 +81,8 @@ pub fn spawn(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut flush = tokio::time::interval(PULL_FLUSH_EVERY);
-        let mut sweep = tokio::time::interval(UPLOAD_SWEEP_EVERY);
+        let every = upload_sweep_interval(schedule.upload_expiry);
+        let mut sweep = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         let mut lifecycle = tokio::time::interval(schedule.lifecycle_every);
         let mut gc = tokio::time::interval(schedule.gc_every);
         gc.tick().await; // not at start: let pushes that were cut off resume first
@@ -88,17 +112,25 @@ pub fn spawn(
                         tracing::warn!(%error, "could not record pull times");
                     }
                 }
-                _ = sweep.tick() => {
-                    match registry.expire_uploads(schedule.upload_expiry).await {
-                        Ok(0) => {}
-                        Ok(n) => tracing::info!(removed = n, "removed idle uploads"),
-                        Err(error) => tracing::warn!(%error, "could not expire uploads"),
-                    }
-                    if let Err(error) = registry.db().delete_expired_console_sessions().await {
-                        tracing::warn!(%error, "could not remove expired console sessions");
-                    }
-                }
+                _ = sweep.tick() => sweep_uploads(&registry, schedule.upload_expiry).await,
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::upload_sweep_interval;
+    use std::time::Duration;
+
+    #[test]
+    fn uploads_are_swept_twice_per_expiry_at_most_every_ten_minutes_and_once_a_second() {
+        let s = Duration::from_secs;
+        assert_eq!(upload_sweep_interval(s(86_400)), s(600));
+        assert_eq!(upload_sweep_interval(s(1_200)), s(600));
+        assert_eq!(upload_sweep_interval(s(60)), s(30));
+        assert_eq!(upload_sweep_interval(s(2)), s(1));
+        assert_eq!(upload_sweep_interval(s(1)), s(1));
+        assert_eq!(upload_sweep_interval(s(0)), s(1));
+    }
 }

@@ -91,6 +91,10 @@ pub enum RegistryError {
     /// request changed nothing and can be tried again.
     #[error("blob storage is unavailable; nothing was changed, try again shortly")]
     Unavailable,
+    /// The disk holding the blobs or the database is full (507): the request
+    /// stored nothing, and pushes work again once space is freed.
+    #[error("the registry's storage is full (no space left on device): nothing was stored; push again once space is freed")]
+    StorageFull,
     /// Something failed inside the server; details are logged, not sent.
     #[error("internal error; see the registry's log")]
     Internal,
@@ -119,7 +123,7 @@ impl RegistryError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::Unsupported(_) => "UNSUPPORTED",
             Self::TooManyRequests { .. } => "TOOMANYREQUESTS",
-            Self::Unavailable => "UNAVAILABLE",
+            Self::Unavailable | Self::StorageFull => "UNAVAILABLE",
             Self::Internal => "UNKNOWN",
         }
     }
@@ -144,6 +148,7 @@ impl RegistryError {
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             Self::NameInvalid(_)
             | Self::TagInvalid(_)
             | Self::DigestInvalid(_)
@@ -201,7 +206,9 @@ impl From<ServiceError> for RegistryError {
                 Self::NameUnknown(message)
             }
             ServiceError::BlobUnknown(_) => Self::BlobUnknown(message),
-            ServiceError::UploadUnknown(_) | ServiceError::UploadExpired { .. } => {
+            ServiceError::UploadUnknown(_)
+            | ServiceError::UploadExpired { .. }
+            | ServiceError::UploadLost(_) => {
                 Self::BlobUploadUnknown(message)
             }
             ServiceError::UploadOutOfOrder { size } => Self::ChunkOutOfOrder { message, size },
@@ -229,6 +236,10 @@ impl From<ServiceError> for RegistryError {
             ServiceError::InvalidSetting(_) => Self::Unsupported(message),
             ServiceError::RangeNotSatisfiable { size } => {
                 Self::RangeNotSatisfiable { message, size }
+            }
+            error if error.is_storage_full() => {
+                tracing::error!(%error, "the disk is full");
+                Self::StorageFull
             }
             ServiceError::Storage(e) => {
                 tracing::error!(error = %e, "blob storage failed");

@@ -87,6 +87,10 @@ pub enum ServiceError {
         /// How long a session may be idle.
         expiry: std::time::Duration,
     },
+    /// The session's bytes are gone from the store (the server stopped between
+    /// committing them and recording it); the session is removed.
+    #[error("upload {0} lost its bytes when the registry stopped while committing it; start the upload again")]
+    UploadLost(String),
     /// A chunk did not start where the upload ends.
     #[error("chunk must start at byte {size}, where the upload ends")]
     UploadOutOfOrder {
@@ -151,6 +155,29 @@ pub enum ServiceError {
 
 /// Result of a service call.
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// SQLite's result code for a write that found the disk full (`SQLITE_FULL`).
+const SQLITE_FULL: &str = "13";
+
+impl ServiceError {
+    /// Whether the disk holding the blobs or the database is out of space
+    /// (`ENOSPC`, a quota, or `SQLITE_FULL`): nothing the client can fix, but
+    /// worth saying plainly rather than as an internal error.
+    pub fn is_storage_full(&self) -> bool {
+        let io_full = |e: &std::io::Error| {
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            )
+        };
+        match self {
+            Self::Storage(e) => io_full(e),
+            Self::Database(DbError::Io(e)) => io_full(e),
+            Self::Database(DbError::Database(e)) => e.code().as_deref() == Some(SQLITE_FULL),
+            _ => false,
+        }
+    }
+}
 
 /// The registry: metadata, blob bytes, and the state shared across requests.
 pub struct Registry {
@@ -248,5 +275,31 @@ impl Registry {
             tracing::info!(repository = name, "created repository on push");
         }
         Ok(repo)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::ServiceError;
+    use crate::registry::error::RegistryError;
+    use axum::http::StatusCode;
+
+    /// A write that found the disk full.
+    pub(crate) fn enospc() -> ServiceError {
+        ServiceError::Storage(std::io::Error::from_raw_os_error(libc::ENOSPC))
+    }
+
+    #[test]
+    fn a_full_disk_is_named_as_such_and_other_faults_are_not() {
+        assert!(enospc().is_storage_full());
+        let edquot = ServiceError::Storage(std::io::Error::from_raw_os_error(libc::EDQUOT));
+        assert!(edquot.is_storage_full());
+        let eio = ServiceError::Storage(std::io::Error::from_raw_os_error(libc::EIO));
+        assert!(!eio.is_storage_full());
+
+        let registry = RegistryError::from(enospc());
+        assert_eq!(registry.status(), StatusCode::INSUFFICIENT_STORAGE);
+        assert_eq!(registry.code(), "UNAVAILABLE");
+        assert!(registry.to_string().contains("storage is full"));
     }
 }

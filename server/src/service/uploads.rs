@@ -169,7 +169,7 @@ impl Registry {
         check_chunk(chunk, progress.state.size)?;
         self.check_declared_size(chunk, progress.state.size)?;
         if chunk.length != Some(0) {
-            let writer = self.store.append_upload(id, &progress.state).await?;
+            let writer = self.open_upload(id, &progress.state).await?;
             let limit = self.limits.blob_size;
             let streamed = stream_into(writer, &mut progress.hasher, body, limit).await;
             self.keep(id, &mut progress, streamed).await?;
@@ -203,7 +203,7 @@ impl Registry {
         self.check_declared_size(chunk, progress.state.size)?;
         let mut committed = false;
         if chunk.length != Some(0) {
-            let writer = self.store.append_upload(id, &progress.state).await?;
+            let writer = self.open_upload(id, &progress.state).await?;
             let limit = self.limits.blob_size;
             let streamed = stream_into(writer, &mut progress.hasher, body, limit).await;
             match (streamed, digest.algorithm()) {
@@ -234,9 +234,9 @@ impl Registry {
             if &computed != digest {
                 return Err(self.mismatch(id, digest, computed).await);
             }
-            self.store
-                .commit_upload(id, &progress.state, digest)
-                .await?;
+            if let Err(e) = self.store.commit_upload(id, &progress.state, digest).await {
+                return Err(self.unless_lost(id, e).await);
+            }
         }
         self.db
             .link_blob(repo_id, digest.as_str(), progress.state.size as i64)
@@ -315,6 +315,31 @@ impl Registry {
             removed += 1;
         }
         Ok(removed)
+    }
+
+    /// Opens the upload's bytes in the store to append to them.
+    async fn open_upload(
+        &self,
+        id: &str,
+        state: &UploadState,
+    ) -> ServiceResult<Box<dyn UploadWriter>> {
+        match self.store.append_upload(id, state).await {
+            Ok(writer) => Ok(writer),
+            Err(e) => Err(self.unless_lost(id, e).await),
+        }
+    }
+
+    /// A store error on an upload's bytes; if they are gone, which only a crash
+    /// between committing them and recording it leaves (the blob is stored,
+    /// unrecorded), the session is removed and the client told to start again.
+    async fn unless_lost(&self, id: &str, error: std::io::Error) -> ServiceError {
+        if error.kind() != std::io::ErrorKind::NotFound {
+            return error.into();
+        }
+        match self.discard(id).await {
+            Ok(()) => ServiceError::UploadLost(id.to_owned()),
+            Err(e) => e,
+        }
     }
 
     async fn discard(&self, id: &str) -> ServiceResult<()> {

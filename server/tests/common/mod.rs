@@ -205,6 +205,14 @@ impl TestServer {
         self.data_dir.take().expect("the data directory")
     }
 
+    /// Kills the server with SIGKILL, as a crash or the OOM killer would (no
+    /// shutdown code runs), and hands over its data directory.
+    pub fn kill(mut self) -> tempfile::TempDir {
+        self.child.kill().expect("SIGKILL berth");
+        self.child.wait().expect("wait for berth");
+        self.data_dir.take().expect("the data directory")
+    }
+
     /// The server's process id (to read its memory use).
     pub fn pid(&self) -> u32 {
         self.child.id()

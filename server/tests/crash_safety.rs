@@ -1,0 +1,254 @@
+//! Crash safety: 32 concurrent pushes over HTTP (shared and unique layers,
+//! monolithic and chunked uploads, images and multi-arch indexes), the server
+//! killed with SIGKILL at a random moment, again and again on one data
+//! directory. After every kill `berth fsck` finds nothing wrong, everything the
+//! server acknowledged (a `201`) is intact and pullable, every upload session it
+//! acknowledged survives (its acknowledged chunks too) and can be resumed, and
+//! abandoned uploads are gone, bytes and all, once they expire.
+
+mod common;
+mod crash;
+
+use common::oci::{sha256_digest, Registry, XorShift};
+use common::TestServer;
+use crash::{
+    assert_fsck_clean, call, expect, held, ledger, upload_files, verify_acked, Ledger, OpenUpload,
+    Pusher, Shared, PARALLEL_CHECKS,
+};
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Concurrent pushers per round.
+const PUSHERS: u64 = 32;
+/// Kills, each at its own moment.
+const ROUNDS: u64 = 24;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acknowledged_pushes_survive_sigkill_at_random_moments_and_abandoned_uploads_expire() {
+    let started = Instant::now();
+    let seed: u64 = std::env::var("CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::random::<u64>() | 1);
+    println!("crash_safety: seed {seed} (replay with CRASH_SEED={seed})");
+    let mut rng = XorShift(seed);
+    let mut below = |n: u64| {
+        let mut word = [0u8; 8];
+        rng.fill(&mut word);
+        u64::from_le_bytes(word) % n
+    };
+    let shared_layers: Arc<Vec<Arc<Vec<u8>>>> = Arc::new(
+        [
+            1_000,
+            4_096,
+            20_000,
+            65_536,
+            100_000,
+            300_000,
+            2 << 20,
+            3 << 20,
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| Arc::new(XorShift::bytes(seed ^ ((i as u64 + 1) << 32), n)))
+        .collect(),
+    );
+    let shared = Shared::default();
+    let mut server = TestServer::start();
+    // Everything acknowledged so far.
+    let mut acked = Ledger::default();
+    // Interrupted uploads left for good, with the bytes their session holds.
+    let mut abandoned: Vec<(String, OpenUpload, u64)> = Vec::new();
+    let mut resumable: Vec<(String, OpenUpload)> = Vec::new();
+    for round in 0..ROUNDS {
+        let reg = Arc::new(Registry::new(&server));
+        let kill_after = Duration::from_millis(50 + below(1_450));
+        let mut pushers = Vec::new();
+        for p in 0..PUSHERS {
+            let pusher = Pusher {
+                reg: reg.clone(),
+                ledger: shared.clone(),
+                rng: XorShift((seed ^ (round << 40) ^ (p << 20)) | 1),
+                name: format!("r{round}-p{p}"),
+                shared_layers: shared_layers.clone(),
+                pushed: 0,
+                data_dir: server.data_dir().to_owned(),
+            };
+            pushers.push(tokio::spawn(pusher.run(resumable.pop())));
+        }
+        tokio::time::sleep(kill_after).await;
+        let data_dir = server.kill();
+        for pusher in pushers {
+            pusher.await.expect("a pusher found no fault");
+        }
+        assert_fsck_clean(data_dir.path(), &format!("after kill {round}"));
+        server = TestServer::builder().start_in(data_dir);
+        let reg = Registry::new(&server);
+        let mut this_round = std::mem::take(&mut *ledger(&shared));
+        let open = std::mem::take(&mut this_round.open);
+        let left = std::mem::take(&mut resumable);
+        for (location, upload) in open.into_iter().chain(left) {
+            let (status, headers, body) = call(reg.get(&location)).await.expect("server is up");
+            if status == StatusCode::NOT_FOUND {
+                // Committed just before the kill, the `201` lost with it.
+                let digest = sha256_digest(&upload.data);
+                let head = reg.head(&format!("/v2/{}/blobs/{digest}", upload.repo));
+                let (status, _, _) = call(head).await.expect("server is up");
+                assert_eq!(
+                    status,
+                    StatusCode::OK,
+                    "an upload gone after a kill was committed"
+                );
+                continue;
+            }
+            expect(
+                status,
+                StatusCode::NO_CONTENT,
+                "an acknowledged session survives",
+                &body,
+            );
+            let bytes = held(&headers);
+            assert!(upload.acked <= bytes && bytes <= upload.data.len() as u64);
+            if below(2) == 0 {
+                resumable.push((location, upload));
+            } else {
+                abandoned.push((location, upload, bytes));
+            }
+        }
+        let checks = abandoned.iter().map(|(location, _, bytes)| {
+            let reg = &reg;
+            async move {
+                let (status, headers, body) = call(reg.get(location)).await.expect("server is up");
+                let what = "an abandoned session lives until it expires";
+                expect(status, StatusCode::NO_CONTENT, what, &body);
+                assert_eq!(
+                    held(&headers),
+                    *bytes,
+                    "an abandoned session keeps its bytes"
+                );
+            }
+        });
+        futures_util::stream::iter(checks)
+            .buffer_unordered(PARALLEL_CHECKS)
+            .collect::<()>()
+            .await;
+        verify_acked(&reg, &this_round).await;
+        acked.blobs.append(&mut this_round.blobs);
+        acked.manifests.append(&mut this_round.manifests);
+        println!(
+            "crash_safety: round {round}: killed after {kill_after:?}; {} blobs and {} manifests acknowledged so far; {} uploads abandoned",
+            acked.blobs.len(), acked.manifests.len(), abandoned.len()
+        );
+    }
+
+    assert!(!abandoned.is_empty(), "some kills cut uploads off");
+    assert!(
+        upload_files(server.data_dir()) > 0,
+        "abandoned uploads hold files"
+    );
+
+    // Restarted with a one-second expiry, the server removes every abandoned
+    // upload before it listens, and keeps everything acknowledged.
+    let data_dir = server.into_data_dir();
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let server = TestServer::builder()
+        .env("BERTH_UPLOAD_EXPIRY", "1")
+        .start_in(data_dir);
+    let reg = Registry::new(&server);
+    let left = abandoned.iter().map(|(l, _, _)| l);
+    for location in left.chain(resumable.iter().map(|(l, _)| l)) {
+        let (status, _, body) = call(reg.get(location)).await.expect("server is up");
+        expect(
+            status,
+            StatusCode::NOT_FOUND,
+            "an expired upload is gone",
+            &body,
+        );
+    }
+    assert_eq!(
+        upload_files(server.data_dir()),
+        0,
+        "expired uploads' bytes are gone"
+    );
+    verify_acked(&reg, &acked).await;
+
+    // And the periodic sweep (every second with this expiry) removes one
+    // abandoned while the server runs.
+    let location = reg.start_upload("crash/app0").await;
+    let location = reg.patch_chunk(&location, 0, vec![7; 1000]).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while upload_files(server.data_dir()) > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the sweep removed the idle upload"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, _, body) = call(reg.get(&location)).await.expect("server is up");
+    expect(
+        status,
+        StatusCode::NOT_FOUND,
+        "an expired upload is gone",
+        &body,
+    );
+    let data_dir = server.into_data_dir();
+    assert_fsck_clean(data_dir.path(), "after expiry");
+    println!(
+        "crash_safety: {ROUNDS} kills; {} blobs and {} manifests acknowledged and intact; {} uploads abandoned and expired; {:.1} s",
+        acked.blobs.len(),
+        acked.manifests.len(),
+        abandoned.len() + resumable.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// The window a kill can hit between committing an upload's blob and
+/// recording it: the session is still there, its bytes are not (they are the
+/// blob now). Going on with it is a `404 BLOB_UPLOAD_UNKNOWN` saying to start
+/// again (it was a 500 for good), and starting again works.
+#[tokio::test]
+async fn an_upload_whose_bytes_a_crash_committed_is_unknown_and_can_start_again() {
+    let server = TestServer::start();
+    let reg = Registry::new(&server);
+    let data = XorShift::bytes(7, 200_000);
+    let digest = sha256_digest(&data);
+    for closing in ["PATCH", "PUT"] {
+        let location = reg.start_upload("crash/window").await;
+        let location = reg
+            .patch_chunk(&location, 0, data[..100_000].to_vec())
+            .await;
+        // What the commit's rename did before the kill.
+        let id = location.rsplit('/').next().expect("id").split('?').next();
+        let upload = server.data_dir().join("uploads").join(id.expect("id"));
+        let hex = digest.trim_start_matches("sha256:");
+        let blob = server.data_dir().join("blobs/sha256").join(&hex[..2]);
+        std::fs::create_dir_all(&blob).expect("blob folder");
+        std::fs::write(blob.join(hex), &data).expect("the committed blob");
+        std::fs::remove_file(upload).expect("the upload's file");
+
+        let rest = data[100_000..].to_vec();
+        let request = match closing {
+            "PATCH" => reg
+                .patch(&location)
+                .header("Content-Range", format!("100000-{}", data.len() - 1)),
+            _ => reg.put(&Registry::with_digest(&location, &digest)),
+        };
+        let resp = reg.send(request.body(rest)).await;
+        let error =
+            common::oci::expect_error(resp, StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN", closing)
+                .await;
+        assert!(
+            error.message.contains("start the upload again"),
+            "{}",
+            error.message
+        );
+        let (status, _, body) = call(reg.get(&location)).await.expect("server is up");
+        expect(status, StatusCode::NOT_FOUND, "the session is gone", &body);
+    }
+    reg.push_blob("crash/window", &data).await;
+    common::oci::assert_blob_content(&reg, "crash/window", &digest, &data).await;
+    let data_dir = server.into_data_dir();
+    assert_fsck_clean(data_dir.path(), "after starting again");
+}
