@@ -3,6 +3,7 @@
 //! the installation that no row may change.
 
 pub mod ecr_rows;
+pub mod manifest_rows;
 pub mod registry_rows;
 
 use crate::common::ecr::{call_headers, create_access_key, AccessKey};
