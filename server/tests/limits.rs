@@ -13,7 +13,6 @@ use common::oci::{
 };
 use common::{unique, TestServer};
 use reqwest::{Method, StatusCode};
-use std::time::Duration;
 
 /// Pushes a config and one layer; returns the manifest of an image with the
 /// layer `n` times over.
@@ -231,13 +230,23 @@ async fn a_blob_cannot_grow_past_the_size_limit_declared_or_streamed() {
 
 #[tokio::test]
 async fn an_idle_upload_session_expires_even_before_the_sweep() {
-    let server = TestServer::builder()
-        .env("BERTH_UPLOAD_EXPIRY", "1")
-        .start();
+    // The default expiry (a day) and its sweep (every 10 minutes, and at
+    // start-up) leave the session alone; only its last activity is moved a
+    // day and an hour back, as if the client had gone away that long ago.
+    let server = TestServer::start();
     let reg = Registry::new(&server);
     let repo = unique("expiry");
     let location = reg.start_upload(&repo).await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let url = format!("sqlite://{}", server.data_dir().join("berth.db").display());
+    let db = sqlx::SqlitePool::connect(&url)
+        .await
+        .expect("open the database");
+    let moved = sqlx::query("UPDATE upload_sessions SET updated_at = updated_at - 90000000")
+        .execute(&db)
+        .await
+        .expect("age the session");
+    assert_eq!(moved.rows_affected(), 1);
+    db.close().await;
     let resp = reg
         .send(
             reg.patch(&location)
