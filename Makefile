@@ -8,7 +8,7 @@ TOOLS ?= $(HOME)/.cache/berth-tools
 export BERTH_TOOLS := $(TOOLS)
 export PATH := $(TOOLS)/bin:$(TOOLS)/node/node_modules/.bin:$(PATH)
 
-# cargo-leptos puts the server binary under CARGO_TARGET_DIR when it is set.
+# cargo puts the server binary under CARGO_TARGET_DIR when it is set.
 BIN := $(or $(CARGO_TARGET_DIR),target)/debug/berth
 
 .PHONY: run test build check bench fuzz
@@ -16,9 +16,10 @@ BIN := $(or $(CARGO_TARGET_DIR),target)/debug/berth
 run: build
 	BERTH_SITE_ROOT=target/site $(BIN) serve
 
+# The console's site (wasm-bindgen runs as a library in xtask/), then the server.
 build:
 	.ci/tools.sh
-	cargo leptos build
+	cargo xtask build
 
 test:
 	.ci/test.sh
@@ -32,4 +33,4 @@ fuzz:
 
 check:
 	cargo fmt --all -- --check
-	cargo clippy --all-targets -- -D warnings
+	cargo clippy --workspace --exclude berth-frontend --all-targets -- -D warnings

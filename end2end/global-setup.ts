@@ -151,7 +151,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const bin = path.resolve(__dirname, process.env.BERTH_BIN ?? '../target/debug/berth');
   const siteRoot = path.resolve(__dirname, process.env.BERTH_SITE_ROOT ?? '../target/site');
   if (!existsSync(bin)) throw new Error(`berth binary not found at ${bin} (build it, or set BERTH_BIN)`);
-  if (!existsSync(siteRoot)) throw new Error(`site root not found at ${siteRoot} (run cargo leptos build, or set BERTH_SITE_ROOT)`);
+  if (!existsSync(siteRoot)) throw new Error(`site root not found at ${siteRoot} (run cargo xtask build, or set BERTH_SITE_ROOT)`);
 
   const tmp = mkdtempSync(path.join(tmpdir(), 'berth-e2e-'));
   const dataDir = path.join(tmp, 'data');

@@ -84,7 +84,7 @@ async fn serve(settings: Settings) -> CliResult {
     if !settings.site_root.join("pkg").is_dir() {
         tracing::warn!(
             site_root = %settings.site_root.display(),
-            "console assets not found (build them with `cargo leptos build`); the console will not hydrate"
+            "console assets not found (build them with `cargo xtask build` or `make run`); the console will not hydrate"
         );
     }
     let state = AppState {
