@@ -74,7 +74,6 @@ async fn acknowledged_pushes_survive_sigkill_at_random_moments_and_abandoned_upl
                 name: format!("r{round}-p{p}"),
                 shared_layers: shared_layers.clone(),
                 pushed: 0,
-                data_dir: server.data_dir().to_owned(),
             };
             pushers.push(tokio::spawn(pusher.run(resumable.pop())));
         }
@@ -91,16 +90,13 @@ async fn acknowledged_pushes_survive_sigkill_at_random_moments_and_abandoned_upl
         let left = std::mem::take(&mut resumable);
         for (location, upload) in open.into_iter().chain(left) {
             let (status, headers, body) = call(reg.get(&location)).await.expect("server is up");
-            if status == StatusCode::NOT_FOUND
-                && String::from_utf8_lossy(&body).contains("lost its bytes")
-            {
-                // Killed between the store's commit and its record: the
-                // session says so, and the client pushes the blob again.
-                reg.push_blob(&upload.repo, &upload.data).await;
-                continue;
-            }
             if status == StatusCode::NOT_FOUND {
-                // Committed just before the kill, the `201` lost with it.
+                // A session ends by the record of its commit (the blob linked),
+                // by expiry (a day here), or by a `PATCH` that finds its bytes
+                // gone ("start the upload again"), and pushers never `PATCH` a
+                // session a kill cut off: they `PUT` the rest, which records a
+                // commit the kill left unrecorded. So this one was committed
+                // and recorded just before the kill, the `201` lost with it.
                 let digest = sha256_digest(&upload.data);
                 let head = reg.head(&format!("/v2/{}/blobs/{digest}", upload.repo));
                 let (status, _, _) = call(head).await.expect("server is up");
@@ -212,49 +208,115 @@ async fn acknowledged_pushes_survive_sigkill_at_random_moments_and_abandoned_upl
     );
 }
 
-/// The window a kill can hit between committing an upload's blob and
-/// recording it: the session is still there, its bytes are not (they are the
-/// blob now). Going on with it is a `404 BLOB_UPLOAD_UNKNOWN` saying to start
-/// again (it was a 500 for good), and starting again works.
+/// What a kill between committing an upload's blob and recording it leaves:
+/// the blob stored, unlinked, and the session open with its bytes gone (they
+/// are the blob now). As the commit's `rename` left it, without a kill.
+fn commit_behind_the_session(server: &TestServer, location: &str, data: &[u8]) {
+    let id = location.rsplit('/').next().expect("id").split('?').next();
+    let upload = server.data_dir().join("uploads").join(id.expect("id"));
+    let hex = sha256_digest(data).replace("sha256:", "");
+    let blob = server.data_dir().join("blobs/sha256").join(&hex[..2]);
+    std::fs::create_dir_all(&blob).expect("blob folder");
+    std::fs::write(blob.join(&hex), data).expect("the committed blob");
+    std::fs::remove_file(upload).expect("the upload's file");
+}
+
+/// Issue 15: a kill caught a `PUT` between its commit and its record; after
+/// the restart the client asked where the session stood (`0-0`, or the
+/// bytes its `PATCH`es had sent) and sent the `PUT` again. That `PUT` was
+/// answered `404 lost its bytes` and the session removed with the blob left
+/// unlinked, so when a second kill took the answer, the session and the
+/// blob were both gone (`GET` and `HEAD` 404) though nothing was wrong with
+/// either. The `PUT` now records the commit the kill left unrecorded: the
+/// session's saved bytes and the `PUT`'s hash to the digest, and the store
+/// holds that blob.
 #[tokio::test]
-async fn an_upload_whose_bytes_a_crash_committed_is_unknown_and_can_start_again() {
+async fn a_put_again_records_the_commit_a_crash_left_unrecorded() {
+    let server = TestServer::start();
+    let reg = Registry::new(&server);
+    let repo = "crash/window";
+    // (bytes PATCHed before the commit, bytes its PUT carried)
+    for (patched, size) in [(0, 3_461), (100_000, 200_000), (200_000, 200_000)] {
+        let data = XorShift::bytes(size as u64 + patched as u64, size);
+        let digest = sha256_digest(&data);
+        let mut location = reg.start_upload(repo).await;
+        if patched > 0 {
+            location = reg
+                .patch_chunk(&location, 0, data[..patched].to_vec())
+                .await;
+        }
+        commit_behind_the_session(&server, &location, &data);
+
+        // The resuming client: where does the session stand, then the rest.
+        let (status, headers, body) = call(reg.get(&location)).await.expect("server is up");
+        expect(status, StatusCode::NO_CONTENT, "the session is open", &body);
+        assert_eq!(crash::held(&headers), patched as u64, "{patched}");
+        let put = reg
+            .put(&Registry::with_digest(&location, &digest))
+            .header("Content-Type", "application/octet-stream")
+            .body(data[patched..].to_vec());
+        let (status, _, body) = call(put).await.expect("server is up");
+        expect(status, StatusCode::CREATED, "the PUT again", &body);
+
+        // Whether or not the client heard that `201`: the session is gone
+        // and the blob is there, as a finished upload leaves them.
+        let (status, _, body) = call(reg.get(&location)).await.expect("server is up");
+        expect(status, StatusCode::NOT_FOUND, "the session is done", &body);
+        common::oci::assert_blob_content(&reg, repo, &digest, &data).await;
+    }
+    let data_dir = server.into_data_dir();
+    assert_fsck_clean(data_dir.path(), "after recording");
+}
+
+/// The same window, but a client that goes on with a `PATCH` (or a `PUT`
+/// whose digest is not the session's) cannot: the bytes it would append to
+/// are gone. It is told so with `404 BLOB_UPLOAD_UNKNOWN` (it was a 500 for
+/// good), the session is removed, and starting again works.
+#[tokio::test]
+async fn a_patch_to_an_upload_a_crash_committed_is_unknown_and_can_start_again() {
     let server = TestServer::start();
     let reg = Registry::new(&server);
     let data = XorShift::bytes(7, 200_000);
     let digest = sha256_digest(&data);
-    for closing in ["PATCH", "PUT"] {
-        let location = reg.start_upload("crash/window").await;
-        let location = reg
-            .patch_chunk(&location, 0, data[..100_000].to_vec())
+    let location = reg.start_upload("crash/window").await;
+    let location = reg
+        .patch_chunk(&location, 0, data[..100_000].to_vec())
+        .await;
+    commit_behind_the_session(&server, &location, &data);
+    let patch = reg
+        .patch(&location)
+        .header("Content-Range", format!("100000-{}", data.len() - 1))
+        .body(data[100_000..].to_vec());
+    let resp = reg.send(patch).await;
+    let error =
+        common::oci::expect_error(resp, StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN", "PATCH")
             .await;
-        // What the commit's rename did before the kill.
-        let id = location.rsplit('/').next().expect("id").split('?').next();
-        let upload = server.data_dir().join("uploads").join(id.expect("id"));
-        let hex = digest.trim_start_matches("sha256:");
-        let blob = server.data_dir().join("blobs/sha256").join(&hex[..2]);
-        std::fs::create_dir_all(&blob).expect("blob folder");
-        std::fs::write(blob.join(hex), &data).expect("the committed blob");
-        std::fs::remove_file(upload).expect("the upload's file");
+    assert!(
+        error.message.contains("start the upload again"),
+        "{}",
+        error.message
+    );
+    let (status, _, body) = call(reg.get(&location)).await.expect("server is up");
+    expect(status, StatusCode::NOT_FOUND, "the session is gone", &body);
 
-        let rest = data[100_000..].to_vec();
-        let request = match closing {
-            "PATCH" => reg
-                .patch(&location)
-                .header("Content-Range", format!("100000-{}", data.len() - 1)),
-            _ => reg.put(&Registry::with_digest(&location, &digest)),
-        };
-        let resp = reg.send(request.body(rest)).await;
-        let error =
-            common::oci::expect_error(resp, StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN", closing)
-                .await;
-        assert!(
-            error.message.contains("start the upload again"),
-            "{}",
-            error.message
-        );
-        let (status, _, body) = call(reg.get(&location)).await.expect("server is up");
-        expect(status, StatusCode::NOT_FOUND, "the session is gone", &body);
-    }
+    // A PUT that does not make the digest it names is refused as any is.
+    let other = XorShift::bytes(8, 200_000);
+    let location = reg.start_upload("crash/window").await;
+    let location = reg
+        .patch_chunk(&location, 0, other[..100_000].to_vec())
+        .await;
+    commit_behind_the_session(&server, &location, &other);
+    let put = reg
+        .put(&Registry::with_digest(&location, &digest))
+        .body(other[100_000..].to_vec());
+    common::oci::expect_error(
+        reg.send(put).await,
+        StatusCode::BAD_REQUEST,
+        "DIGEST_INVALID",
+        "PUT of another digest",
+    )
+    .await;
+
     reg.push_blob("crash/window", &data).await;
     common::oci::assert_blob_content(&reg, "crash/window", &digest, &data).await;
     let data_dir = server.into_data_dir();

@@ -5,6 +5,12 @@
 //! blob store's record), appends, and saves the new progress only once the
 //! store holds the bytes; so the saved progress always describes stored bytes,
 //! and any request, after a restart too, continues from it.
+//!
+//! A commit stores the blob, then records it (links it, removes the session).
+//! A crash between the two leaves the session open with its bytes already in
+//! the blob; the client's `PUT` again (after `GET` of the session, as a
+//! resuming client does) finds the blob and records it then. Only a `PATCH`,
+//! which cannot append to bytes that are gone, is told to start again.
 
 use super::limits::{check_blob_size, LimitExceeded};
 use super::upload_hash::UploadHasher;
@@ -203,7 +209,14 @@ impl Registry {
         self.check_declared_size(chunk, progress.state.size)?;
         let mut committed = false;
         if chunk.length != Some(0) {
-            let writer = self.open_upload(id, &progress.state).await?;
+            let writer = match self.store.append_upload(id, &progress.state).await {
+                Ok(writer) => writer,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    hash_rest(&mut progress.hasher, body, self.limits.blob_size).await?;
+                    return self.finish_committed(id, repo_id, digest, &progress).await;
+                }
+                Err(e) => return Err(e.into()),
+            };
             let limit = self.limits.blob_size;
             let streamed = stream_into(writer, &mut progress.hasher, body, limit).await;
             match (streamed, digest.algorithm()) {
@@ -234,16 +247,63 @@ impl Registry {
             if &computed != digest {
                 return Err(self.mismatch(id, digest, computed).await);
             }
-            if let Err(e) = self.store.commit_upload(id, &progress.state, digest).await {
-                return Err(self.unless_lost(id, e).await);
+            match self.store.commit_upload(id, &progress.state, digest).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return self.finish_committed(id, repo_id, digest, &progress).await;
+                }
+                Err(e) => return Err(e.into()),
             }
         }
+        self.record_commit(id, repo_id, digest, progress.state.size)
+            .await
+    }
+
+    /// Records a committed upload: its blob linked to the repository, its
+    /// session gone. A crash before this leaves the blob stored and the
+    /// session open, which [`Registry::finish_committed`] completes.
+    async fn record_commit(
+        &self,
+        id: &str,
+        repo_id: i64,
+        digest: &Digest,
+        size: u64,
+    ) -> ServiceResult<()> {
         self.db
-            .link_blob(repo_id, digest.as_str(), progress.state.size as i64)
+            .link_blob(repo_id, digest.as_str(), size as i64)
             .await?;
         self.db.delete_upload(id).await?;
         self.uploads.forget(id);
         Ok(())
+    }
+
+    /// Finishes an upload whose bytes are gone from the store, `progress`
+    /// holding its saved bytes and the closing request's. Only a crash
+    /// between a commit and its record leaves that: the commit moved the
+    /// bytes to their blob. So if those bytes hash to `digest` and the store
+    /// holds that blob, of that size, the commit happened and is recorded
+    /// now, as the client asks again (the blob is the upload's bytes, whoever
+    /// stored it). Otherwise the session is removed and the client told to
+    /// start again.
+    async fn finish_committed(
+        &self,
+        id: &str,
+        repo_id: i64,
+        digest: &Digest,
+        progress: &Progress,
+    ) -> ServiceResult<()> {
+        if digest.algorithm() == DigestAlgorithm::Sha256 {
+            let computed = sha256_of(&progress.hasher);
+            if &computed != digest {
+                return Err(self.mismatch(id, digest, computed).await);
+            }
+            let size = progress.hasher.bytes_hashed();
+            if self.store.stat(digest).await? == Some(size) {
+                tracing::info!(upload = id, %digest, "recorded an upload a crash committed unrecorded");
+                return self.record_commit(id, repo_id, digest, size).await;
+            }
+        }
+        Err(self.lost(id).await)
     }
 
     /// A monolithic push: the whole blob in one request.
@@ -331,11 +391,18 @@ impl Registry {
 
     /// A store error on an upload's bytes; if they are gone, which only a crash
     /// between committing them and recording it leaves (the blob is stored,
-    /// unrecorded), the session is removed and the client told to start again.
+    /// unrecorded), the upload cannot go on: see [`Registry::lost`]. (A `PUT`
+    /// can still finish it: see [`Registry::finish_committed`].)
     async fn unless_lost(&self, id: &str, error: std::io::Error) -> ServiceError {
         if error.kind() != std::io::ErrorKind::NotFound {
             return error.into();
         }
+        self.lost(id).await
+    }
+
+    /// An upload whose bytes are gone: the session is removed and the client
+    /// told to start again.
+    async fn lost(&self, id: &str) -> ServiceError {
         match self.discard(id).await {
             Ok(()) => ServiceError::UploadLost(id.to_owned()),
             Err(e) => e,
@@ -488,6 +555,24 @@ pub(crate) fn check_chunk(chunk: ChunkHeaders, size: u64) -> ServiceResult<()> {
                 )));
             }
         }
+    }
+    Ok(())
+}
+
+/// Hashes a request body without storing it, refusing it (as [`stream_into`]
+/// does) once the upload would hold more than `limit` bytes.
+async fn hash_rest<S, E>(hasher: &mut UploadHasher, mut body: S, limit: u64) -> ServiceResult<()>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
+    E: std::fmt::Display,
+{
+    while let Some(next) = body.next().await {
+        let bytes = next
+            .map_err(|e| ServiceError::UploadInvalid(format!("request body ended early: {e}")))?;
+        if hasher.bytes_hashed().saturating_add(bytes.len() as u64) > limit {
+            return Err(LimitExceeded::BlobSize { limit }.into());
+        }
+        hasher.update(&bytes);
     }
     Ok(())
 }

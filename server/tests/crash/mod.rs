@@ -97,8 +97,6 @@ pub(crate) struct Pusher {
     /// Layers every pusher uses, some of them MiB-sized.
     pub(crate) shared_layers: Arc<Vec<Arc<Vec<u8>>>>,
     pub(crate) pushed: u64,
-    /// The server's data directory, to look at the store.
-    pub(crate) data_dir: std::path::PathBuf,
 }
 
 impl Pusher {
@@ -129,17 +127,11 @@ impl Pusher {
                 acked: offset,
                 ..upload
             };
-            let repo = upload.repo.clone();
-            let data = upload.data.clone();
-            match self.finish_upload(location, upload, offset).await {
-                Err(_) => return,
-                Ok(true) => {}
-                Ok(false) => {
-                    // Its bytes were committed just before the kill: start again.
-                    if self.blob(&repo, data).await.is_err() {
-                        return;
-                    }
-                }
+            // The rest goes with the `PUT`, as a resuming client sends it; a
+            // kill between the commit and its record left the bytes in their
+            // blob, and this `PUT` records it.
+            if self.finish_upload(location, upload, offset).await.is_err() {
+                return;
             }
         }
         while self.push_one().await.is_ok() {}
@@ -248,27 +240,22 @@ impl Pusher {
         ledger(&self.ledger)
             .open
             .insert(location.clone(), upload.clone());
-        if way <= 2 || (upload.data.len() as u64) < MIN_CHUNK {
-            let finished = self.finish_upload(location, upload, 0).await?;
-            assert!(finished, "a fresh upload is not lost");
+        let until = if way <= 2 || (upload.data.len() as u64) < MIN_CHUNK {
+            0
         } else {
-            let whole = upload.data.len() as u64;
-            let finished = self.finish_upload(location, upload, whole).await?;
-            assert!(finished, "a fresh upload is not lost");
-        }
-        Ok(())
+            upload.data.len() as u64
+        };
+        self.finish_upload(location, upload, until).await
     }
 
     /// Sends `upload`'s bytes from `offset` in chunked `PATCH`es up to `until`
-    /// (the rest goes with the `PUT`), then the closing `PUT`. `false` if the
-    /// server answers that the upload lost its bytes, which only a session a
-    /// kill cut off between committing its blob and recording it may do.
+    /// (the rest goes with the `PUT`), then the closing `PUT`.
     async fn finish_upload(
         &mut self,
         location: String,
         upload: OpenUpload,
         until: u64,
-    ) -> Result<bool, Cut> {
+    ) -> Result<(), Cut> {
         let mut offset = upload.acked;
         let mut location = location;
         while offset < until {
@@ -281,9 +268,6 @@ impl Pusher {
                 .header("Content-Range", format!("{offset}-{}", end - 1))
                 .body(chunk);
             let (status, headers, body) = call(patch).await?;
-            if self.lost(&location, &upload, status, &headers, &body) {
-                return Ok(false);
-            }
             expect(status, StatusCode::ACCEPTED, "upload PATCH", &body);
             assert_eq!(held(&headers), end, "Range after a PATCH");
             let next = crate::common::oci::require_header(&headers, "Location", "PATCH");
@@ -299,48 +283,12 @@ impl Pusher {
             .put(&Registry::with_digest(&location, &digest))
             .header("Content-Type", "application/octet-stream")
             .body(upload.data[offset as usize..].to_vec());
-        let (status, headers, body) = call(put).await?;
-        if self.lost(&location, &upload, status, &headers, &body) {
-            return Ok(false);
-        }
+        let (status, _, body) = call(put).await?;
         expect(status, StatusCode::CREATED, "upload PUT", &body);
         let mut ledger = ledger(&self.ledger);
         ledger.open.remove(&location);
         ledger.blobs.push((upload.repo, digest));
-        Ok(true)
-    }
-
-    /// Whether the server answered that the upload lost its bytes; only an
-    /// upload whose blob is stored (committed, then cut off before the record)
-    /// may be told so.
-    fn lost(
-        &self,
-        location: &str,
-        upload: &OpenUpload,
-        status: StatusCode,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> bool {
-        if status != StatusCode::NOT_FOUND {
-            return false;
-        }
-        let error =
-            crate::common::oci::parse_error(headers, &String::from_utf8_lossy(body), "lost");
-        assert_eq!(error.code, "BLOB_UPLOAD_UNKNOWN");
-        assert!(
-            error.message.contains("start the upload again"),
-            "{}",
-            error.message
-        );
-        let hex = sha256_digest(&upload.data).replace("sha256:", "");
-        let stored = self
-            .data_dir
-            .join("blobs/sha256")
-            .join(&hex[..2])
-            .join(&hex);
-        assert!(stored.is_file(), "a lost upload's blob is stored whole");
-        ledger(&self.ledger).open.remove(location);
-        true
+        Ok(())
     }
 }
 
