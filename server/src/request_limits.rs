@@ -12,11 +12,12 @@
 use crate::ecr::EcrError;
 use crate::registry::error::RegistryError;
 use crate::registry::API_VERSION_HEADER;
-use axum::body::Body;
+use axum::body::{Body, BodyDataStream};
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 
 /// The most headers a request may carry.
 pub const HEADER_COUNT: usize = 64;
@@ -25,6 +26,11 @@ pub const HEADER_BYTES: usize = 64 * 1024;
 /// The largest console request body (a form, or a server function's
 /// arguments; the longest is a policy document).
 pub const CONSOLE_BODY_BYTES: usize = 1024 * 1024;
+/// The most of a refused console body read (and dropped) before answering,
+/// so a client still sending it reads the `413` instead of a reset
+/// connection. A body declared longer than the limit and this is answered
+/// at once: its client would be cut off either way.
+pub const CONSOLE_DRAIN_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Middleware: refuses a request with more than [`HEADER_COUNT`] headers or
 /// [`HEADER_BYTES`] bytes of them.
@@ -57,32 +63,65 @@ pub async fn headers(request: Request, next: Next) -> Response {
 }
 
 /// Middleware for the console: refuses a body over [`CONSOLE_BODY_BYTES`]
-/// (413), reading no more of it than that.
+/// (413), keeping no more of it than that. The rest of a refused body, up to
+/// [`CONSOLE_DRAIN_BYTES`], is read and dropped first, as the registry face
+/// does (`registry::drain`): an answer sent while the client is still sending
+/// is often lost to the connection's reset. A body that breaks off before its
+/// end is a 400, not a 413: its size was never known.
 pub async fn console_body(request: Request, next: Next) -> Response {
     if matches!(*request.method(), Method::GET | Method::HEAD) {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    let refused = || {
-        let message = format!(
-            "the request body is larger than {CONSOLE_BODY_BYTES} bytes, the limit for the console"
-        );
-        (StatusCode::PAYLOAD_TOO_LARGE, message).into_response()
-    };
     let declared = parts
         .headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let mut body = body.into_data_stream();
     if declared.is_some_and(|n| n > CONSOLE_BODY_BYTES as u64) {
-        return refused();
-    }
-    match axum::body::to_bytes(body, CONSOLE_BODY_BYTES).await {
-        Ok(bytes) => {
-            next.run(Request::from_parts(parts, Body::from(bytes)))
-                .await
+        if declared.is_some_and(|n| n <= CONSOLE_BODY_BYTES as u64 + CONSOLE_DRAIN_BYTES) {
+            drain(&mut body).await;
         }
-        Err(_) => refused(),
+        return too_large(parts.uri.path());
+    }
+    let mut kept = bytes::BytesMut::new();
+    while let Some(next) = body.next().await {
+        match next {
+            Ok(chunk) if kept.len() + chunk.len() <= CONSOLE_BODY_BYTES => {
+                kept.extend_from_slice(&chunk)
+            }
+            Ok(_) => {
+                drain(&mut body).await;
+                return too_large(parts.uri.path());
+            }
+            Err(error) => {
+                let message = format!("the request body broke off after {} bytes", kept.len());
+                tracing::info!(path = parts.uri.path(), %error, %message, "request refused");
+                return (StatusCode::BAD_REQUEST, message).into_response();
+            }
+        }
+    }
+    let request = Request::from_parts(parts, Body::from(kept.freeze()));
+    next.run(request).await
+}
+
+fn too_large(path: &str) -> Response {
+    let message = format!(
+        "the request body is larger than {CONSOLE_BODY_BYTES} bytes, the limit for the console"
+    );
+    tracing::info!(path, %message, "request refused");
+    (StatusCode::PAYLOAD_TOO_LARGE, message).into_response()
+}
+
+/// Reads and drops up to [`CONSOLE_DRAIN_BYTES`] of what is left of a body.
+async fn drain(body: &mut BodyDataStream) {
+    let mut read = 0u64;
+    while let Some(Ok(chunk)) = body.next().await {
+        read += chunk.len() as u64;
+        if read > CONSOLE_DRAIN_BYTES {
+            break;
+        }
     }
 }
 
