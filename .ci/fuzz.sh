@@ -6,6 +6,8 @@
 # non-zero if any target crashed, hung or ran out of memory.
 #   .ci/fuzz.sh [SECONDS [TARGET...]]   SECONDS defaults to 300, TARGETs to all
 #   FUZZ_JOBS   targets run at once (default: one per core; `all`: every one)
+#   FUZZ_STEP   `build` builds only; `run` runs what the last build made
+#               (building first only if a target is missing); default both
 #   BERTH_TOOLS tools cache (default ~/.cache/berth-tools); the fuzz build
 #               lives in $BERTH_TOOLS/fuzz-target, apart from Berth's own
 set -euo pipefail
@@ -22,7 +24,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 
 if ! { [ -x "$TOOLS/bin/cargo-fuzz" ] && "$TOOLS/bin/cargo-fuzz" --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; }; then
   log "installing cargo-fuzz $CARGO_FUZZ_VERSION into $TOOLS (about 2 minutes, once)"
-  CARGO_TARGET_DIR= cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --root "$TOOLS"
+  env -u CARGO_TARGET_DIR cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --root "$TOOLS"
 fi
 
 # Instrumented builds must not share Berth's target directory (different flags
@@ -34,17 +36,25 @@ export CARGO_TARGET_DIR="$TOOLS/fuzz-target"
 # a fresh machine has, builds the targets. cargo fuzz compiles every crate as
 # one codegen unit unless told otherwise: 16 let two cores share the big ones.
 fuzz_build() { cargo fuzz build --fuzz-dir fuzz -s none --codegen-units 16 "$@" >&2; }
-build_start=$(date +%s)
+step="${FUZZ_STEP:-all}"
+bin_dir="$CARGO_TARGET_DIR/$(rustc -vV | sed -n 's/^host: //p')/release"
 if [ "$#" -eq 0 ]; then
   mapfile -t targets < <(cargo fuzz list --fuzz-dir fuzz)
-  log "building the ${#targets[@]} fuzz targets (cargo fuzz build)"
-  fuzz_build
 else
   targets=("$@")
-  for t in "${targets[@]}"; do fuzz_build "$t"; done
 fi
-log "built in $(( $(date +%s) - build_start )) s"
-bin_dir="$CARGO_TARGET_DIR/$(rustc -vV | sed -n 's/^host: //p')/release"
+built=yes
+for t in "${targets[@]}"; do [ -x "$bin_dir/$t" ] || built=no; done
+if [ "$step" != run ] || [ "$built" = no ]; then
+  build_start=$(date +%s)
+  if [ "$#" -eq 0 ]; then
+    log "building the ${#targets[@]} fuzz targets (cargo fuzz build)"
+    fuzz_build
+  else
+    for t in "${targets[@]}"; do fuzz_build "$t"; done
+  fi
+  log "built in $(( $(date +%s) - build_start )) s"
+fi
 
 # Each checkout builds Berth's crates and the targets under a new hash (CI
 # clones afresh), about 0.5 GB a time: keep only the newest build of each.
@@ -67,6 +77,7 @@ prune_old_builds() {
   done
 }
 prune_old_builds
+[ "$step" = build ] && exit 0
 
 run_one() { # TARGET: fuzz it for $seconds; its log in fuzz/artifacts/TARGET.log
   local t="$1" dict=()

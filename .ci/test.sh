@@ -1,8 +1,20 @@
 #!/usr/bin/env bash
 # `make test`: install what is missing, build, start a private dockerd, run
-# every test (Rust unit and integration tests with real docker and skopeo, then
-# the browser tests, then a minute of each fuzz target, then a grep of every
-# server's log for the secrets the tests used), and stop what it started.
+# every test (Rust unit and integration tests with real docker and skopeo, the
+# S3 tests against Garage, the benchmark harness's smoke run, the AWS CLI and
+# boto3 tests, the browser tests, a minute of each fuzz target, then a grep of
+# every server's log for the secrets the tests used), stop what it started,
+# and print how long each phase took.
+#
+# Two cores are the limit, so the order matters:
+# - what only waits on the network (Debian packages, npm, the Python venv)
+#   starts first, in the background;
+# - what must be compiled but is needed late (Garage, for the S3 tests; the
+#   fuzz targets' instrumented build) compiles in the background at the lowest
+#   CPU priority, so it takes only the cycles the foreground leaves idle
+#   (linking, test servers waiting on I/O) and never slows it down much;
+# - the foreground first does exactly what `make run` does (the site and the
+#   server), so the first phase's time is `make run`'s build time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -18,58 +30,139 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$TOOLS/target}"
 # Berth's own crates compile in full each run anyway: skip it.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 target="$CARGO_TARGET_DIR"
-# cargo-leptos still writes the site (site-root = "target/site") inside the clone.
+# `cargo xtask build` writes the site (site-root = "target/site") inside the clone.
 site="$root/target/site"
-
-.ci/tools.sh
-.ci/deps.sh
-.ci/python.sh
-# Garage: the S3 server the S3 blob store tests start (tests only, not `make run`).
-.ci/garage.sh install
-
-echo "==> checking formatting and lints" >&2
-cargo fmt --all -- --check
-cargo clippy --all-targets -- -D warnings
-
-echo "==> building the server and the console bundle (cargo leptos build)" >&2
-cargo leptos build
-
-docker_dir="$(mktemp -d /tmp/berth-dockerd.XXXXXX)"
-cleanup() {
-  .ci/dockerd.sh stop "$docker_dir" || true
-  rm -rf "$docker_dir"
-}
-trap cleanup EXIT
-echo "==> starting a private dockerd in $docker_dir" >&2
-DOCKER_HOST="$(.ci/dockerd.sh start "$docker_dir")"
-export DOCKER_HOST
+mkdir -p "$TOOLS"
 
 logs="$(mktemp -d /tmp/berth-test-logs.XXXXXX)"
+docker_dir="$(mktemp -d /tmp/berth-dockerd.XXXXXX)"
 # Every test server's log, and the secrets the tests know, for the secrets grep at the end.
 export BERTH_TEST_LOG_DIR="$logs/servers"
 mkdir -p "$BERTH_TEST_LOG_DIR"
 
-echo "==> Rust tests (unit, HTTP, docker, skopeo)" >&2
-BERTH_SITE_ROOT="$site" cargo test --workspace --exclude berth-frontend 2>&1 | tee "$logs/cargo.log"
+# ---- phases: each one's wall time, printed at the end whatever happens ----
+run_start=$(date +%s)
+phase_name=""
+phase_start=$run_start
+phase_rows=()
+clock() { local s=$(($(date +%s) - run_start)); printf '%02d:%02d' $((s / 60)) $((s % 60)); }
+mmss() { printf '%3d:%02d' $(($1 / 60)) $(($1 % 60)); }
+phase() { # NAME: ends the phase running now and starts NAME
+  local now
+  now=$(date +%s)
+  [ -n "$phase_name" ] && phase_rows+=("$(mmss $((now - phase_start)))  $phase_name")
+  phase_name="$1"
+  phase_start=$now
+  [ -n "$1" ] && printf '==> [%s] %s\n' "$(clock)" "$1" >&2
+  return 0
+}
 
-echo "==> docker and skopeo tests again, blobs in S3 (a Garage per server), downloads redirected" >&2
-BERTH_TEST_STORAGE=s3-redirect BERTH_SITE_ROOT="$site" cargo test -p berth --test docker --test skopeo 2>&1 | tee "$logs/cargo-s3.log"
+# ---- background jobs: started early, waited for where first needed ----
+declare -A job_pid job_start job_rows
+background() { # NAME NICENESS COMMAND...: runs COMMAND in the background, log in $logs/NAME.log
+  local name="$1" niceness="$2"
+  shift 2
+  job_start[$name]=$(date +%s)
+  nice -n "$niceness" "$@" >"$logs/$name.log" 2>&1 &
+  job_pid[$name]=$!
+  printf '==> [%s] started in the background: %s\n' "$(clock)" "$name" >&2
+}
+await() { # NAME: waits for a background job; stops the run with its log if it failed
+  local name="$1" rc=0
+  [ -n "${job_pid[$name]:-}" ] || return 0
+  phase "waiting for: $name"
+  wait "${job_pid[$name]}" || rc=$?
+  job_rows[$name]="$(mmss $(($(date +%s) - ${job_start[$name]})))  $name (background, exit $rc)"
+  unset "job_pid[$name]"
+  if [ "$rc" -ne 0 ]; then
+    echo "background job '$name' failed (exit $rc); the end of its log:" >&2
+    tail -n 60 "$logs/$name.log" >&2
+    exit "$rc"
+  fi
+}
 
-echo "==> benchmark harness smoke: every workload, small, against Distribution" >&2
+finish() {
+  local rc=$?
+  phase ""
+  for name in "${!job_pid[@]}"; do kill "${job_pid[$name]}" 2>/dev/null || true; done
+  .ci/dockerd.sh stop "$docker_dir" >/dev/null 2>&1 || true
+  rm -rf "$docker_dir"
+  {
+    echo "==> make test: wall time of each phase (min:s)"
+    printf '  %s\n' "${phase_rows[@]}"
+    for row in "${job_rows[@]}"; do printf '  %s\n' "$row"; done
+    echo "  $(mmss $(($(date +%s) - run_start)))  in all (exit $rc)"
+  } >&2
+  rm -rf "$logs"
+}
+trap finish EXIT
+
+phase "installing Debian packages, npm packages and the Python venv (background)"
+background apt-and-npm 0 .ci/deps.sh
+background python-venv 0 .ci/python.sh
+# Garage: the S3 server the S3 storage tests start. cargo install builds it in
+# a directory of its own, so it never waits for the target directory's lock.
+background garage 19 .ci/garage.sh install
+# The fuzz targets' build (instrumented, release) has a target directory of its own too.
+background fuzz-build 19 env FUZZ_STEP=build .ci/fuzz.sh
+
+phase "formatting (cargo fmt --check)"
+cargo fmt --all -- --check
+
+# From here on every cargo command compiles Berth's own crates with clippy's
+# lints, warnings denied: the same check as `cargo clippy --all-targets -- -D
+# warnings` on every crate (the browser bundle's too), without compiling the
+# ~500 dependencies once more in check mode. (Set after the background jobs
+# started: Garage and the fuzz targets are not linted.)
+export RUSTC_WORKSPACE_WRAPPER="$root/.ci/clippy-rustc.sh"
+
+phase "make run's build, linted: tools, then the site and the server (cargo xtask build)"
+.ci/tools.sh
+cargo xtask build
+
+await apt-and-npm
+phase "starting a private dockerd in $docker_dir"
+DOCKER_HOST="$(.ci/dockerd.sh start "$docker_dir")"
+export DOCKER_HOST
+
+phase "Rust tests: unit, HTTP, docker, skopeo (all but the S3 store's)"
+# Every integration test target but s3_storage, which needs Garage (still
+# compiling in the background on a cold machine) and runs in the next phase.
+tests=()
+for file in server/tests/*.rs; do
+  name="$(basename "$file" .rs)"
+  [ "$name" = s3_storage ] || tests+=(--test "$name")
+done
+BERTH_SITE_ROOT="$site" cargo test --workspace --exclude berth-frontend --lib --bins "${tests[@]}" 2>&1 |
+  tee "$logs/cargo.log"
+cargo test --workspace --exclude berth-frontend --doc 2>&1 | tee -a "$logs/cargo.log"
+
+await garage
+phase "Rust tests with blobs in S3: the S3 store, then docker and skopeo again (a Garage per server)"
+BERTH_SITE_ROOT="$site" cargo test -p berth --test s3_storage 2>&1 | tee "$logs/cargo-s3.log"
+BERTH_TEST_STORAGE=s3-redirect BERTH_SITE_ROOT="$site" cargo test -p berth --test docker --test skopeo 2>&1 |
+  tee -a "$logs/cargo-s3.log"
+
+phase "benchmark harness smoke: every workload, small, against Distribution"
 cargo run -q -p berth-bench -- --smoke --berth "$target/debug/berth" --out "$logs/bench"
 
-echo "==> ECR API tests (the real AWS CLI and boto3)" >&2
-PYTHONDONTWRITEBYTECODE=1 BERTH_BIN="$target/debug/berth" "$TOOLS/venv/bin/pytest" server/tests/ecr 2>&1 | tee "$logs/ecr.log"
+await python-venv
+phase "ECR API tests (the real AWS CLI and boto3)"
+PYTHONDONTWRITEBYTECODE=1 BERTH_BIN="$target/debug/berth" "$TOOLS/venv/bin/pytest" server/tests/ecr 2>&1 |
+  tee "$logs/ecr.log"
 
-echo "==> browser tests (Playwright + Debian chromium)" >&2
-(cd end2end && BERTH_BIN="$target/debug/berth" BERTH_SITE_ROOT="$site" npx playwright test) 2>&1 | tee "$logs/e2e.log"
+phase "browser tests (Playwright + Debian chromium)"
+(cd end2end && BERTH_BIN="$target/debug/berth" BERTH_SITE_ROOT="$site" npx playwright test) 2>&1 |
+  tee "$logs/e2e.log"
 
+await fuzz-build
 # All at once: a minute of wall time in all, which keeps a warm run within its
 # budget; each target still makes tens of thousands of executions at least.
-echo "==> fuzzing: every cargo fuzz target for 60 s (fuzz/README.md)" >&2
-FUZZ_JOBS="${FUZZ_JOBS:-all}" .ci/fuzz.sh 60 2>&1 | tee "$logs/fuzz.log"
+phase "fuzzing: every cargo fuzz target for 60 s (fuzz/README.md)"
+cat "$logs/fuzz-build.log" >&2
+FUZZ_STEP=run FUZZ_JOBS="${FUZZ_JOBS:-all}" .ci/fuzz.sh 60 2>&1 | tee "$logs/fuzz.log"
 
-echo "==> no password, secret key, token or session cookie in any server's log" >&2
+phase "no password, secret key, token or session cookie in any server's log"
 .ci/secrets-grep.sh "$BERTH_TEST_LOG_DIR" 2>&1 | tee "$logs/secrets.log"
 
 # One closing line for the whole run (each step above stops the run on failure).
@@ -78,5 +171,7 @@ browser=$(grep -oE '^ *[0-9]+ passed' "$logs/e2e.log" | awk '{n += $1} END {prin
 ecr=$(grep -oE '[0-9]+ passed' "$logs/ecr.log" | tail -n 1 | awk '{print $1 + 0}')
 fuzz=$(grep -oE '^Fuzz: [0-9]+ passed' "$logs/fuzz.log" | awk '{print $2 + 0}')
 secrets=$(grep -oE '^Secrets: [0-9]+ passed' "$logs/secrets.log" | awk '{print $2 + 0}')
-rm -rf "$logs"
+phase ""
+trap - EXIT
+finish
 echo "Total: $((rust + ecr + browser + fuzz + secrets)) passed, 0 failed"

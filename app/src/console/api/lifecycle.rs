@@ -2,6 +2,15 @@
 //! rule builder's model, the server's preview (a dry run), applying the
 //! policy, and the history of expirations. The browser evaluates drafts with
 //! the same evaluator the server runs ([`crate::lifecycle`]).
+// In the browser build `#[server]` turns `test_lifecycle` into a client stub
+// that takes the same arguments but not the function's own `allow` below.
+#![cfg_attr(
+    feature = "hydrate",
+    allow(
+        clippy::too_many_arguments,
+        reason = "a server function's arguments are its form's fields"
+    )
+)]
 
 use super::ConsoleError;
 use crate::lifecycle::{self, Action, ImageFacts, LifecycleDecision};
