@@ -13,8 +13,6 @@
 #   fuzz targets' instrumented build) compiles in the background at the lowest
 #   CPU priority, so it takes only the cycles the foreground leaves idle
 #   (linking, test servers waiting on I/O) and never slows it down much;
-# - the foreground first does exactly what `make run` does (the site and the
-#   server), so the first phase's time is `make run`'s build time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -63,7 +61,12 @@ background() { # NAME NICENESS COMMAND...: runs COMMAND in the background, log i
   local name="$1" niceness="$2"
   shift 2
   job_start[$name]=$(date +%s)
-  nice -n "$niceness" "$@" >"$logs/$name.log" 2>&1 &
+  (
+    rc=0
+    nice -n "$niceness" "$@" || rc=$?
+    date +%s >"$logs/$name.end"
+    exit "$rc"
+  ) >"$logs/$name.log" 2>&1 &
   job_pid[$name]=$!
   printf '==> [%s] started in the background: %s\n' "$(clock)" "$name" >&2
 }
@@ -72,7 +75,9 @@ await() { # NAME: waits for a background job; stops the run with its log if it f
   [ -n "${job_pid[$name]:-}" ] || return 0
   phase "waiting for: $name"
   wait "${job_pid[$name]}" || rc=$?
-  job_rows[$name]="$(mmss $(($(date +%s) - ${job_start[$name]})))  $name (background, exit $rc)"
+  local end
+  end="$(cat "$logs/$name.end" 2>/dev/null || date +%s)"
+  job_rows[$name]="$(mmss $((end - ${job_start[$name]})))  $name (background, exit $rc)"
   unset "job_pid[$name]"
   if [ "$rc" -ne 0 ]; then
     echo "background job '$name' failed (exit $rc); the end of its log:" >&2
@@ -116,44 +121,44 @@ cargo fmt --all -- --check
 # started: Garage and the fuzz targets are not linted.)
 export RUSTC_WORKSPACE_WRAPPER="$root/.ci/clippy-rustc.sh"
 
-phase "make run's build, linted: tools, then the site and the server (cargo xtask build)"
+phase "the console's site, linted (cargo xtask site)"
 .ci/tools.sh
-cargo xtask build
+# The server itself is built by `cargo test` below: its dev-dependencies turn
+# on features of shared crates, so a plain `cargo build` of the server would
+# be a second, different build of Berth's crates.
+cargo xtask site
 
 await apt-and-npm
 phase "starting a private dockerd in $docker_dir"
 DOCKER_HOST="$(.ci/dockerd.sh start "$docker_dir")"
 export DOCKER_HOST
 
-phase "Rust tests: unit, HTTP, docker, skopeo (all but the S3 store's)"
-# Every integration test target but s3_storage, which needs Garage (still
-# compiling in the background on a cold machine) and runs in the next phase.
-tests=()
-for file in server/tests/*.rs; do
-  name="$(basename "$file" .rs)"
-  [ "$name" = s3_storage ] || tests+=(--test "$name")
-done
-BERTH_SITE_ROOT="$site" cargo test --workspace --exclude berth-frontend --lib --bins "${tests[@]}" 2>&1 |
-  tee "$logs/cargo.log"
-cargo test --workspace --exclude berth-frontend --doc 2>&1 | tee -a "$logs/cargo.log"
+phase "Rust tests: unit, HTTP, docker, skopeo (all but the S3 store's; cargo nextest)"
+# cargo nextest runs the tests of all binaries side by side (.config/nextest.toml).
+# Every test but s3_storage's, which need Garage (still compiling in the
+# background on a cold machine) and run in the next phase.
+BERTH_SITE_ROOT="$site" cargo nextest run --workspace --exclude berth-frontend \
+  -E 'not binary(s3_storage)' 2>&1 | tee "$logs/cargo.log"
+cargo test --workspace --exclude berth-frontend --doc 2>&1 | tee "$logs/cargo-doc.log"
 
 await garage
 phase "Rust tests with blobs in S3: the S3 store, then docker and skopeo again (a Garage per server)"
-BERTH_SITE_ROOT="$site" cargo test -p berth --test s3_storage 2>&1 | tee "$logs/cargo-s3.log"
-BERTH_TEST_STORAGE=s3-redirect BERTH_SITE_ROOT="$site" cargo test -p berth --test docker --test skopeo 2>&1 |
-  tee -a "$logs/cargo-s3.log"
+BERTH_SITE_ROOT="$site" cargo nextest run -p berth -E 'binary(s3_storage)' 2>&1 | tee "$logs/cargo-s3.log"
+BERTH_TEST_STORAGE=s3-redirect BERTH_SITE_ROOT="$site" cargo nextest run -p berth \
+  -E 'binary(docker) | binary(skopeo)' 2>&1 | tee -a "$logs/cargo-s3.log"
 
 phase "benchmark harness smoke: every workload, small, against Distribution"
 cargo run -q -p berth-bench -- --smoke --berth "$target/debug/berth" --out "$logs/bench"
 
 await python-venv
-phase "ECR API tests (the real AWS CLI and boto3)"
-PYTHONDONTWRITEBYTECODE=1 BERTH_BIN="$target/debug/berth" "$TOOLS/venv/bin/pytest" server/tests/ecr 2>&1 |
-  tee "$logs/ecr.log"
-
-phase "browser tests (Playwright + Debian chromium)"
+phase "ECR API tests (the real AWS CLI and boto3) and browser tests (Playwright + Debian chromium), side by side"
+# Each suite starts servers of its own; neither computes much.
+background ecr 0 env PYTHONDONTWRITEBYTECODE=1 BERTH_BIN="$target/debug/berth" \
+  "$TOOLS/venv/bin/pytest" server/tests/ecr
 (cd end2end && BERTH_BIN="$target/debug/berth" BERTH_SITE_ROOT="$site" npx playwright test) 2>&1 |
   tee "$logs/e2e.log"
+await ecr
+cat "$logs/ecr.log"
 
 await fuzz-build
 # All at once: a minute of wall time in all, which keeps a warm run within its
@@ -166,7 +171,9 @@ phase "no password, secret key, token or session cookie in any server's log"
 .ci/secrets-grep.sh "$BERTH_TEST_LOG_DIR" 2>&1 | tee "$logs/secrets.log"
 
 # One closing line for the whole run (each step above stops the run on failure).
-rust=$(cat "$logs/cargo.log" "$logs/cargo-s3.log" | grep -oE 'test result: ok\. [0-9]+ passed' | awk '{n += $4} END {print n + 0}')
+# nextest's summary: "Summary [ 198.7s] 365 tests run: 365 passed, 0 skipped".
+rust=$(cat "$logs/cargo.log" "$logs/cargo-s3.log" | grep -oE 'tests run: [0-9]+ passed' | awk '{n += $3} END {print n + 0}')
+doc=$(grep -oE 'test result: ok\. [0-9]+ passed' "$logs/cargo-doc.log" | awk '{n += $4} END {print n + 0}')
 browser=$(grep -oE '^ *[0-9]+ passed' "$logs/e2e.log" | awk '{n += $1} END {print n + 0}')
 ecr=$(grep -oE '[0-9]+ passed' "$logs/ecr.log" | tail -n 1 | awk '{print $1 + 0}')
 fuzz=$(grep -oE '^Fuzz: [0-9]+ passed' "$logs/fuzz.log" | awk '{print $2 + 0}')
@@ -174,4 +181,4 @@ secrets=$(grep -oE '^Secrets: [0-9]+ passed' "$logs/secrets.log" | awk '{print $
 phase ""
 trap - EXIT
 finish
-echo "Total: $((rust + ecr + browser + fuzz + secrets)) passed, 0 failed"
+echo "Total: $((rust + doc + ecr + browser + fuzz + secrets)) passed, 0 failed"
