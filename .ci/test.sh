@@ -143,8 +143,10 @@ cargo test --workspace --exclude berth-frontend --doc 2>&1 | tee "$logs/cargo-do
 
 await garage
 phase "Rust tests with blobs in S3: the S3 store, then docker and skopeo again (a Garage per server)"
-BERTH_SITE_ROOT="$site" cargo nextest run -p berth -E 'binary(s3_storage)' 2>&1 | tee "$logs/cargo-s3.log"
-BERTH_TEST_STORAGE=s3-redirect BERTH_SITE_ROOT="$site" cargo nextest run -p berth \
+# --workspace as above, so cargo resolves the same features and builds nothing again.
+BERTH_SITE_ROOT="$site" cargo nextest run --workspace --exclude berth-frontend \
+  -E 'binary(s3_storage)' 2>&1 | tee "$logs/cargo-s3.log"
+BERTH_TEST_STORAGE=s3-redirect BERTH_SITE_ROOT="$site" cargo nextest run --workspace --exclude berth-frontend \
   -E 'binary(docker) | binary(skopeo)' 2>&1 | tee -a "$logs/cargo-s3.log"
 
 phase "benchmark harness smoke: every workload, small, against Distribution"
