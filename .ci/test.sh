@@ -180,7 +180,6 @@ browser=$(grep -oE '^ *[0-9]+ passed' "$logs/e2e.log" | awk '{n += $1} END {prin
 ecr=$(grep -oE '[0-9]+ passed' "$logs/ecr.log" | tail -n 1 | awk '{print $1 + 0}')
 fuzz=$(grep -oE '^Fuzz: [0-9]+ passed' "$logs/fuzz.log" | awk '{print $2 + 0}')
 secrets=$(grep -oE '^Secrets: [0-9]+ passed' "$logs/secrets.log" | awk '{print $2 + 0}')
-phase ""
 trap - EXIT
 finish
 echo "Total: $((rust + doc + ecr + browser + fuzz + secrets)) passed, 0 failed"

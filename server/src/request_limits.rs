@@ -11,8 +11,8 @@
 
 use crate::ecr::EcrError;
 use crate::registry::error::RegistryError;
-use crate::registry::API_VERSION_HEADER;
-use axum::body::{Body, BodyDataStream};
+use crate::registry::{drain, API_VERSION_HEADER};
+use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -30,7 +30,7 @@ pub const CONSOLE_BODY_BYTES: usize = 1024 * 1024;
 /// so a client still sending it reads the `413` instead of a reset
 /// connection. A body declared longer than the limit and this is answered
 /// at once: its client would be cut off either way.
-pub const CONSOLE_DRAIN_BYTES: u64 = 8 * 1024 * 1024;
+pub const CONSOLE_DRAIN_BYTES: usize = 8 * 1024 * 1024;
 
 /// Middleware: refuses a request with more than [`HEADER_COUNT`] headers or
 /// [`HEADER_BYTES`] bytes of them.
@@ -80,8 +80,8 @@ pub async fn console_body(request: Request, next: Next) -> Response {
         .and_then(|v| v.parse::<u64>().ok());
     let mut body = body.into_data_stream();
     if declared.is_some_and(|n| n > CONSOLE_BODY_BYTES as u64) {
-        if declared.is_some_and(|n| n <= CONSOLE_BODY_BYTES as u64 + CONSOLE_DRAIN_BYTES) {
-            drain(&mut body).await;
+        if declared.is_some_and(|n| n <= (CONSOLE_BODY_BYTES + CONSOLE_DRAIN_BYTES) as u64) {
+            drain(&mut body, CONSOLE_DRAIN_BYTES).await;
         }
         return too_large(parts.uri.path());
     }
@@ -92,7 +92,7 @@ pub async fn console_body(request: Request, next: Next) -> Response {
                 kept.extend_from_slice(&chunk)
             }
             Ok(_) => {
-                drain(&mut body).await;
+                drain(&mut body, CONSOLE_DRAIN_BYTES).await;
                 return too_large(parts.uri.path());
             }
             Err(error) => {
@@ -112,17 +112,6 @@ fn too_large(path: &str) -> Response {
     );
     tracing::info!(path, %message, "request refused");
     (StatusCode::PAYLOAD_TOO_LARGE, message).into_response()
-}
-
-/// Reads and drops up to [`CONSOLE_DRAIN_BYTES`] of what is left of a body.
-async fn drain(body: &mut BodyDataStream) {
-    let mut read = 0u64;
-    while let Some(Ok(chunk)) = body.next().await {
-        read += chunk.len() as u64;
-        if read > CONSOLE_DRAIN_BYTES {
-            break;
-        }
-    }
 }
 
 enum Face {

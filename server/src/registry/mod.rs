@@ -34,7 +34,7 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
         Err(error) => {
             // Read what the client is still sending, so it sees our answer
             // instead of a connection reset in the middle of its upload.
-            drain(&mut body).await;
+            drain(&mut body, DRAIN_LIMIT).await;
             error.into_response()
         }
     };
@@ -47,12 +47,14 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
 /// The most of an unwanted request body read before answering with an error.
 const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 
-/// Reads and discards up to [`DRAIN_LIMIT`] bytes of what is left of a request body.
-async fn drain(body: &mut BodyDataStream) {
+/// Reads and discards up to `limit` bytes of what is left of a request body,
+/// so a client still sending it reads the answer instead of a reset
+/// connection. (The console's body limit drains the same way.)
+pub(crate) async fn drain(body: &mut BodyDataStream, limit: usize) {
     let mut read = 0;
     while let Some(Ok(chunk)) = futures_util::StreamExt::next(body).await {
         read += chunk.len();
-        if read > DRAIN_LIMIT {
+        if read > limit {
             break;
         }
     }

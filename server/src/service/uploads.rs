@@ -567,14 +567,26 @@ where
     E: std::fmt::Display,
 {
     while let Some(next) = body.next().await {
-        let bytes = next
-            .map_err(|e| ServiceError::UploadInvalid(format!("request body ended early: {e}")))?;
-        if hasher.bytes_hashed().saturating_add(bytes.len() as u64) > limit {
-            return Err(LimitExceeded::BlobSize { limit }.into());
-        }
-        hasher.update(&bytes);
+        hash_chunk(hasher, next, limit)?;
     }
     Ok(())
+}
+
+/// One chunk of a request body, hashed onto `hasher`; refused, unhashed,
+/// if the body broke off or the upload would then hold more than `limit`
+/// bytes.
+fn hash_chunk<E: std::fmt::Display>(
+    hasher: &mut UploadHasher,
+    next: Result<Bytes, E>,
+    limit: u64,
+) -> ServiceResult<Bytes> {
+    let bytes =
+        next.map_err(|e| ServiceError::UploadInvalid(format!("request body ended early: {e}")))?;
+    if hasher.bytes_hashed().saturating_add(bytes.len() as u64) > limit {
+        return Err(LimitExceeded::BlobSize { limit }.into());
+    }
+    hasher.update(&bytes);
+    Ok(bytes)
 }
 
 /// Streams a request body into a writer, hashing what it passes on.
@@ -594,22 +606,12 @@ where
     E: std::fmt::Display,
 {
     while let Some(next) = body.next().await {
-        match next {
-            Ok(bytes) => {
-                if hasher.bytes_hashed().saturating_add(bytes.len() as u64) > limit {
-                    return Err((writer, LimitExceeded::BlobSize { limit }.into()));
-                }
-                hasher.update(&bytes);
-                if let Err(e) = writer.write(bytes).await {
-                    return Err((writer, ServiceError::Storage(e)));
-                }
-            }
-            Err(e) => {
-                return Err((
-                    writer,
-                    ServiceError::UploadInvalid(format!("request body ended early: {e}")),
-                ))
-            }
+        let bytes = match hash_chunk(hasher, next, limit) {
+            Ok(bytes) => bytes,
+            Err(e) => return Err((writer, e)),
+        };
+        if let Err(e) = writer.write(bytes).await {
+            return Err((writer, ServiceError::Storage(e)));
         }
     }
     Ok(writer)
