@@ -9,5 +9,6 @@ pub mod console;
 pub mod lifecycle;
 pub mod oci;
 pub mod policy;
+pub mod wildcard;
 
 pub use console::{shell, App};

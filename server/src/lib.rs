@@ -3,14 +3,18 @@
 //! `/v2/` and the Leptos console everywhere else. Tests build the same router.
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod console;
 pub mod db;
 pub mod ecr;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod http;
 pub mod installation;
 pub mod jobs;
+#[doc(hidden)]
+pub mod layering;
 pub mod registry;
 pub mod request_limits;
 pub mod service;
@@ -110,13 +114,16 @@ pub fn build_router(
     sessions: console::session::SessionSettings,
     leptos_options: LeptosOptions,
 ) -> Router {
-    let db = state.registry.db().clone();
+    let session_records = state.registry.sessions();
     let registry_api = Router::new()
         .route("/v2", any(registry::handle))
         .route("/v2/", any(registry::handle))
         .route("/v2/{*rest}", any(registry::handle))
         .route("/", post(ecr::handle))
-        .route("/_berth/layers/{*rest}", get(registry::download::handle))
+        .route(
+            &format!("{}{{*rest}}", http::DOWNLOAD_PREFIX),
+            get(registry::download::handle),
+        )
         .with_state(state);
     let routes = generate_route_list(berth_app::App);
     let console_pages = Router::new()
@@ -135,15 +142,16 @@ pub fn build_router(
         .layer(axum::middleware::from_fn(console::set_error_status))
         .layer(axum::middleware::from_fn_with_state(
             console::session::Guard {
-                db: db.clone(),
+                sessions: session_records.clone(),
                 settings: Arc::new(sessions.clone()),
             },
             console::session::guard,
         ))
-        .layer(console::session::layer(db, &sessions));
+        .layer(console::session::layer(session_records, &sessions));
     registry_api
         .merge(console_pages)
         .layer(axum::middleware::from_fn(request_limits::headers))
+        .layer(axum::middleware::from_fn(http::api_version))
 }
 
 /// The Leptos options for serving the console from `site_root` on `addr`.

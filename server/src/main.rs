@@ -158,7 +158,7 @@ async fn serve(settings: Settings) -> CliResult {
     );
     println!(
         "  blobs in {}{}",
-        installation.registry.store().describe(),
+        installation.registry.describe_store(),
         if settings.storage_redirect {
             " (downloads redirected to presigned URLs)"
         } else {
@@ -357,7 +357,7 @@ async fn access_key(settings: Settings, command: AccessKeyCommand) -> CliResult 
     match command {
         AccessKeyCommand::Create { user, json } => {
             let key = accounts.create_access_key(&user).await.map_err(failed)?;
-            let created = console::format_utc(berth::db::now_millis());
+            let created = console::format_utc(berth::clock::now_millis());
             if json {
                 let out = serde_json::json!({
                     "accessKeyId": key.id,
@@ -420,10 +420,9 @@ async fn lifecycle(settings: Settings, command: LifecycleCommand) -> CliResult {
             let names = match repository {
                 Some(name) => vec![name],
                 None => registry
-                    .db()
                     .repositories_with_lifecycle()
                     .await
-                    .map_err(|e| format!("database: {e}"))?,
+                    .map_err(|e| e.to_string())?,
             };
             let mut all = Vec::new();
             for name in names {
@@ -470,19 +469,18 @@ async fn lifecycle(settings: Settings, command: LifecycleCommand) -> CliResult {
             json,
         } => {
             let rows = registry
-                .db()
                 .expirations(repository.as_deref(), limit)
                 .await
-                .map_err(|e| format!("database: {e}"))?;
+                .map_err(|e| e.to_string())?;
             let list: Vec<_> = rows
                 .iter()
-                .map(|(repo, digest, tags, rule, at)| {
+                .map(|e| {
                     serde_json::json!({
-                        "repositoryName": repo,
-                        "imageDigest": digest,
-                        "imageTags": serde_json::from_str::<serde_json::Value>(tags).unwrap_or_default(),
-                        "appliedRulePriority": rule,
-                        "expiredAt": console::format_utc(*at),
+                        "repositoryName": e.repository,
+                        "imageDigest": e.digest,
+                        "imageTags": e.tags,
+                        "appliedRulePriority": e.rule,
+                        "expiredAt": console::format_utc(e.expired_at),
                     })
                 })
                 .collect();

@@ -10,11 +10,11 @@
 //! about 400 KiB or 100 headers, with a bare `431` and a closed connection.
 
 use crate::ecr::EcrError;
+use crate::http::drain;
 use crate::registry::error::RegistryError;
-use crate::registry::{drain, API_VERSION_HEADER};
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
@@ -50,13 +50,7 @@ pub async fn headers(request: Request, next: Next) -> Response {
     );
     tracing::info!(path = request.uri().path(), %message, "request refused");
     match face(request.method(), request.uri().path(), headers) {
-        Face::Registry => {
-            let mut response = RegistryError::HeadersTooLarge(message).into_response();
-            response
-                .headers_mut()
-                .insert(API_VERSION_HEADER, HeaderValue::from_static("registry/2.0"));
-            response
-        }
+        Face::Registry => RegistryError::HeadersTooLarge(message).into_response(),
         Face::Ecr => EcrError::InvalidParameter(message).into_response(),
         Face::Other => (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message).into_response(),
     }
@@ -65,7 +59,7 @@ pub async fn headers(request: Request, next: Next) -> Response {
 /// Middleware for the console: refuses a body over [`CONSOLE_BODY_BYTES`]
 /// (413), keeping no more of it than that. The rest of a refused body, up to
 /// [`CONSOLE_DRAIN_BYTES`], is read and dropped first, as the registry face
-/// does (`registry::drain`): an answer sent while the client is still sending
+/// does (`http::drain`): an answer sent while the client is still sending
 /// is often lost to the connection's reset. A body that breaks off before its
 /// end is a 400, not a 413: its size was never known.
 pub async fn console_body(request: Request, next: Next) -> Response {
@@ -121,7 +115,7 @@ enum Face {
 }
 
 fn face(method: &Method, path: &str, headers: &HeaderMap) -> Face {
-    if path == "/v2" || path.starts_with("/v2/") {
+    if crate::http::is_registry_path(path) {
         Face::Registry
     } else if method == Method::POST && path == "/" && headers.contains_key("x-amz-target") {
         Face::Ecr

@@ -121,6 +121,38 @@ async fn base_with_credentials_is_200_empty_object() {
     assert_eq!(body, json!({}), "GET /v2/ body is an empty object");
 }
 
+/// One layer adds `Docker-Distribution-API-Version` to everything the
+/// registry API answers (signed layer downloads included) and to nothing else.
+#[tokio::test]
+async fn the_api_version_header_is_on_registry_answers_only() {
+    let server = TestServer::start();
+    let reg = Registry::new(&server);
+    let digest = sha256_digest(b"nothing");
+    let download = format!("/_berth/layers/some/repo/{digest}?expires=1&signature=00");
+    let resp = reg.send(reg.anonymous(Method::GET, &download)).await;
+    expect_error(
+        resp,
+        StatusCode::FORBIDDEN,
+        "DENIED",
+        "an expired download URL",
+    )
+    .await;
+    let resp = reg.send(reg.anonymous(Method::PUT, "/v2/")).await;
+    assert_eq!(
+        header(resp.headers(), API_VERSION_HEADER).as_deref(),
+        Some("registry/2.0"),
+        "a refused request"
+    );
+    for path in ["/login", "/pkg/berth.css", "/favicon.svg"] {
+        let resp = reg.send(reg.anonymous(Method::GET, path)).await;
+        assert_eq!(
+            header(resp.headers(), API_VERSION_HEADER),
+            None,
+            "{path} is not the registry API"
+        );
+    }
+}
+
 #[tokio::test]
 async fn unknown_v2_path_is_404_with_oci_error() {
     let server = TestServer::start();

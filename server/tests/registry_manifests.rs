@@ -10,7 +10,7 @@ use common::oci::{
     OCI_LAYER, OCI_MANIFEST,
 };
 use common::{unique, TestServer};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 #[tokio::test]
@@ -504,6 +504,34 @@ async fn invalid_tag_is_tag_invalid() {
     }
 }
 
+/// A reference that is neither a digest nor a valid tag names no manifest:
+/// reads answer 404 `MANIFEST_UNKNOWN`, as Distribution does (the OCI
+/// conformance suite reads `.INVALID_MANIFEST_NAME`); a `PUT` under it keeps
+/// its 400 `TAG_INVALID`.
+#[tokio::test]
+async fn reading_a_reference_no_manifest_can_have_is_manifest_unknown() {
+    let server = TestServer::start();
+    let reg = Registry::new(&server);
+    let repo = unique("man-unknownref");
+    let image = reg.push_image(&repo, Some("v1")).await;
+    for reference in [".INVALID_MANIFEST_NAME", "-bad", "sha256:xyz"] {
+        let path = format!("/v2/{repo}/manifests/{reference}");
+        let resp = reg.send(reg.get(&path)).await;
+        expect_error(resp, StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN", &path).await;
+        let resp = reg.send(reg.request(Method::HEAD, &path)).await;
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "HEAD {path}");
+    }
+    let resp = reg
+        .put_manifest(
+            &repo,
+            ".INVALID_MANIFEST_NAME",
+            OCI_MANIFEST,
+            &image.manifest,
+        )
+        .await;
+    expect_error(resp, StatusCode::BAD_REQUEST, "TAG_INVALID", "PUT").await;
+}
+
 #[tokio::test]
 async fn tag_of_128_chars_is_accepted() {
     let server = TestServer::start();
@@ -521,19 +549,16 @@ async fn tag_of_128_chars_is_accepted() {
 }
 
 #[tokio::test]
-async fn malformed_digest_in_manifest_path_is_digest_invalid() {
+async fn malformed_digest_in_manifest_path_is_digest_invalid_to_writes() {
     let server = TestServer::start();
     let reg = Registry::new(&server);
     let repo = unique("man-pathdigest");
-    reg.push_image(&repo, Some("ok")).await;
+    let image = reg.push_image(&repo, Some("ok")).await;
+    let path = format!("/v2/{repo}/manifests/sha256:xyz");
     let resp = reg
-        .send(reg.get(&format!("/v2/{repo}/manifests/sha256:xyz")))
+        .put_manifest(&repo, "sha256:xyz", OCI_MANIFEST, &image.manifest)
         .await;
-    expect_error(
-        resp,
-        StatusCode::BAD_REQUEST,
-        "DIGEST_INVALID",
-        "GET /manifests/sha256:xyz",
-    )
-    .await;
+    expect_error(resp, StatusCode::BAD_REQUEST, "DIGEST_INVALID", "PUT").await;
+    let resp = reg.send(reg.request(Method::DELETE, &path)).await;
+    expect_error(resp, StatusCode::BAD_REQUEST, "DIGEST_INVALID", "DELETE").await;
 }

@@ -37,25 +37,7 @@ pub const DAY_MS: i64 = 86_400_000;
 /// whole tag must match (`prod*` matches `prod` and `production`, not
 /// `preprod`).
 pub fn pattern_matches(pattern: &str, tag: &str) -> bool {
-    let mut parts = pattern.split('*');
-    // `split` always yields at least one part.
-    let first = parts.next().unwrap_or_default();
-    let Some(mut rest) = tag.strip_prefix(first) else {
-        return false;
-    };
-    let middle: Vec<&str> = parts.collect();
-    let Some((last, middle)) = middle.split_last() else {
-        // No `*`: the pattern must equal the tag.
-        return rest.is_empty();
-    };
-    for part in middle {
-        // Greedy leftmost match of each literal part is optimal for `*`.
-        match rest.find(part) {
-            Some(at) => rest = &rest[at + part.len()..],
-            None => return false,
-        }
-    }
-    rest.ends_with(last)
+    crate::wildcard::matches(crate::wildcard::Syntax::Star, pattern, tag)
 }
 
 /// An image after merging duplicate digests.

@@ -123,31 +123,7 @@ pub fn resource_matches(pattern: &str, arn: &str) -> bool {
     wildcard_match(pattern, arn)
 }
 
-/// Glob matching with `*` and `?`, linear in practice (greedy with one backtrack point).
-pub(super) fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let pattern: Vec<char> = pattern.chars().collect();
-    let text: Vec<char> = text.chars().collect();
-    let (mut p, mut t) = (0, 0);
-    let mut backtrack: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
-            Some('*') => {
-                backtrack = Some((p, t));
-                p += 1;
-            }
-            Some(&c) if c == '?' || c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            _ => match backtrack {
-                Some((star, from)) => {
-                    backtrack = Some((star, from + 1));
-                    p = star + 1;
-                    t = from + 1;
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern[p..].iter().all(|&c| c == '*')
+/// Glob matching with IAM's `*` and `?`.
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    crate::wildcard::matches(crate::wildcard::Syntax::StarAndQuestion, pattern, text)
 }

@@ -56,6 +56,19 @@ pub enum Resource<'a> {
 #[error("{0}")]
 pub struct Denied(pub String);
 
+/// Why [`Authorizer::check`] did not allow an action. Each face maps it to
+/// its protocol's error (`DENIED`, `AccessDeniedException`, 403) in its error
+/// module.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthzError {
+    /// The policies do not allow it.
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    /// The policies could not be read.
+    #[error("database failed during authorization: {0}")]
+    Database(#[from] DbError),
+}
+
 /// Decides whether identities may perform actions.
 pub struct Authorizer {
     db: Db,
@@ -85,6 +98,44 @@ impl Authorizer {
         match resource {
             Resource::Repository(name) => self.info.repository_arn(name),
             Resource::Registry => "*".into(),
+        }
+    }
+
+    /// Allows `action` on `resource`, or says why not: the one check every
+    /// face makes. Refusals and failures are logged here, once.
+    pub async fn check(
+        &self,
+        identity: &Identity,
+        action: &str,
+        resource: Resource<'_>,
+    ) -> Result<(), AuthzError> {
+        match self.authorize(identity, action, resource).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(denied)) => {
+                tracing::info!(user = %identity.name, action, resource = ?resource, "denied");
+                Err(denied.into())
+            }
+            Err(error) => {
+                tracing::error!(%error, "database failed during authorization");
+                Err(error.into())
+            }
+        }
+    }
+
+    /// Whether `identity` may perform `action` on `resource`, for what a
+    /// caller is shown or offered rather than refused (nothing is logged).
+    pub async fn allows(
+        &self,
+        identity: &Identity,
+        action: &str,
+        resource: Resource<'_>,
+    ) -> Result<bool, AuthzError> {
+        match self.authorize(identity, action, resource).await {
+            Ok(decision) => Ok(decision.is_ok()),
+            Err(error) => {
+                tracing::error!(%error, "database failed during authorization");
+                Err(error.into())
+            }
         }
     }
 

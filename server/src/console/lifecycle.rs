@@ -46,7 +46,7 @@ impl LifecycleBackend for ConsoleRequest {
             policy,
             preview_policy,
             images,
-            now_ms: crate::db::now_millis(),
+            now_ms: crate::clock::now_millis(),
             evaluated_at,
             history,
         })

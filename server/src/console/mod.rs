@@ -11,7 +11,7 @@ pub mod session;
 pub mod settings;
 mod users;
 
-use crate::auth::authorize::{Authorizer, Resource};
+use crate::auth::authorize::{Authorizer, AuthzError, Resource};
 use crate::auth::{AuthError, Authenticator, Identity};
 use crate::service::{Registry, ServiceError};
 use crate::RegistryInfo;
@@ -70,13 +70,7 @@ pub fn provide_backend(console: &Arc<Console>) {
     let caller = parts
         .as_ref()
         .and_then(|p| p.extensions.get::<session::Caller>().cloned());
-    let client = parts
-        .as_ref()
-        .and_then(|p| {
-            p.extensions
-                .get::<axum::extract::ConnectInfo<crate::ClientAddr>>()
-        })
-        .map(|c| c.0 .0.ip());
+    let client = parts.as_ref().and_then(crate::http::source_address);
     let backend: Arc<dyn ConsoleBackend> = Arc::new(ConsoleRequest {
         console: console.clone(),
         caller,
@@ -124,6 +118,14 @@ pub async fn set_error_status(
     axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
+/// A refusal in the console's terms (the authorizer has logged it).
+fn from_authz(error: AuthzError) -> ConsoleError {
+    match error {
+        AuthzError::Denied(denied) => ConsoleError::Forbidden(denied.0),
+        AuthzError::Database(_) => ConsoleError::Internal,
+    }
+}
+
 /// Logs an internal failure and hides its details from the browser.
 fn internal(error: impl std::fmt::Display) -> ConsoleError {
     tracing::error!(%error, "console request failed");
@@ -167,16 +169,12 @@ impl ConsoleRequest {
         resource: Resource<'_>,
     ) -> Result<Identity, ConsoleError> {
         let identity = self.identity()?;
-        match self
-            .console
+        self.console
             .authz
-            .authorize(&identity, action, resource)
+            .check(&identity, action, resource)
             .await
-            .map_err(internal)?
-        {
-            Ok(()) => Ok(identity),
-            Err(denied) => Err(ConsoleError::Forbidden(denied.0)),
-        }
+            .map_err(from_authz)?;
+        Ok(identity)
     }
 
     /// Whether `identity` may perform `action` on `resource` (no error when not).
@@ -186,13 +184,11 @@ impl ConsoleRequest {
         action: &str,
         resource: Resource<'_>,
     ) -> Result<bool, ConsoleError> {
-        Ok(self
-            .console
+        self.console
             .authz
-            .authorize(identity, action, resource)
+            .allows(identity, action, resource)
             .await
-            .map_err(internal)?
-            .is_ok())
+            .map_err(from_authz)
     }
 }
 

@@ -50,12 +50,12 @@ impl PolicyBackend for ConsoleRequest {
         self.allowed("ecr:SetRepositoryPolicy", Resource::Repository(name))
             .await?;
         let registry = &self.console.registry;
-        let repo = registry
+        registry
             .repository(name)
             .await
             .map_err(|e| from_service(e, "name"))?;
         registry
-            .set_repository_policy(repo.id, Some(text))
+            .set_repository_policy(name, Some(text))
             .await
             .map_err(|e| from_service(e, "policy"))?;
         tracing::info!(repository = name, "repository policy set in the console");
@@ -67,7 +67,7 @@ impl PolicyBackend for ConsoleRequest {
         self.allowed("ecr:DeleteRepositoryPolicy", Resource::Repository(name))
             .await?;
         let registry = &self.console.registry;
-        let repo = registry
+        registry
             .repository(name)
             .await
             .map_err(|e| from_service(e, "name"))?;
@@ -82,7 +82,7 @@ impl PolicyBackend for ConsoleRequest {
             )));
         }
         registry
-            .set_repository_policy(repo.id, None)
+            .set_repository_policy(name, None)
             .await
             .map_err(internal)?;
         tracing::info!(

@@ -3,8 +3,8 @@
 
 use super::{from_service, internal, ConsoleRequest};
 use crate::auth::authorize::Resource;
-use crate::db::{ImageRow, RepositoryOrder, RepositoryRow, TagStatus};
-use crate::service::repositories::{exclusions, RepositorySettings};
+use crate::service::repositories::RepositorySettings;
+use crate::service::{Image, Repository, RepositoryOrder, TagStatus};
 use crate::service::{ImageFailure, ImageId, ManifestRef};
 use berth_app::console::api::repositories::{
     DescriptorSummary, ImageDetail, ImageSummary, RepositoryBackend, RepositoryDetail,
@@ -19,7 +19,7 @@ const IMAGES_SHOWN: usize = 1000;
 const REFERRERS_SHOWN: usize = 100;
 
 impl ConsoleRequest {
-    fn summary(&self, row: RepositoryRow) -> RepositorySummary {
+    fn summary(&self, row: Repository) -> RepositorySummary {
         RepositorySummary {
             uri: self.console.info.repository_uri(&row.name),
             name: row.name,
@@ -32,10 +32,10 @@ impl ConsoleRequest {
     }
 }
 
-fn image_summary(row: &ImageRow) -> ImageSummary {
+fn image_summary(row: &Image) -> ImageSummary {
     ImageSummary {
         digest: row.digest.clone(),
-        tags: row.tag_list(),
+        tags: row.tags.clone(),
         size: row.size.max(0) as u64,
         pushed_at: super::format_utc(row.pushed_at),
         last_pulled_at: row.last_pulled_at.map(super::format_utc),
@@ -195,11 +195,14 @@ impl RepositoryBackend for ConsoleRequest {
             .repository(name)
             .await
             .map_err(|e| from_service(e, "name"))?;
-        let image_count = registry.db().image_count(row.id).await.map_err(internal)?;
-        let exclusions = exclusions(&row);
+        let image_count = registry
+            .image_count(name)
+            .await
+            .map_err(|e| from_service(e, "name"))?;
+        let exclusions = row.exclusions.clone();
         let kms_key = row.kms_key.clone();
         let mut summary = self.summary(row);
-        summary.image_count = image_count.max(0) as u64;
+        summary.image_count = image_count;
         Ok(RepositoryDetail {
             arn: self.console.info.repository_arn(name),
             summary,
@@ -243,7 +246,7 @@ impl RepositoryBackend for ConsoleRequest {
             _ => TagStatus::Any,
         };
         let registry = &self.console.registry;
-        let mut rows: Vec<ImageRow> = Vec::new();
+        let mut rows: Vec<Image> = Vec::new();
         let mut after = 0;
         loop {
             let batch = registry

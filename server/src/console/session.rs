@@ -1,9 +1,9 @@
-//! Console sessions: tower-sessions records kept in SQLite, the cookie's
-//! settings, and the guard every console request passes: same-origin checks
+//! Console sessions: the cookie's settings (the records are kept by
+//! [`crate::service::SessionRecords`]), and the guard every console request passes: same-origin checks
 //! for state-changing requests, idle and absolute timeouts, and the redirect
 //! of signed-out visitors to the sign-in page.
 
-use crate::db::Db;
+use crate::service::{SessionRecords, Sessions};
 use axum::extract::{Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
@@ -11,10 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
-use time::OffsetDateTime;
 use tower_sessions::cookie::SameSite;
-use tower_sessions::session::{Id, Record};
-use tower_sessions::session_store::{self, SessionStore};
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
 /// The session cookie's name.
@@ -47,83 +44,6 @@ pub struct Caller {
     pub session: Session,
 }
 
-/// Console sessions stored in the metadata database.
-#[derive(Debug, Clone)]
-pub struct SessionRecords {
-    db: Db,
-}
-
-fn millis(at: OffsetDateTime) -> i64 {
-    (at.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-/// What the database keeps of a session id: its SHA-256, hex. The lookup by
-/// key then compares hashes, so its timing tells nothing about live ids, and
-/// the database alone does not hold a usable cookie.
-fn row_key(id: &Id) -> String {
-    use sha2::{Digest as _, Sha256};
-    hex::encode(Sha256::digest(id.to_string().as_bytes()))
-}
-
-fn backend(error: impl std::fmt::Display) -> session_store::Error {
-    session_store::Error::Backend(error.to_string())
-}
-
-#[async_trait::async_trait]
-impl SessionStore for SessionRecords {
-    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        let data = serde_json::to_string(&record.data)
-            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        // Ids are 128 random bits; a collision only costs a fresh id.
-        while !self
-            .db
-            .create_console_session(&row_key(&record.id), &data, millis(record.expiry_date))
-            .await
-            .map_err(backend)?
-        {
-            record.id = Id::default();
-        }
-        Ok(())
-    }
-
-    async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let data = serde_json::to_string(&record.data)
-            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        self.db
-            .save_console_session(&row_key(&record.id), &data, millis(record.expiry_date))
-            .await
-            .map_err(backend)
-    }
-
-    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let Some((data, expires_at)) = self
-            .db
-            .console_session(&row_key(id))
-            .await
-            .map_err(backend)?
-        else {
-            return Ok(None);
-        };
-        let data =
-            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        let expiry_date =
-            OffsetDateTime::from_unix_timestamp_nanos(i128::from(expires_at) * 1_000_000)
-                .map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        Ok(Some(Record {
-            id: *id,
-            data,
-            expiry_date,
-        }))
-    }
-
-    async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.db
-            .delete_console_session(&row_key(id))
-            .await
-            .map_err(backend)
-    }
-}
-
 /// How console sessions behave.
 #[derive(Debug, Clone)]
 pub struct SessionSettings {
@@ -137,9 +57,12 @@ pub struct SessionSettings {
 
 /// The session layer: an `HttpOnly`, `SameSite=Strict` cookie (`Secure` under
 /// TLS) naming a record in the database that lapses after the idle timeout.
-pub fn layer(db: Db, settings: &SessionSettings) -> SessionManagerLayer<SessionRecords> {
+pub fn layer(
+    sessions: Sessions,
+    settings: &SessionSettings,
+) -> SessionManagerLayer<SessionRecords> {
     let idle = time::Duration::try_from(settings.idle_timeout).unwrap_or(time::Duration::HOUR);
-    SessionManagerLayer::new(SessionRecords { db })
+    SessionManagerLayer::new(SessionRecords::new(sessions))
         .with_name(COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Strict)
@@ -151,8 +74,8 @@ pub fn layer(db: Db, settings: &SessionSettings) -> SessionManagerLayer<SessionR
 /// What the guard needs.
 #[derive(Clone)]
 pub struct Guard {
-    /// Users, to end sessions of users deleted since.
-    pub db: Db,
+    /// Sessions and their users, to end sessions of users deleted since.
+    pub sessions: Sessions,
     /// Timeouts.
     pub settings: Arc<SessionSettings>,
 }
@@ -255,14 +178,13 @@ async fn signed_in_user(guard: &Guard, session: &Session) -> Result<Option<Signe
     else {
         return Ok(None);
     };
-    let now = crate::db::now_millis();
+    let now = crate::clock::now_millis();
     let lifetime = guard.settings.lifetime.as_millis() as i64;
     let still_there = guard
-        .db
-        .user_by_name(&user.name)
+        .sessions
+        .user_exists(user.user_id, &user.name)
         .await
-        .map_err(|e| e.to_string())?
-        .is_some_and(|row| row.id == user.user_id);
+        .map_err(|e| e.to_string())?;
     if now - user.signed_in_at >= lifetime || !still_there {
         tracing::info!(user = %user.name, "console session ended (lifetime reached or user removed)");
         session.flush().await.map_err(|e| e.to_string())?;
@@ -283,7 +205,7 @@ async fn signed_in_user(guard: &Guard, session: &Session) -> Result<Option<Signe
 /// before sign-in (session fixation) is worthless.
 pub async fn start(session: &Session, user_id: i64, name: &str) -> Result<(), String> {
     session.cycle_id().await.map_err(|e| e.to_string())?;
-    let now = crate::db::now_millis();
+    let now = crate::clock::now_millis();
     session
         .insert(
             USER_KEY,
@@ -301,66 +223,4 @@ pub async fn start(session: &Session, user_id: i64, name: &str) -> Result<(), St
 /// Ends the session: the record is deleted and the cookie removed.
 pub async fn end(session: &Session) -> Result<(), String> {
     session.flush().await.map_err(|e| e.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::SessionRecords;
-    use crate::db::Db;
-    use tower_sessions::session::{Id, Record};
-    use tower_sessions::session_store::SessionStore;
-
-    fn record(user: &str) -> Record {
-        Record {
-            id: Id::default(),
-            data: [("user".to_owned(), serde_json::json!(user))].into(),
-            expiry_date: time::OffsetDateTime::now_utc() + time::Duration::HOUR,
-        }
-    }
-
-    /// A request that loaded a session before sign-out (or a password
-    /// change) and saves it afterwards must not bring it back.
-    #[tokio::test]
-    async fn an_ended_session_stays_ended_whatever_saves_late() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SessionRecords {
-            db: Db::open(&dir.path().join("berth.db")).await.unwrap(),
-        };
-        let mut live = record("alice");
-        store.create(&mut live).await.unwrap();
-        let loaded = store.load(&live.id).await.unwrap().expect("created");
-        assert_eq!(loaded.data, live.data);
-
-        let mut refreshed = loaded.clone();
-        refreshed
-            .data
-            .insert("user".into(), serde_json::json!("alice again"));
-        store.save(&refreshed).await.unwrap();
-        assert_eq!(
-            store.load(&live.id).await.unwrap().unwrap().data,
-            refreshed.data
-        );
-
-        store.delete(&live.id).await.unwrap();
-        store.save(&refreshed).await.unwrap();
-        assert!(
-            store.load(&live.id).await.unwrap().is_none(),
-            "a late save revived it"
-        );
-
-        // Nor can a client's made-up id be written by a save.
-        let made_up = record("mallory");
-        store.save(&made_up).await.unwrap();
-        assert!(store.load(&made_up.id).await.unwrap().is_none());
-    }
-
-    #[test]
-    fn the_database_keeps_only_a_hash_of_the_session_id() {
-        let id = Id::default();
-        let key = super::row_key(&id);
-        assert_eq!(key.len(), 64, "hex SHA-256");
-        assert!(!key.contains(&id.to_string()));
-        assert_eq!(key, super::row_key(&id), "the same id finds the same row");
-        assert_ne!(key, super::row_key(&Id::default()));
-    }
 }

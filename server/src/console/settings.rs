@@ -42,14 +42,17 @@ impl ConsoleRequest {
     }
 
     async fn gc_report(&self, run: GcRun) -> Result<GcRunReport, ConsoleError> {
-        let db = self.console.registry.db();
+        let registry = &self.console.registry;
         let mut names = std::collections::HashMap::new();
         let mut entries = Vec::new();
         for list in [&run.report.links, &run.report.manifests] {
             let mut out = Vec::with_capacity(list.len());
             for (id, digest) in list {
                 if !names.contains_key(id) {
-                    let name = db.repository_name_by_id(*id).await.map_err(internal)?;
+                    let name = registry
+                        .repository_name_by_id(*id)
+                        .await
+                        .map_err(internal)?;
                     names.insert(*id, name.unwrap_or_else(|| format!("#{id}")));
                 }
                 out.push(GcEntry {

@@ -86,10 +86,4 @@ impl Db {
     }
 }
 
-/// Milliseconds since the Unix epoch, the unit of every time column.
-pub fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
+pub use crate::clock::now_millis;

@@ -1,6 +1,7 @@
 //! The ECR API's errors: one enum, rendered once as AWS JSON 1.1
 //! `{"__type": "<Shape>", "message": "…"}` with AWS's status codes.
 
+use crate::auth::authorize::AuthzError;
 use crate::service::ServiceError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -163,6 +164,15 @@ impl IntoResponse for EcrError {
             HeaderValue::from_static("application/x-amz-json-1.1"),
         );
         response
+    }
+}
+
+impl From<AuthzError> for EcrError {
+    fn from(error: AuthzError) -> Self {
+        match error {
+            AuthzError::Denied(denied) => Self::AccessDenied(denied.0),
+            AuthzError::Database(_) => Self::Server,
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::wire::{self, decode, image_id, repository_name, timestamp, ImageIdentifier};
 use super::{Call, EcrError};
-use crate::db::{ImageRow, TagStatus};
+use crate::service::{Image, TagStatus};
 use crate::service::{ImageId, ManifestRef};
 use berth_app::oci::Digest;
 use serde::Deserialize;
@@ -75,7 +75,7 @@ pub async fn list(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
 }
 
 /// ECR's `ImageDetail`.
-fn image_detail(call: &Call<'_>, repository: &str, image: &ImageRow) -> Value {
+fn image_detail(call: &Call<'_>, repository: &str, image: &Image) -> Value {
     let mut detail = json!({
         "registryId": call.state.info.registry_id,
         "repositoryName": repository,
@@ -85,9 +85,8 @@ fn image_detail(call: &Call<'_>, repository: &str, image: &ImageRow) -> Value {
         "imageManifestMediaType": image.media_type,
         "imageStatus": "ACTIVE",
     });
-    let tags = image.tag_list();
-    if !tags.is_empty() {
-        detail["imageTags"] = json!(tags);
+    if !image.tags.is_empty() {
+        detail["imageTags"] = json!(image.tags);
     }
     if let Some(t) = &image.artifact_type {
         detail["artifactMediaType"] = json!(t);

@@ -225,7 +225,7 @@ pub async fn download_url(call: &Call<'_>, input: Value) -> Result<Value, EcrErr
     // S3 URLs; otherwise a URL on this server that stands in for credentials.
     let url = match call.state.registry.blob_redirect(name, &digest).await? {
         Some(url) => url,
-        None => crate::registry::download::signed_url(call.state, name, &digest).0,
+        None => crate::http::signed_download_url(call.state, name, &digest).0,
     };
     Ok(json!({ "downloadUrl": url, "layerDigest": digest.as_str() }))
 }

@@ -156,7 +156,7 @@ fn check_content_type(headers: &axum::http::HeaderMap) -> Result<(), EcrError> {
         return Ok(());
     };
     let text = value.to_str().unwrap_or("");
-    let essence = text.split(';').next().unwrap_or("").trim();
+    let essence = crate::http::essence(text);
     if ["application/x-amz-json-1.1", "application/json"]
         .iter()
         .any(|t| essence.eq_ignore_ascii_case(t))
@@ -253,19 +253,11 @@ async fn authorize(call: &Call<'_>, operation: Operation, input: &Value) -> Resu
 
 /// Allows or refuses one action on one resource.
 pub async fn allow(call: &Call<'_>, action: &str, resource: Resource<'_>) -> Result<(), EcrError> {
-    let decision = call
+    Ok(call
         .state
         .authz
-        .authorize(call.identity, action, resource)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "database failed during authorization");
-            EcrError::Server
-        })?;
-    decision.map_err(|denied| {
-        tracing::info!(user = %call.identity.name, action, "denied");
-        EcrError::AccessDenied(denied.to_string())
-    })
+        .check(call.identity, action, resource)
+        .await?)
 }
 
 /// Verifies the request's SigV4 signature and returns the caller.
@@ -292,7 +284,7 @@ async fn authenticate(
             signed.region, state.info.region
         )));
     }
-    let source = crate::registry::source_address(parts);
+    let source = crate::http::source_address(parts);
     let key_id = signed.access_key_id.as_str();
     state
         .auth

@@ -37,10 +37,9 @@ pub async fn set_repository_policy(call: &Call<'_>, input: Value) -> Result<Valu
     wire::registry_id(call, input.registry_id.as_deref())?;
     let name = repository_name(&input.repository_name)?;
     validated(&input.policy_text)?;
-    let registry = &call.state.registry;
-    let repo = registry.repository(name).await?;
-    registry
-        .set_repository_policy(repo.id, Some(&input.policy_text))
+    call.state
+        .registry
+        .set_repository_policy(name, Some(&input.policy_text))
         .await?;
     Ok(json!({
         "registryId": call.state.info.registry_id,
@@ -59,24 +58,24 @@ struct RepositoryPolicyInput {
 async fn current_repository_policy(
     call: &Call<'_>,
     input: Value,
-) -> Result<(i64, String, String), EcrError> {
+) -> Result<(String, String), EcrError> {
     let input: RepositoryPolicyInput = decode(input)?;
     wire::registry_id(call, input.registry_id.as_deref())?;
     let name = repository_name(&input.repository_name)?;
     let registry = &call.state.registry;
-    let repo = registry.repository(name).await?;
+    registry.repository(name).await?;
     let text = registry.repository_policy(name).await?.ok_or_else(|| {
         EcrError::RepositoryPolicyNotFound(format!(
             "Repository policy does not exist for the repository with name '{name}' in the registry with id '{}'",
             call.state.info.registry_id
         ))
     })?;
-    Ok((repo.id, name.to_owned(), text))
+    Ok((name.to_owned(), text))
 }
 
 /// `GetRepositoryPolicy`.
 pub async fn get_repository_policy(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
-    let (_, name, text) = current_repository_policy(call, input).await?;
+    let (name, text) = current_repository_policy(call, input).await?;
     Ok(
         json!({"registryId": call.state.info.registry_id, "repositoryName": name, "policyText": text}),
     )
@@ -84,8 +83,11 @@ pub async fn get_repository_policy(call: &Call<'_>, input: Value) -> Result<Valu
 
 /// `DeleteRepositoryPolicy`.
 pub async fn delete_repository_policy(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
-    let (id, name, text) = current_repository_policy(call, input).await?;
-    call.state.registry.set_repository_policy(id, None).await?;
+    let (name, text) = current_repository_policy(call, input).await?;
+    call.state
+        .registry
+        .set_repository_policy(&name, None)
+        .await?;
     Ok(
         json!({"registryId": call.state.info.registry_id, "repositoryName": name, "policyText": text}),
     )

@@ -2,9 +2,8 @@
 //! image ids and timestamps, validating names, and pagination tokens.
 
 use super::{Call, EcrError};
-use crate::db::RepositoryRow;
-use crate::service::repositories::exclusions;
 use crate::service::ImageId;
+use crate::service::Repository;
 use base64::Engine;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -43,7 +42,7 @@ pub fn registry_id(call: &Call<'_>, given: Option<&str>) -> Result<(), EcrError>
 }
 
 /// A repository as ECR's `Repository` shape.
-pub fn repository(call: &Call<'_>, repo: &RepositoryRow) -> Value {
+pub fn repository(call: &Call<'_>, repo: &Repository) -> Value {
     let info = &call.state.info;
     let mut value = json!({
         "repositoryArn": info.repository_arn(&repo.name),
@@ -58,9 +57,8 @@ pub fn repository(call: &Call<'_>, repo: &RepositoryRow) -> Value {
     if let Some(key) = &repo.kms_key {
         value["encryptionConfiguration"]["kmsKey"] = json!(key);
     }
-    let filters = exclusions(repo);
-    if !filters.is_empty() {
-        value["imageTagMutabilityExclusionFilters"] = exclusion_filters(&filters);
+    if !repo.exclusions.is_empty() {
+        value["imageTagMutabilityExclusionFilters"] = exclusion_filters(&repo.exclusions);
     }
     value
 }

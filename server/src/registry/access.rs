@@ -1,4 +1,4 @@
-//! Which ECR action each registry-API request needs, so that one policy
+//! Which ECR action each registry-API operation needs, so that one policy
 //! decides for `docker push` and for `aws ecr put-image` alike.
 
 use super::error::RegistryError;
@@ -7,54 +7,41 @@ use super::Query;
 use crate::auth::authorize::Resource;
 use crate::auth::Identity;
 use crate::AppState;
-use axum::http::Method;
 
-/// The actions a request needs on its repository (all of them).
-fn required_actions(
-    method: &Method,
-    endpoint: &Endpoint,
-    query: &Query,
-) -> &'static [&'static str] {
-    match (method, endpoint) {
-        (_, Endpoint::Base | Endpoint::Catalog) => &[],
-        (_, Endpoint::Tags { .. } | Endpoint::Referrers { .. }) => &["ecr:ListImages"],
-        (&Method::GET | &Method::HEAD, Endpoint::Manifest { .. }) => &["ecr:BatchGetImage"],
-        (&Method::PUT, Endpoint::Manifest { .. }) => &["ecr:PutImage"],
-        (&Method::DELETE, Endpoint::Manifest { .. } | Endpoint::Blob { .. }) => {
-            &["ecr:BatchDeleteImage"]
-        }
-        (&Method::GET, Endpoint::Blob { .. }) => &["ecr:GetDownloadUrlForLayer"],
-        (&Method::POST, Endpoint::UploadStart { .. }) if query.get("digest").is_some() => &[
+/// What an operation needs on its repository.
+enum Needs {
+    /// Every one of these actions.
+    All(&'static [&'static str]),
+    /// Any one of these actions.
+    Any(&'static [&'static str]),
+}
+
+/// The actions an operation needs: one exhaustive table.
+fn needs(endpoint: &Endpoint, query: &Query) -> Needs {
+    use Endpoint::*;
+    match endpoint {
+        ApiVersion | Catalog => Needs::All(&[]),
+        ListTags { .. } | ListReferrers { .. } => Needs::All(&["ecr:ListImages"]),
+        GetManifest { .. } => Needs::All(&["ecr:BatchGetImage"]),
+        PutManifest { .. } => Needs::All(&["ecr:PutImage"]),
+        DeleteManifest { .. } | DeleteBlob { .. } => Needs::All(&["ecr:BatchDeleteImage"]),
+        GetBlob { body: true, .. } => Needs::All(&["ecr:GetDownloadUrlForLayer"]),
+        // A pusher checks whether a layer exists; a puller reads it. Either may HEAD.
+        GetBlob { body: false, .. } => Needs::Any(&[
+            "ecr:GetDownloadUrlForLayer",
+            "ecr:BatchCheckLayerAvailability",
+        ]),
+        StartUpload { .. } if query.get("digest").is_some() => Needs::All(&[
             "ecr:InitiateLayerUpload",
             "ecr:UploadLayerPart",
             "ecr:CompleteLayerUpload",
-        ],
-        (&Method::POST, Endpoint::UploadStart { .. }) => &["ecr:InitiateLayerUpload"],
-        (&Method::PUT, Endpoint::Upload { .. }) => &["ecr:CompleteLayerUpload"],
-        (_, Endpoint::Upload { .. }) => &["ecr:UploadLayerPart"],
-        _ => &[],
+        ]),
+        StartUpload { .. } => Needs::All(&["ecr:InitiateLayerUpload"]),
+        FinishUpload { .. } => Needs::All(&["ecr:CompleteLayerUpload"]),
+        UploadStatus { .. } | PatchUpload { .. } | CancelUpload { .. } => {
+            Needs::All(&["ecr:UploadLayerPart"])
+        }
     }
-}
-
-/// Allows `action` on the repository `name`, or refuses it with `DENIED`.
-async fn require(
-    state: &AppState,
-    identity: &Identity,
-    action: &str,
-    name: &str,
-) -> Result<(), RegistryError> {
-    let decision = state
-        .authz
-        .authorize(identity, action, Resource::Repository(name))
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "database failed during authorization");
-            RegistryError::Internal
-        })?;
-    decision.map_err(|denied| {
-        tracing::info!(user = %identity.name, action, repository = name, "denied");
-        RegistryError::Denied(denied.to_string())
-    })
 }
 
 /// Whether `identity` may perform `action` on the repository `name`.
@@ -64,55 +51,48 @@ pub async fn allowed(
     action: &str,
     name: &str,
 ) -> Result<bool, RegistryError> {
-    match require(state, identity, action, name).await {
-        Ok(()) => Ok(true),
-        Err(RegistryError::Denied(_)) => Ok(false),
-        Err(other) => Err(other),
-    }
+    Ok(state
+        .authz
+        .allows(identity, action, Resource::Repository(name))
+        .await?)
 }
 
-/// Refuses the request unless every action it needs is allowed. A push that
-/// would create its repository also needs `ecr:CreateRepository`.
+/// Refuses the request unless the operation's actions are allowed. A push
+/// that would create its repository also needs `ecr:CreateRepository`.
 pub async fn check(
     state: &AppState,
     identity: &Identity,
-    method: &Method,
     endpoint: &Endpoint,
     query: &Query,
 ) -> Result<(), RegistryError> {
     let Some(name) = endpoint.repository() else {
         return Ok(());
     };
-    let mut actions: Vec<&str> = required_actions(method, endpoint, query).to_vec();
-    if method == Method::HEAD && matches!(endpoint, Endpoint::Blob { .. }) {
-        // A pusher checks whether a layer exists; a puller reads it. Either may HEAD.
-        for action in [
-            "ecr:GetDownloadUrlForLayer",
-            "ecr:BatchCheckLayerAvailability",
-        ] {
-            if allowed(state, identity, action, name).await? {
-                return Ok(());
+    let resource = Resource::Repository(name);
+    match needs(endpoint, query) {
+        Needs::All(actions) => {
+            for action in actions {
+                state.authz.check(identity, action, resource).await?;
             }
         }
-        actions.push("ecr:GetDownloadUrlForLayer");
+        Needs::Any(actions) => {
+            for action in actions {
+                if allowed(state, identity, action, name).await? {
+                    return Ok(());
+                }
+            }
+            state.authz.check(identity, actions[0], resource).await?;
+        }
     }
     let pushes = matches!(
-        (method, endpoint),
-        (&Method::PUT, Endpoint::Manifest { .. }) | (&Method::POST, Endpoint::UploadStart { .. })
+        endpoint,
+        Endpoint::PutManifest { .. } | Endpoint::StartUpload { .. }
     );
-    if pushes
-        && state
-            .registry
-            .db()
-            .repository(name)
-            .await
-            .map_err(|_| RegistryError::Internal)?
-            .is_none()
-    {
-        actions.push("ecr:CreateRepository");
-    }
-    for action in actions {
-        require(state, identity, action, name).await?;
+    if pushes && !state.registry.repository_exists(name).await? {
+        state
+            .authz
+            .check(identity, "ecr:CreateRepository", resource)
+            .await?;
     }
     Ok(())
 }

@@ -1,52 +1,37 @@
-//! Layer downloads by signed URL, as `GetDownloadUrlForLayer` hands out:
+//! Layer downloads by signed URL, as `GetDownloadUrlForLayer` hands out
+//! ([`crate::http::signed_download_url`]):
 //! `/_berth/layers/<name>/<digest>?expires=<unix seconds>&signature=<hmac>`.
 //! The signature stands in for credentials, so the URL works without them
 //! until it expires.
 
 use super::error::RegistryError;
-use super::{blobs, Query, API_VERSION_HEADER};
+use super::{blobs, Query};
+use crate::http::DOWNLOAD_PREFIX;
 use crate::AppState;
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method};
+use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use berth_app::oci::{validate_repository_name, Digest};
-
-/// The path prefix of signed layer URLs.
-pub const PREFIX: &str = "/_berth/layers/";
-
-/// How long a signed URL works, in seconds.
-pub const LIFETIME_SECONDS: i64 = 900;
-
-/// A signed URL for one layer, valid for [`LIFETIME_SECONDS`].
-pub fn signed_url(state: &AppState, name: &str, digest: &Digest) -> (String, i64) {
-    let expires = crate::db::now_millis() / 1000 + LIFETIME_SECONDS;
-    let signature = state.auth.sign_download(name, digest.as_str(), expires);
-    let url = format!(
-        "{}{PREFIX}{name}/{digest}?expires={expires}&signature={signature}",
-        state.info.public_url
-    );
-    (url, expires)
-}
 
 /// `GET`/`HEAD` of a signed layer URL.
 pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
-    let mut response = match serve(&state, &parts).await {
+    match serve(&state, &parts).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
-    };
-    response
-        .headers_mut()
-        .insert(API_VERSION_HEADER, HeaderValue::from_static("registry/2.0"));
-    response
+    }
 }
 
 async fn serve(state: &AppState, request: &Parts) -> Result<Response, RegistryError> {
     let denied = || {
         RegistryError::Denied("this download URL is invalid or has expired; ask for a new one with GetDownloadUrlForLayer".into())
     };
-    let rest = request.uri.path().strip_prefix(PREFIX).ok_or_else(denied)?;
+    let rest = request
+        .uri
+        .path()
+        .strip_prefix(DOWNLOAD_PREFIX)
+        .ok_or_else(denied)?;
     let (name, digest) = rest.rsplit_once('/').ok_or_else(denied)?;
     validate_repository_name(name).map_err(|e| RegistryError::NameInvalid(e.to_string()))?;
     let digest = Digest::parse(digest).map_err(|e| RegistryError::DigestInvalid(e.to_string()))?;
@@ -56,7 +41,7 @@ async fn serve(state: &AppState, request: &Parts) -> Result<Response, RegistryEr
         .and_then(|e| e.parse().ok())
         .ok_or_else(denied)?;
     let signature = query.get("signature").ok_or_else(denied)?;
-    let now = crate::db::now_millis() / 1000;
+    let now = crate::clock::now_millis() / 1000;
     if expires < now
         || !state
             .auth

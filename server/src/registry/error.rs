@@ -1,6 +1,7 @@
 //! The registry API's errors: one enum, one table of codes and statuses, one
 //! place that renders `{"errors":[{"code","message","detail"}]}`.
 
+use crate::auth::authorize::AuthzError;
 use crate::service::{LimitExceeded, ServiceError};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -198,6 +199,15 @@ impl IntoResponse for RegistryError {
     }
 }
 
+impl From<AuthzError> for RegistryError {
+    fn from(error: AuthzError) -> Self {
+        match error {
+            AuthzError::Denied(denied) => Self::Denied(denied.0),
+            AuthzError::Database(_) => Self::Internal,
+        }
+    }
+}
+
 impl From<ServiceError> for RegistryError {
     fn from(error: ServiceError) -> Self {
         let message = error.to_string();
@@ -239,13 +249,13 @@ impl From<ServiceError> for RegistryError {
                 tracing::error!(%error, "the disk is full");
                 Self::StorageFull
             }
+            error if error.is_store_unavailable() => {
+                tracing::error!(%error, "blob storage is unavailable");
+                Self::Unavailable
+            }
             ServiceError::Storage(e) => {
                 tracing::error!(error = %e, "blob storage failed");
-                if crate::storage::is_unavailable(&e) {
-                    Self::Unavailable
-                } else {
-                    Self::Internal
-                }
+                Self::Internal
             }
             ServiceError::Database(e) => {
                 tracing::error!(error = %e, "database failed");

@@ -1,6 +1,8 @@
-//! The OCI Distribution face (`/v2/*`): authenticate, parse the path once into an
-//! [`path::Endpoint`], dispatch on (method, endpoint), translate service results
-//! into the spec's responses. No registry logic lives here.
+//! The OCI Distribution face (`/v2/*`): authenticate, parse the method and
+//! path once into a [`path::Endpoint`], check its permissions, dispatch on it,
+//! translate service results into the spec's responses. No registry logic
+//! lives here. (`Docker-Distribution-API-Version` is added to every response
+//! by [`crate::http::api_version`].)
 
 mod access;
 pub(crate) mod blobs;
@@ -11,25 +13,22 @@ mod manifests;
 pub mod path;
 pub(crate) mod uploads;
 
+use crate::http::drain;
 use crate::AppState;
 use axum::body::{Body, BodyDataStream};
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use error::RegistryError;
 use path::Endpoint;
 use std::collections::HashMap;
 
-/// `Docker-Distribution-API-Version`, sent on every `/v2/` response.
-pub const API_VERSION_HEADER: HeaderName =
-    HeaderName::from_static("docker-distribution-api-version");
-
 /// Entry point for every `/v2/*` request.
 pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let mut body = body.into_data_stream();
-    let mut response = match serve(&state, &parts, &mut body).await {
+    match serve(&state, &parts, &mut body).await {
         Ok(response) => response,
         Err(error) => {
             // Read what the client is still sending, so it sees our answer
@@ -37,28 +36,11 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
             drain(&mut body, DRAIN_LIMIT).await;
             error.into_response()
         }
-    };
-    response
-        .headers_mut()
-        .insert(API_VERSION_HEADER, HeaderValue::from_static("registry/2.0"));
-    response
+    }
 }
 
 /// The most of an unwanted request body read before answering with an error.
 const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
-
-/// Reads and discards up to `limit` bytes of what is left of a request body,
-/// so a client still sending it reads the answer instead of a reset
-/// connection. (The console's body limit drains the same way.)
-pub(crate) async fn drain(body: &mut BodyDataStream, limit: usize) {
-    let mut read = 0;
-    while let Some(Ok(chunk)) = futures_util::StreamExt::next(body).await {
-        read += chunk.len();
-        if read > limit {
-            break;
-        }
-    }
-}
 
 async fn serve(
     state: &AppState,
@@ -71,7 +53,7 @@ async fn serve(
         .and_then(|v| v.to_str().ok());
     let identity = state
         .auth
-        .authenticate(authorization, source_address(parts))
+        .authenticate(authorization, crate::http::source_address(parts))
         .await
         .map_err(|e| match e {
             crate::auth::AuthError::Database(db) => {
@@ -91,76 +73,44 @@ async fn serve(
             message: limited.message,
             retry_after: limited.retry_after,
         })?;
-    let endpoint = path::parse(parts.uri.path())?;
+    let endpoint = path::parse(&parts.method, parts.uri.path())?;
     let query = Query::parse(parts.uri.query());
-    access::check(state, &identity, &parts.method, &endpoint, &query).await?;
-    let method = &parts.method;
+    access::check(state, &identity, &endpoint, &query).await?;
     let headers = &parts.headers;
     let registry = &state.registry;
-    match (method, endpoint) {
-        (&Method::GET | &Method::HEAD, Endpoint::Base) => {
-            Ok(axum::Json(serde_json::json!({})).into_response())
-        }
-        (&Method::GET, Endpoint::Catalog) => discovery::catalog(state, &identity, &query).await,
-        (&Method::GET, Endpoint::Tags { name }) => discovery::tags(registry, &name, &query).await,
-        (&Method::GET, Endpoint::Referrers { name, digest }) => {
+    match endpoint {
+        Endpoint::ApiVersion => Ok(axum::Json(serde_json::json!({})).into_response()),
+        Endpoint::Catalog => discovery::catalog(state, &identity, &query).await,
+        Endpoint::ListTags { name } => discovery::tags(registry, &name, &query).await,
+        Endpoint::ListReferrers { name, digest } => {
             discovery::referrers(registry, &name, &digest, &query).await
         }
-        (&Method::GET | &Method::HEAD, Endpoint::Manifest { name, reference }) => {
-            manifests::get(registry, &name, &reference, method == Method::GET).await
-        }
-        (&Method::PUT, Endpoint::Manifest { name, reference }) => {
+        Endpoint::GetManifest {
+            name,
+            reference,
+            body,
+        } => manifests::get(registry, &name, &reference, body).await,
+        Endpoint::PutManifest { name, reference } => {
             manifests::put(registry, &name, &reference, headers, body).await
         }
-        (&Method::DELETE, Endpoint::Manifest { name, reference }) => {
+        Endpoint::DeleteManifest { name, reference } => {
             manifests::delete(registry, &name, &reference).await
         }
-        (&Method::GET | &Method::HEAD, Endpoint::Blob { name, digest }) => {
-            blobs::get(registry, &name, &digest, headers, method == Method::GET).await
+        Endpoint::GetBlob { name, digest, body } => {
+            blobs::get(registry, &name, &digest, headers, body).await
         }
-        (&Method::DELETE, Endpoint::Blob { name, digest }) => {
-            blobs::delete(registry, &name, &digest).await
-        }
-        (&Method::POST, Endpoint::UploadStart { name }) => {
+        Endpoint::DeleteBlob { name, digest } => blobs::delete(registry, &name, &digest).await,
+        Endpoint::StartUpload { name } => {
             uploads::start(state, &identity, &name, &query, headers, body).await
         }
-        (&Method::GET, Endpoint::Upload { name, id }) => {
-            uploads::status(registry, &name, &id).await
-        }
-        (&Method::PATCH, Endpoint::Upload { name, id }) => {
+        Endpoint::UploadStatus { name, id } => uploads::status(registry, &name, &id).await,
+        Endpoint::PatchUpload { name, id } => {
             uploads::patch(registry, &name, &id, headers, body).await
         }
-        (&Method::PUT, Endpoint::Upload { name, id }) => {
+        Endpoint::FinishUpload { name, id } => {
             uploads::finish(registry, &name, &id, &query, headers, body).await
         }
-        (&Method::DELETE, Endpoint::Upload { name, id }) => {
-            uploads::cancel(registry, &name, &id).await
-        }
-        (method, endpoint) => Err(RegistryError::Unsupported(format!(
-            "{method} is not supported on {}",
-            endpoint_label(&endpoint)
-        ))),
-    }
-}
-
-/// The client's address, when the server records it.
-pub fn source_address(parts: &Parts) -> Option<std::net::IpAddr> {
-    parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<crate::ClientAddr>>()
-        .map(|info| info.0 .0.ip())
-}
-
-fn endpoint_label(endpoint: &Endpoint) -> &'static str {
-    match endpoint {
-        Endpoint::Base => "/v2/",
-        Endpoint::Catalog => "the catalog",
-        Endpoint::Tags { .. } => "the tags list",
-        Endpoint::Manifest { .. } => "manifests",
-        Endpoint::Blob { .. } => "blobs",
-        Endpoint::UploadStart { .. } => "the upload start URL",
-        Endpoint::Upload { .. } => "upload sessions",
-        Endpoint::Referrers { .. } => "referrers",
+        Endpoint::CancelUpload { name, id } => uploads::cancel(registry, &name, &id).await,
     }
 }
 

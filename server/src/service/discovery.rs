@@ -118,8 +118,10 @@ impl Registry {
 
 impl Registry {
     /// Every repository with its image count, for the console.
-    pub async fn repository_overview(&self) -> ServiceResult<Vec<crate::db::RepositoryRow>> {
-        Ok(self.db.list_repositories().await?)
+    pub async fn repository_overview(&self) -> ServiceResult<Vec<super::Repository>> {
+        Ok(super::repositories::repositories(
+            self.db.list_repositories().await?,
+        ))
     }
 
     /// One page of the repositories whose names contain `needle`, and the
@@ -127,14 +129,14 @@ impl Registry {
     pub async fn search_repositories(
         &self,
         needle: &str,
-        order: crate::db::RepositoryOrder,
+        order: super::RepositoryOrder,
         limit: usize,
         offset: usize,
-    ) -> ServiceResult<(Vec<crate::db::RepositoryRow>, u64)> {
+    ) -> ServiceResult<(Vec<super::Repository>, u64)> {
         let (rows, total) = self
             .db
-            .search_repositories(needle, order, limit as i64, offset as i64)
+            .search_repositories(needle, order.into(), limit as i64, offset as i64)
             .await?;
-        Ok((rows, total.max(0) as u64))
+        Ok((super::repositories::repositories(rows), total.max(0) as u64))
     }
 }

@@ -2,8 +2,78 @@
 //! by tag or digest, with per-image failures instead of whole-request errors.
 
 use super::{ManifestRef, Registry, ServiceError, ServiceResult};
-use crate::db::{DeleteOutcome, ImageRow, TagStatus};
+use crate::db::{self, DeleteOutcome, ImageRow};
 use berth_app::oci::{validate_tag, Digest};
+
+/// An image: a manifest in a repository, with its tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    /// The image's place in its repository's listings (a pagination key).
+    pub id: i64,
+    /// Manifest digest.
+    pub digest: String,
+    /// Manifest media type.
+    pub media_type: String,
+    /// Artifact media type.
+    pub artifact_type: Option<String>,
+    /// Subject digest, for referrers.
+    pub subject_digest: Option<String>,
+    /// Size as ECR counts it.
+    pub size: i64,
+    /// Length of the manifest itself.
+    pub manifest_size: i64,
+    /// The manifest's annotations, as JSON text.
+    pub annotations: Option<String>,
+    /// Push time (ms).
+    pub pushed_at: i64,
+    /// Last recorded pull (ms).
+    pub last_pulled_at: Option<i64>,
+    /// Tags, sorted.
+    pub tags: Vec<String>,
+}
+
+impl From<ImageRow> for Image {
+    fn from(row: ImageRow) -> Self {
+        Self {
+            tags: row.tag_list(),
+            id: row.id,
+            digest: row.digest,
+            media_type: row.media_type,
+            artifact_type: row.artifact_type,
+            subject_digest: row.subject_digest,
+            size: row.size,
+            manifest_size: row.manifest_size,
+            annotations: row.annotations,
+            pushed_at: row.pushed_at,
+            last_pulled_at: row.last_pulled_at,
+        }
+    }
+}
+
+fn images(rows: Vec<ImageRow>) -> Vec<Image> {
+    rows.into_iter().map(Image::from).collect()
+}
+
+/// Which images a listing includes (ECR's `tagStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagStatus {
+    /// Images with at least one tag.
+    Tagged,
+    /// Images without tags.
+    Untagged,
+    /// All images.
+    Any,
+}
+
+impl From<TagStatus> for db::TagStatus {
+    fn from(status: TagStatus) -> Self {
+        match status {
+            TagStatus::Tagged => Self::Tagged,
+            TagStatus::Untagged => Self::Untagged,
+            TagStatus::Any => Self::Any,
+        }
+    }
+}
 
 /// An image named by tag, digest, or both, as ECR's `ImageIdentifier`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -64,7 +134,7 @@ async fn resolve(
     registry: &Registry,
     repository_id: i64,
     id: &ImageId,
-) -> ServiceResult<Result<ImageRow, ImageFailure>> {
+) -> ServiceResult<Result<Image, ImageFailure>> {
     let db = registry.db();
     let by_digest = match &id.digest {
         Some(d) if Digest::parse(d).is_err() => return Ok(Err(ImageFailure::InvalidImageDigest)),
@@ -81,7 +151,7 @@ async fn resolve(
         (Some(Some(a)), Some(Some(b))) if a.id != b.id => {
             Err(ImageFailure::ImageTagDoesNotMatchDigest)
         }
-        (Some(Some(image)), None | Some(Some(_))) | (None, Some(Some(image))) => Ok(image),
+        (Some(Some(image)), None | Some(Some(_))) | (None, Some(Some(image))) => Ok(image.into()),
         _ => Err(ImageFailure::ImageNotFound),
     })
 }
@@ -97,12 +167,13 @@ impl Registry {
         status: TagStatus,
         after: i64,
         limit: usize,
-    ) -> ServiceResult<Vec<ImageRow>> {
+    ) -> ServiceResult<Vec<Image>> {
         let repo = self.repository(name).await?;
-        Ok(self
-            .db
-            .images_after(repo.id, status, after, limit as i64)
-            .await?)
+        Ok(images(
+            self.db
+                .images_after(repo.id, status.into(), after, limit as i64)
+                .await?,
+        ))
     }
 
     /// ListImages entries after the cursor `(manifest id, tag)`.
@@ -116,7 +187,7 @@ impl Registry {
         let repo = self.repository(name).await?;
         Ok(self
             .db
-            .image_ids_after(repo.id, status, after, limit as i64)
+            .image_ids_after(repo.id, status.into(), after, limit as i64)
             .await?)
     }
 
@@ -125,7 +196,7 @@ impl Registry {
         &self,
         name: &str,
         ids: &[ImageId],
-    ) -> ServiceResult<Vec<ImageResult<(ImageId, ImageRow)>>> {
+    ) -> ServiceResult<Vec<ImageResult<(ImageId, Image)>>> {
         let repo = self.repository(name).await?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
@@ -155,7 +226,7 @@ impl Registry {
                 }
             };
             let digest = Digest::parse(&image.digest).expect("stored digests are valid");
-            let by_tag_only = id.digest.is_none() && image.tag_list().len() > 1;
+            let by_tag_only = id.digest.is_none() && image.tags.len() > 1;
             let outcome = match (&id.tag, by_tag_only) {
                 (Some(tag), true) => self.db.delete_tag(repo.id, tag).await?,
                 _ => self.db.delete_manifest(repo.id, digest.as_str()).await?,
@@ -181,12 +252,13 @@ impl Registry {
         subject: &Digest,
         last: &str,
         limit: usize,
-    ) -> ServiceResult<Vec<ImageRow>> {
+    ) -> ServiceResult<Vec<Image>> {
         let repo = self.repository(name).await?;
-        Ok(self
-            .db
-            .referrer_images(repo.id, subject.as_str(), last, limit as i64)
-            .await?)
+        Ok(images(
+            self.db
+                .referrer_images(repo.id, subject.as_str(), last, limit as i64)
+                .await?,
+        ))
     }
 
     /// ECR's PutImage: stores a manifest under a tag (or digest only), refusing a
@@ -198,7 +270,7 @@ impl Registry {
         media_type: Option<&str>,
         tag: Option<&str>,
         digest: Option<&Digest>,
-    ) -> ServiceResult<(super::ManifestPut, ImageRow)> {
+    ) -> ServiceResult<(super::ManifestPut, Image)> {
         let repo = self.repository(name).await?;
         if let Some(tag) = tag {
             validate_tag(tag).map_err(|e| ServiceError::InvalidSetting(e.to_string()))?;
@@ -232,6 +304,6 @@ impl Registry {
             .image_by_digest(repo.id, put.digest.as_str())
             .await?
             .ok_or_else(|| ServiceError::ManifestUnknown(put.digest.to_string()))?;
-        Ok((put, image))
+        Ok((put, image.into()))
     }
 }

@@ -57,6 +57,21 @@ pub fn check_policy(text: &str) -> ServiceResult<()> {
     })
 }
 
+/// An image a lifecycle policy expired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expiration {
+    /// Its repository.
+    pub repository: String,
+    /// Its digest.
+    pub digest: String,
+    /// The tags it had.
+    pub tags: Vec<String>,
+    /// The rule that expired it.
+    pub rule: Option<i64>,
+    /// When (ms).
+    pub expired_at: i64,
+}
+
 impl Registry {
     /// The repository's lifecycle policy text.
     pub async fn lifecycle_policy(&self, name: &str) -> ServiceResult<Option<String>> {
@@ -151,6 +166,30 @@ impl Registry {
             .collect();
         let decisions = lifecycle::evaluate(&policy, &images, now_millis());
         Ok((images, decisions))
+    }
+
+    /// The repositories that have a lifecycle policy, by name.
+    pub async fn repositories_with_lifecycle(&self) -> ServiceResult<Vec<String>> {
+        Ok(self.db.repositories_with_lifecycle().await?)
+    }
+
+    /// Past expirations, newest first, of one repository or all, at most `limit`.
+    pub async fn expirations(
+        &self,
+        repository: Option<&str>,
+        limit: i64,
+    ) -> ServiceResult<Vec<Expiration>> {
+        let rows = self.db.expirations(repository, limit).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(repository, digest, tags, rule, expired_at)| Expiration {
+                repository,
+                digest,
+                tags: serde_json::from_str(&tags).unwrap_or_default(),
+                rule,
+                expired_at,
+            })
+            .collect())
     }
 
     /// Applies the repository's saved policy: expires what it selects and records

@@ -2,6 +2,7 @@
 //! image manifest and index, and OCI artifacts. Pure: bytes in, facts out.
 
 use super::limits::LAYERS_PER_IMAGE;
+use crate::http::essence;
 use berth_app::oci::Digest;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -65,11 +66,6 @@ struct RawDescriptor {
     digest: Option<String>,
     size: Option<i64>,
     urls: Option<Vec<String>>,
-}
-
-/// Strips parameters and whitespace from a Content-Type value.
-fn essence(content_type: &str) -> &str {
-    content_type.split(';').next().unwrap_or("").trim()
 }
 
 fn known(media_type: &str) -> Option<ManifestKind> {

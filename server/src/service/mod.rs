@@ -14,18 +14,21 @@ pub mod policies;
 mod pulls;
 pub mod repositories;
 pub mod scanning;
+mod sessions;
 mod upload_hash;
 pub(crate) mod uploads;
 
 pub use blobs::{BlobRead, ByteRange};
 pub use discovery::{Page, Referrer};
-pub use images::{ImageFailure, ImageId, ImageResult};
+pub use images::{Image, ImageFailure, ImageId, ImageResult, TagStatus};
 pub use limits::{LimitExceeded, Limits};
 pub use manifests::{ManifestPut, ManifestRef, StoredManifest};
 pub use pulls::Touches;
+pub use repositories::{Repository, RepositoryOrder};
+pub use sessions::{SessionRecords, Sessions};
 pub use uploads::{ChunkHeaders, MountOutcome, UploadStatus, Uploader};
 
-use crate::db::{Db, DbError, RepositoryRow};
+use crate::db::{Db, DbError};
 use crate::storage::BlobStore;
 use std::sync::Arc;
 
@@ -177,6 +180,12 @@ impl ServiceError {
             _ => false,
         }
     }
+
+    /// Whether the blob store could not be reached (a remote store that is
+    /// down or timing out): worth retrying, not an internal fault.
+    pub fn is_store_unavailable(&self) -> bool {
+        matches!(self, Self::Storage(e) if crate::storage::is_unavailable(e))
+    }
 }
 
 /// The registry: metadata, blob bytes, and the state shared across requests.
@@ -233,14 +242,20 @@ impl Registry {
         self
     }
 
-    /// The metadata database.
-    pub fn db(&self) -> &Db {
+    /// The metadata database, for the jobs that work below the service
+    /// layer (GC, fsck). Faces never see it: they call the service.
+    pub(crate) fn db(&self) -> &Db {
         &self.db
     }
 
-    /// The blob store.
-    pub fn store(&self) -> &Arc<dyn BlobStore> {
+    /// The blob store, for the same jobs.
+    pub(crate) fn store(&self) -> &Arc<dyn BlobStore> {
         &self.store
+    }
+
+    /// Where the blobs are, in words (for the start-up banner).
+    pub fn describe_store(&self) -> String {
+        self.store.describe()
     }
 
     /// The coalesced last-pulled times waiting to be written.
@@ -249,20 +264,26 @@ impl Registry {
     }
 
     /// A repository that must exist.
-    pub async fn repository(&self, name: &str) -> ServiceResult<RepositoryRow> {
+    pub async fn repository(&self, name: &str) -> ServiceResult<Repository> {
         self.db
             .repository(name)
             .await?
+            .map(Repository::from)
             .ok_or_else(|| ServiceError::RepositoryUnknown {
                 name: name.to_owned(),
                 registry_id: self.registry_id.clone(),
             })
     }
 
+    /// Whether a repository of that name exists.
+    pub async fn repository_exists(&self, name: &str) -> ServiceResult<bool> {
+        Ok(self.db.repository(name).await?.is_some())
+    }
+
     /// A repository a push writes to: created on first push when create-on-push is on.
-    pub async fn repository_for_push(&self, name: &str) -> ServiceResult<RepositoryRow> {
+    pub async fn repository_for_push(&self, name: &str) -> ServiceResult<Repository> {
         if let Some(repo) = self.db.repository(name).await? {
-            return Ok(repo);
+            return Ok(repo.into());
         }
         if !self.create_on_push {
             return Err(ServiceError::RepositoryNotCreated {
@@ -274,7 +295,7 @@ impl Registry {
         if created {
             tracing::info!(repository = name, "created repository on push");
         }
-        Ok(repo)
+        Ok(repo.into())
     }
 }
 

@@ -26,13 +26,10 @@ impl Registry {
     }
 
     /// Sets (after [`check_policy_text`]) or removes a repository's policy.
-    pub async fn set_repository_policy(
-        &self,
-        repository_id: i64,
-        text: Option<&str>,
-    ) -> ServiceResult<()> {
+    pub async fn set_repository_policy(&self, name: &str, text: Option<&str>) -> ServiceResult<()> {
         checked(text)?;
-        Ok(self.db.set_repository_policy(repository_id, text).await?)
+        let repo = self.repository(name).await?;
+        Ok(self.db.set_repository_policy(repo.id, text).await?)
     }
 
     /// The registry's policy text.

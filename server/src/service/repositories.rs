@@ -2,7 +2,7 @@
 //! exclusion filters), scan on push, resource tags.
 
 use super::{Registry, ServiceError, ServiceResult};
-use crate::db::{NewRepository, RepositoryRow};
+use crate::db::{self, NewRepository, RepositoryRow};
 
 /// The tag-mutability settings ECR knows.
 pub const TAG_MUTABILITIES: &[&str] = &[
@@ -11,6 +11,76 @@ pub const TAG_MUTABILITIES: &[&str] = &[
     "IMMUTABLE_WITH_EXCLUSION",
     "MUTABLE_WITH_EXCLUSION",
 ];
+
+/// A repository and its settings, as every face shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repository {
+    pub(in crate::service) id: i64,
+    /// Name with namespaces.
+    pub name: String,
+    /// Creation time (ms).
+    pub created_at: i64,
+    /// `MUTABLE`, `IMMUTABLE`, `IMMUTABLE_WITH_EXCLUSION`, `MUTABLE_WITH_EXCLUSION`.
+    pub tag_mutability: String,
+    /// Tag-mutability exclusion filters (wildcard patterns).
+    pub exclusions: Vec<String>,
+    /// Scan on push.
+    pub scan_on_push: bool,
+    /// `AES256`, `KMS`, `KMS_DSSE`.
+    pub encryption_type: String,
+    /// KMS key, when the encryption type uses one.
+    pub kms_key: Option<String>,
+    /// Number of images; filled by listings only (0 elsewhere).
+    pub image_count: i64,
+}
+
+impl From<RepositoryRow> for Repository {
+    fn from(row: RepositoryRow) -> Self {
+        Self {
+            exclusions: row
+                .tag_mutability_exclusions
+                .as_deref()
+                .and_then(|text| serde_json::from_str(text).ok())
+                .unwrap_or_default(),
+            id: row.id,
+            name: row.name,
+            created_at: row.created_at,
+            tag_mutability: row.tag_mutability,
+            scan_on_push: row.scan_on_push,
+            encryption_type: row.encryption_type,
+            kms_key: row.kms_key,
+            image_count: row.image_count,
+        }
+    }
+}
+
+pub(super) fn repositories(rows: Vec<RepositoryRow>) -> Vec<Repository> {
+    rows.into_iter().map(Repository::from).collect()
+}
+
+/// How a repository listing is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepositoryOrder {
+    /// By name, A to Z.
+    NameAscending,
+    /// By name, Z to A.
+    NameDescending,
+    /// Oldest first.
+    CreatedAscending,
+    /// Newest first.
+    CreatedDescending,
+}
+
+impl From<RepositoryOrder> for db::RepositoryOrder {
+    fn from(order: RepositoryOrder) -> Self {
+        match order {
+            RepositoryOrder::NameAscending => Self::NameAscending,
+            RepositoryOrder::NameDescending => Self::NameDescending,
+            RepositoryOrder::CreatedAscending => Self::CreatedAscending,
+            RepositoryOrder::CreatedDescending => Self::CreatedDescending,
+        }
+    }
+}
 
 /// Settings for a repository made by the API.
 #[derive(Debug, Clone, Default)]
@@ -29,46 +99,21 @@ pub struct RepositorySettings {
     pub tags: Vec<(String, String)>,
 }
 
-/// Whether `pattern` (with `*` for any run of characters) matches `text`.
+/// Whether `pattern` (with `*` for any run of characters) matches `text`,
+/// as ECR's tag-mutability exclusion and scanning filters do.
 pub fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let (p, t) = (pattern.as_bytes(), text.as_bytes());
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && p[pi] == b'*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if pi < p.len() && p[pi] == t[ti] {
-            pi += 1;
-            ti += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
+    berth_app::wildcard::matches(berth_app::wildcard::Syntax::Star, pattern, text)
 }
 
 /// Whether pushes may not move `tag` in `repo`.
-pub fn tag_is_immutable(repo: &RepositoryRow, tag: &str) -> bool {
-    let excluded = || exclusions(repo).iter().any(|f| wildcard_match(f, tag));
+pub fn tag_is_immutable(repo: &Repository, tag: &str) -> bool {
+    let excluded = || repo.exclusions.iter().any(|f| wildcard_match(f, tag));
     match repo.tag_mutability.as_str() {
         "IMMUTABLE" => true,
         "IMMUTABLE_WITH_EXCLUSION" => !excluded(),
         "MUTABLE_WITH_EXCLUSION" => excluded(),
         _ => false,
     }
-}
-
-/// The repository's exclusion filters.
-pub fn exclusions(repo: &RepositoryRow) -> Vec<String> {
-    repo.tag_mutability_exclusions
-        .as_deref()
-        .and_then(|text| serde_json::from_str(text).ok())
-        .unwrap_or_default()
 }
 
 fn validate_mutability(mutability: &str, exclusions: &[String]) -> ServiceResult<()> {
@@ -113,7 +158,7 @@ impl Registry {
         &self,
         name: &str,
         settings: &RepositorySettings,
-    ) -> ServiceResult<RepositoryRow> {
+    ) -> ServiceResult<Repository> {
         let mutability = settings.tag_mutability.as_deref().unwrap_or("MUTABLE");
         validate_mutability(mutability, &settings.exclusions)?;
         let encryption = settings.encryption_type.as_deref().unwrap_or("AES256");
@@ -134,11 +179,12 @@ impl Registry {
         self.db
             .create_repository(&new)
             .await?
+            .map(Repository::from)
             .ok_or_else(|| ServiceError::RepositoryExists(name.to_owned()))
     }
 
     /// Deletes a repository; with images only when `force`.
-    pub async fn delete_repository(&self, name: &str, force: bool) -> ServiceResult<RepositoryRow> {
+    pub async fn delete_repository(&self, name: &str, force: bool) -> ServiceResult<Repository> {
         let repo = self.repository(name).await?;
         if !force && self.db.image_count(repo.id).await? > 0 {
             return Err(ServiceError::RepositoryNotEmpty(name.to_owned()));
@@ -152,8 +198,10 @@ impl Registry {
         &self,
         last: Option<&str>,
         limit: usize,
-    ) -> ServiceResult<Vec<RepositoryRow>> {
-        Ok(self.db.repositories_after(last, limit as i64).await?)
+    ) -> ServiceResult<Vec<Repository>> {
+        Ok(repositories(
+            self.db.repositories_after(last, limit as i64).await?,
+        ))
     }
 
     /// Sets tag mutability and exclusion filters.
@@ -162,7 +210,7 @@ impl Registry {
         name: &str,
         mutability: &str,
         exclusions: &[String],
-    ) -> ServiceResult<RepositoryRow> {
+    ) -> ServiceResult<Repository> {
         validate_mutability(mutability, exclusions)?;
         let repo = self.repository(name).await?;
         self.db
@@ -176,10 +224,22 @@ impl Registry {
         &self,
         name: &str,
         scan_on_push: bool,
-    ) -> ServiceResult<RepositoryRow> {
+    ) -> ServiceResult<Repository> {
         let repo = self.repository(name).await?;
         self.db.set_scan_on_push(repo.id, scan_on_push).await?;
         self.repository(name).await
+    }
+
+    /// The name of the repository with row id `id` (as jobs' reports name
+    /// repositories), if it still exists.
+    pub async fn repository_name_by_id(&self, id: i64) -> ServiceResult<Option<String>> {
+        Ok(self.db.repository_name_by_id(id).await?)
+    }
+
+    /// The number of images in a repository.
+    pub async fn image_count(&self, name: &str) -> ServiceResult<u64> {
+        let repo = self.repository(name).await?;
+        Ok(self.db.image_count(repo.id).await?.max(0) as u64)
     }
 
     /// A repository's resource tags.
@@ -205,23 +265,7 @@ impl Registry {
 mod tests {
     use super::*;
 
-    #[test]
-    fn wildcards_match_like_ecr_filters() {
-        for (p, t, want) in [
-            ("latest", "latest", true),
-            ("latest", "latest2", false),
-            ("v*", "v1.2", true),
-            ("*-rc", "1.0-rc", true),
-            ("*", "", true),
-            ("a*b*c", "axxbyyc", true),
-            ("a*b*c", "axxbyy", false),
-            ("", "x", false),
-        ] {
-            assert_eq!(wildcard_match(p, t), want, "{p} vs {t}");
-        }
-    }
-
-    fn repo(mutability: &str, exclusions: &[&str]) -> RepositoryRow {
+    fn repo(mutability: &str, exclusions: &[&str]) -> Repository {
         RepositoryRow {
             id: 1,
             name: "r".into(),
@@ -233,6 +277,7 @@ mod tests {
             kms_key: None,
             image_count: 0,
         }
+        .into()
     }
 
     #[test]

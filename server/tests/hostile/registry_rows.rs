@@ -156,10 +156,12 @@ pub fn references(f: &Fixture) -> Vec<Row> {
         row("tag with a combining accent", put("v%CC%811"), tag_invalid),
         row("tag with a Cyrillic homoglyph", put("%D0%B51"), tag_invalid),
         row("tag of 129 characters", put(&long_tag), tag_invalid),
+        // A reference no manifest can have is unknown to a read, as
+        // Distribution answers; only a PUT is told it is invalid.
         row(
             "GET a tag of 129 characters",
             f.v2("GET", format!("/v2/{app}/manifests/{long_tag}")),
-            tag_invalid,
+            Oci(404, "MANIFEST_UNKNOWN"),
         ),
         row(
             "DELETE tag with traversal",
@@ -221,7 +223,7 @@ pub fn references(f: &Fixture) -> Vec<Row> {
                 "GET",
                 format!("/v2/{app}/manifests/sha256:{}", hex.to_uppercase()),
             ),
-            digest_invalid,
+            Oci(404, "MANIFEST_UNKNOWN"),
         ),
         row(
             "manifest PUT by the digest of other bytes",
