@@ -549,3 +549,78 @@ async fn gc_removes_an_index_children_once_nothing_needs_them() {
     let fsck = berth(server.data_dir(), &["fsck"]).output().unwrap();
     assert!(fsck.status.success(), "{}", text(&fsck));
 }
+
+/// A blob file cut short behind Berth's back while it is being served breaks
+/// off that download instead of killing the server (reads, not mappings);
+/// later downloads get an error, the log names the blob, and fsck reports it.
+#[tokio::test]
+async fn a_blob_truncated_while_served_fails_its_download_not_the_server() {
+    let server = TestServer::start();
+    let client = Registry::new(&server);
+    let repo = "damaged/app";
+    let data = common::oci::random_bytes(32 << 20);
+    let digest = client.push_blob(repo, &data).await;
+    let hex = digest.trim_start_matches("sha256:").to_string();
+    let path = server
+        .data_dir()
+        .join("blobs/sha256")
+        .join(&hex[..2])
+        .join(&hex);
+
+    let mut download = client
+        .send(client.get(&format!("/v2/{repo}/blobs/{digest}")))
+        .await;
+    assert_eq!(download.status(), StatusCode::OK);
+    let first = download
+        .chunk()
+        .await
+        .expect("first bytes")
+        .expect("a chunk");
+    let mut received = first.len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(1000)
+        .unwrap();
+    let broke_off = loop {
+        match download.chunk().await {
+            Ok(Some(chunk)) => received += chunk.len(),
+            Ok(None) => break false,
+            Err(_) => break true,
+        }
+    };
+    assert!(
+        broke_off && received < data.len(),
+        "the download of a truncated blob ended cleanly after {received} bytes"
+    );
+
+    let alive = client.send(client.get("/v2/")).await;
+    assert_eq!(alive.status(), StatusCode::OK, "the server survived");
+    let again = client
+        .send(client.get(&format!("/v2/{repo}/blobs/{digest}")))
+        .await;
+    assert_eq!(again.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body = again.text().await.unwrap();
+    assert!(
+        !body.contains(&hex),
+        "no file details reach the client: {body}"
+    );
+    let logs = server.logs();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains(&digest) && l.contains("shorter than recorded")),
+        "no log line names the damaged blob:\n{logs}"
+    );
+
+    let report = berth(server.data_dir(), &["fsck"]).output().unwrap();
+    let out = text(&report);
+    assert!(!report.status.success(), "fsck fails on damage: {out}");
+    assert!(
+        out.contains(&format!(
+            "blob {digest}: recorded as {} bytes, stored as 1000",
+            data.len()
+        )),
+        "{out}"
+    );
+}

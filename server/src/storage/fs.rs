@@ -104,28 +104,47 @@ async fn stream_file(file: File, len: u64) -> ByteStream {
     )
 }
 
-/// Streams the bytes `range` of a committed blob as read-only mappings of the
-/// file, `READ_CHUNK` at a time: the socket is written straight from the page
-/// cache, without copying every byte into a buffer first.
-fn stream_mapped(file: std::fs::File, range: Range<u64>) -> ByteStream {
+/// Streams the bytes `range` of a committed blob, `READ_CHUNK` at a time, by
+/// positional reads. (Not by mapping the file: Berth never truncates a blob,
+/// but if something else does while it is served, a mapping would kill the
+/// whole process with SIGBUS, where a read just comes back short.) A short
+/// read fails the stream, naming the blob, and is logged.
+fn stream_blob(file: std::fs::File, digest: &Digest, range: Range<u64>) -> ByteStream {
     let mut position = range.start;
+    let digest = digest.clone();
     read_ahead(
         move |left| {
+            use std::os::unix::fs::FileExt;
             let len = READ_CHUNK.min(left as usize);
-            // SAFETY: committed blobs are never written or truncated in place (a
-            // blob is renamed into place whole and only ever unlinked, which keeps
-            // a mapping valid), and the caller checked the file covers the range.
-            let map = unsafe {
-                memmap2::MmapOptions::new()
-                    .offset(position)
-                    .len(len)
-                    .populate()
-                    .map(&file)?
-            };
+            let mut chunk = vec![0u8; len];
+            let mut filled = 0;
+            while filled < len {
+                match file.read_at(&mut chunk[filled..], position + filled as u64) {
+                    Ok(0) => return Err(shorter_than_recorded(&digest, position + filled as u64)),
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
             position += len as u64;
-            Ok(Bytes::from_owner(map))
+            Ok(Bytes::from(chunk))
         },
         range.end - range.start,
+    )
+}
+
+/// The error (logged here, naming the blob) for a blob file that ends at
+/// `end`, before the bytes recorded for it: damaged on disk behind Berth's back.
+fn shorter_than_recorded(digest: &Digest, end: u64) -> io::Error {
+    tracing::error!(
+        blob = %digest,
+        file_ends_at = end,
+        "the blob's file is shorter than recorded: it was damaged on disk; `berth fsck` lists \
+         what is damaged"
+    );
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        format!("the file of blob {digest} is shorter than recorded"),
     )
 }
 
@@ -212,14 +231,11 @@ impl BlobStore for FsBlobStore {
 
     async fn read(&self, digest: &Digest, range: Range<u64>) -> io::Result<ByteStream> {
         let file = File::open(self.blob_path(digest)).await?;
-        // A mapping past the end of the file would fault on access.
-        if file.metadata().await?.len() < range.end {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the blob file is shorter than recorded",
-            ));
+        let held = file.metadata().await?.len();
+        if held < range.end {
+            return Err(shorter_than_recorded(digest, held));
         }
-        Ok(stream_mapped(file.into_std().await, range))
+        Ok(stream_blob(file.into_std().await, digest, range))
     }
 
     async fn download_url(&self, _: &Digest, _: Duration) -> io::Result<Option<String>> {
