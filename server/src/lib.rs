@@ -139,7 +139,6 @@ pub fn build_router(
         .fallback(leptos_axum::file_and_error_handler(berth_app::shell))
         .with_state(leptos_options)
         .layer(axum::middleware::from_fn(request_limits::console_body))
-        .layer(axum::middleware::from_fn(console::set_error_status))
         .layer(axum::middleware::from_fn_with_state(
             console::session::Guard {
                 sessions: session_records.clone(),

@@ -6,11 +6,12 @@
 mod common;
 mod crash;
 
+use common::console::Console;
 use common::oci::{
     assert_blob_content, get_manifest, image_manifest, parse_error, sha256_digest, to_bytes,
     Descriptor, Registry, XorShift, OCI_CONFIG, OCI_LAYER, OCI_MANIFEST,
 };
-use common::TestServer;
+use common::{TestServer, ADMIN_PASSWORD};
 use crash::{call, expect};
 use reqwest::StatusCode;
 use std::io::Write;
@@ -154,6 +155,7 @@ async fn a_full_disk_fails_pushes_cleanly_keeps_serving_reads_and_recovers_when_
     let reg = Registry::new(&server);
     let repo = "full/app";
     let before = reg.push_image(repo, Some("before")).await;
+    let console = Console::sign_in(&server, "admin", ADMIN_PASSWORD).await;
 
     // 256 KiB blobs (read whole before they are written) until one does not fit.
     let mut stored = Vec::new();
@@ -191,6 +193,18 @@ async fn a_full_disk_fails_pushes_cleanly_keeps_serving_reads_and_recovers_when_
     let text = String::from_utf8_lossy(&body).into_owned();
     parse_error(&headers, &text, "manifest PUT on a full disk");
     assert_storage_full(&(status, text), "a 3 MiB manifest on a full disk");
+
+    // The console says so too, with the status the registry API uses.
+    let answer = console
+        .call("create_repository", &[("name", "full/new-repository")])
+        .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::INSUFFICIENT_STORAGE,
+        "a console write on a full disk: {}",
+        answer.body
+    );
+    assert_eq!(answer.body, serde_json::json!("StorageFull"));
 
     // Reads go on; nothing that failed is visible, and `fsck` finds nothing wrong.
     let (_, digest, bytes) = get_manifest(&reg, repo, "before").await;

@@ -54,6 +54,13 @@ pub enum AccountError {
     Database(#[from] DbError),
 }
 
+impl AccountError {
+    /// Whether the change failed because the database's disk is full.
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, Self::Database(e) if crate::db::is_storage_full(e))
+    }
+}
+
 /// A user as the users table shows them.
 #[derive(Debug, Clone)]
 pub struct UserOverview {

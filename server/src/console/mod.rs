@@ -16,6 +16,7 @@ use crate::auth::{AuthError, Authenticator, Identity};
 use crate::service::{Registry, ServiceError};
 use crate::RegistryInfo;
 use berth_app::console::api::session::{RegistryFacts, SessionBackend, SignedInUser};
+use berth_app::console::api::ErrorResponse;
 use berth_app::console::{ConsoleBackend, ConsoleError};
 use leptos::prelude::*;
 use std::net::IpAddr;
@@ -71,51 +72,29 @@ pub fn provide_backend(console: &Arc<Console>) {
         .as_ref()
         .and_then(|p| p.extensions.get::<session::Caller>().cloned());
     let client = parts.as_ref().and_then(crate::http::source_address);
+    // A form posted without JavaScript is answered with a redirect back to
+    // its page (the error in the URL); its status must stay a redirect.
+    let plain_form = parts.as_ref().is_some_and(|p| {
+        let accepts_html = p
+            .headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+        accepts_html && p.headers.contains_key(axum::http::header::REFERER)
+    });
+    if let (false, Some(options)) = (plain_form, use_context::<leptos_axum::ResponseOptions>()) {
+        provide_context(ErrorResponse(Arc::new(move |error: &ConsoleError| {
+            if let Ok(status) = axum::http::StatusCode::from_u16(error.http_status()) {
+                options.set_status(status);
+            }
+        })));
+    }
     let backend: Arc<dyn ConsoleBackend> = Arc::new(ConsoleRequest {
         console: console.clone(),
         caller,
         client,
     });
     provide_context(backend);
-}
-
-/// The HTTP status a console error is answered with. Server functions answer
-/// every error with 500; this puts the right 4xx on client mistakes, so logs,
-/// browsers and tests tell them apart from server failures.
-pub fn error_status(error: &ConsoleError) -> axum::http::StatusCode {
-    use axum::http::StatusCode;
-    match error {
-        ConsoleError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        ConsoleError::SignedOut => StatusCode::UNAUTHORIZED,
-        ConsoleError::Forbidden(_) => StatusCode::FORBIDDEN,
-        ConsoleError::NotFound(_) => StatusCode::NOT_FOUND,
-        ConsoleError::Conflict(_) => StatusCode::CONFLICT,
-        ConsoleError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-        ConsoleError::Transport(_) => StatusCode::BAD_REQUEST,
-        ConsoleError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-/// Middleware: gives server-function error responses their [`error_status`].
-pub async fn set_error_status(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let response = next.run(request).await;
-    if !response.headers().contains_key("serverfnerror")
-        || response.status() != axum::http::StatusCode::INTERNAL_SERVER_ERROR
-    {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
-        parts.status = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
-        return axum::response::Response::from_parts(parts, axum::body::Body::empty());
-    };
-    if let Ok(error) = serde_json::from_slice::<ConsoleError>(&bytes) {
-        parts.status = error_status(&error);
-    }
-    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// A refusal in the console's terms (the authorizer has logged it).
@@ -135,15 +114,22 @@ fn internal(error: impl std::fmt::Display) -> ConsoleError {
 /// A service failure in the console's terms; `field` is the form field that
 /// a refused setting belongs beside.
 fn from_service(error: ServiceError, field: &str) -> ConsoleError {
+    if error.is_storage_full() {
+        tracing::error!(%error, "the disk is full");
+        return ConsoleError::StorageFull;
+    }
     match error {
         ServiceError::RepositoryUnknown { .. } | ServiceError::ManifestUnknown(_) => {
             ConsoleError::NotFound(error.to_string())
         }
         ServiceError::RepositoryExists(_) => ConsoleError::invalid("name", error.to_string()),
         ServiceError::InvalidSetting(message) => ConsoleError::invalid(field, message),
-        ServiceError::RepositoryNotEmpty(_) | ServiceError::ManifestReferenced(_) => {
-            ConsoleError::Conflict(error.to_string())
-        }
+        ServiceError::RepositoryNotEmpty(_)
+        | ServiceError::ManifestReferenced(_)
+        | ServiceError::ImageAlreadyExists(_)
+        | ServiceError::TagImmutable { .. }
+        | ServiceError::BlobInUse(_) => ConsoleError::Conflict(error.to_string()),
+        ServiceError::Limit(limit) => ConsoleError::Limit(limit.to_string()),
         other => internal(other),
     }
 }

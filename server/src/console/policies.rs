@@ -2,7 +2,7 @@
 //! checks and `ecr:*` permissions as the ECR API's SetRepositoryPolicy,
 //! PutRegistryPolicy and their Get and Delete twins.
 
-use super::{from_service, internal, ConsoleRequest};
+use super::{from_service, ConsoleRequest};
 use crate::auth::authorize::Resource;
 use berth_app::console::api::policies::{PolicyBackend, PolicyView};
 use berth_app::console::policy_draft::pretty_policy;
@@ -42,7 +42,10 @@ impl PolicyBackend for ConsoleRequest {
             .repository(name)
             .await
             .map_err(|e| from_service(e, "name"))?;
-        let text = registry.repository_policy(name).await.map_err(internal)?;
+        let text = registry
+            .repository_policy(name)
+            .await
+            .map_err(|e| from_service(e, "policy"))?;
         Ok(self.policy_view(text))
     }
 
@@ -74,7 +77,7 @@ impl PolicyBackend for ConsoleRequest {
         if registry
             .repository_policy(name)
             .await
-            .map_err(internal)?
+            .map_err(|e| from_service(e, "policy"))?
             .is_none()
         {
             return Err(ConsoleError::NotFound(format!(
@@ -84,7 +87,7 @@ impl PolicyBackend for ConsoleRequest {
         registry
             .set_repository_policy(name, None)
             .await
-            .map_err(internal)?;
+            .map_err(|e| from_service(e, "policy"))?;
         tracing::info!(
             repository = name,
             "repository policy deleted in the console"
@@ -100,7 +103,7 @@ impl PolicyBackend for ConsoleRequest {
             .registry
             .registry_policy()
             .await
-            .map_err(internal)?;
+            .map_err(|e| from_service(e, "policy"))?;
         Ok(self.policy_view(text))
     }
 
@@ -122,14 +125,17 @@ impl PolicyBackend for ConsoleRequest {
         if registry
             .registry_policy()
             .await
-            .map_err(internal)?
+            .map_err(|e| from_service(e, "policy"))?
             .is_none()
         {
             return Err(ConsoleError::NotFound(
                 "The registry has no policy to delete.".into(),
             ));
         }
-        registry.set_registry_policy(None).await.map_err(internal)?;
+        registry
+            .set_registry_policy(None)
+            .await
+            .map_err(|e| from_service(e, "policy"))?;
         tracing::info!("registry policy deleted in the console");
         show_after_plain_post("/settings");
         Ok(())

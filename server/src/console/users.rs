@@ -50,6 +50,10 @@ fn from_account(error: AccountError) -> ConsoleError {
         AccountError::NoSuchAccessKey { user, id } => {
             ConsoleError::NotFound(format!("The user {user} has no access key {id}."))
         }
+        error if error.is_storage_full() => {
+            tracing::error!(%error, "the disk is full");
+            ConsoleError::StorageFull
+        }
         AccountError::Database(error) => internal(error),
     }
 }

@@ -39,6 +39,22 @@ use std::time::Duration;
 /// A database failure. Callers map it to their protocol's internal error.
 pub type DbError = sqlx::Error;
 
+/// SQLite's result code for a write that found the disk full (`SQLITE_FULL`).
+const SQLITE_FULL: &str = "13";
+
+/// Whether the database failed because its disk is full (`ENOSPC`, a quota,
+/// or `SQLITE_FULL`).
+pub fn is_storage_full(error: &DbError) -> bool {
+    match error {
+        DbError::Io(e) => matches!(
+            e.kind(),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        ),
+        DbError::Database(e) => e.code().as_deref() == Some(SQLITE_FULL),
+        _ => false,
+    }
+}
+
 /// The metadata database.
 #[derive(Clone, Debug)]
 pub struct Db {

@@ -159,9 +159,6 @@ pub enum ServiceError {
 /// Result of a service call.
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
-/// SQLite's result code for a write that found the disk full (`SQLITE_FULL`).
-const SQLITE_FULL: &str = "13";
-
 impl ServiceError {
     /// Whether the disk holding the blobs or the database is out of space
     /// (`ENOSPC`, a quota, or `SQLITE_FULL`): nothing the client can fix, but
@@ -175,8 +172,7 @@ impl ServiceError {
         };
         match self {
             Self::Storage(e) => io_full(e),
-            Self::Database(DbError::Io(e)) => io_full(e),
-            Self::Database(DbError::Database(e)) => e.code().as_deref() == Some(SQLITE_FULL),
+            Self::Database(e) => crate::db::is_storage_full(e),
             _ => false,
         }
     }

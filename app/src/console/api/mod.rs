@@ -46,6 +46,12 @@ pub enum ConsoleError {
     /// Too many attempts; try again later.
     #[error("{0}")]
     Throttled(String),
+    /// The request would go over one of the registry's limits, which it names.
+    #[error("{0}")]
+    Limit(String),
+    /// The disk holding the registry's data is full; nothing was changed.
+    #[error("the registry's storage is full, so nothing was changed; free some space or add storage, then try again")]
+    StorageFull,
 }
 
 impl ConsoleError {
@@ -54,6 +60,22 @@ impl ConsoleError {
         Self::Invalid {
             field: field.to_owned(),
             message: message.into(),
+        }
+    }
+
+    /// The HTTP status the error is answered with: client mistakes get their
+    /// 4xx, so logs, browsers and tests tell them apart from server failures.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::Transport(_) => 400,
+            Self::SignedOut => 401,
+            Self::Forbidden(_) => 403,
+            Self::NotFound(_) => 404,
+            Self::Conflict(_) => 409,
+            Self::Invalid { .. } | Self::Limit(_) => 422,
+            Self::Throttled(_) => 429,
+            Self::Internal => 500,
+            Self::StorageFull => 507,
         }
     }
 
@@ -72,7 +94,27 @@ impl FromServerFnError for ConsoleError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         Self::Transport(value.to_string())
     }
+
+    /// Writes the error into its response; on the server, the response's
+    /// status is set from the error here, where the error becomes an answer
+    /// (server functions would answer every error with 500).
+    fn ser(&self) -> leptos::server_fn::Bytes {
+        #[cfg(feature = "ssr")]
+        if let Some(hook) = leptos::prelude::use_context::<ErrorResponse>() {
+            (hook.0)(self);
+        }
+        // Every variant is plain data, which JSON always encodes.
+        <JsonEncoding as leptos::server_fn::Encodes<Self>>::encode(self)
+            .unwrap_or_else(|_| leptos::server_fn::Bytes::from_static(b"\"Internal\""))
+    }
 }
+
+/// On the server: told of every error a server function answers with, as
+/// the error is written into the response, so the server can give the
+/// response [`ConsoleError::http_status`]. Provided as Leptos context.
+#[cfg(feature = "ssr")]
+#[derive(Clone)]
+pub struct ErrorResponse(pub std::sync::Arc<dyn Fn(&ConsoleError) + Send + Sync>);
 
 /// The server side of the console: every area's backend, provided as Leptos
 /// context (an `Arc<dyn ConsoleBackend>` bound to the request's session).
