@@ -218,6 +218,28 @@ fn invalid_settings_stop_the_start_with_the_setting_named() {
     assert!(text(&output).contains("colour"), "{}", text(&output));
 }
 
+#[test]
+fn a_public_url_with_a_path_query_or_fragment_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (url, why) in [
+        ("https://registry.example.com/team", "a path (/team)"),
+        ("https://registry.example.com/?x=1", "a query"),
+        ("https://registry.example.com/#x", "a fragment"),
+    ] {
+        let data = dir.path().join("data");
+        let output = berth(&data, &["serve", "--public-url", url])
+            .output()
+            .unwrap();
+        let out = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{url}: {out}");
+        assert!(
+            out.contains("invalid setting public_url") && out.contains(why),
+            "{url}: {out}"
+        );
+        assert!(!data.exists(), "{url}: nothing is created");
+    }
+}
+
 #[tokio::test]
 async fn user_commands_work_on_a_running_server_and_take_effect_at_once() {
     let server = TestServer::start();
