@@ -1,10 +1,13 @@
 //! Opening an installation: the data directory, the database, the registry's
-//! identity and the first admin user. `serve` and every admin subcommand start here.
+//! identity and the first admin user. `serve` and every admin subcommand start
+//! here: `serve` and `berth migrate` create the installation or migrate its
+//! database ([`Open::CreateOrMigrate`]); admin commands need one that exists
+//! and is at this binary's schema ([`Open::Existing`]).
 
 use crate::auth::secrets::SecretBox;
 use crate::auth::{generate_password, hash_password};
 use crate::config::{Settings, StorageKind};
-use crate::db::{Db, RegistryRow};
+use crate::db::{Db, RegistryRow, Schema};
 use crate::service::Registry;
 use crate::storage::{BlobStore, FsBlobStore, S3BlobStore};
 use rand::Rng;
@@ -21,7 +24,24 @@ pub enum OpenError {
         /// What failed.
         source: std::io::Error,
     },
+    /// An admin command was pointed at a directory with no installation.
+    #[error(
+        "no Berth installation in {dir} (it has no berth.db): give the --data-dir or --config \
+         of an installation, or create one there with `berth serve` or `berth migrate`"
+    )]
+    NoInstallation {
+        /// The directory.
+        dir: String,
+    },
     /// The database could not be opened or migrated.
+    #[error("cannot open the database {path}: {source}")]
+    Schema {
+        /// The database file.
+        path: String,
+        /// Why.
+        source: crate::db::OpenError,
+    },
+    /// The database failed.
     #[error("cannot open the database: {0}")]
     Database(#[from] sqlx::Error),
     /// The blob store could not be reached.
@@ -73,15 +93,43 @@ pub struct Installation {
     pub generated_admin_password: Option<String>,
 }
 
+/// How to open an installation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Open {
+    /// Create it if the data directory has none, and migrate its database to
+    /// this binary's schema (`serve`, `berth migrate`).
+    CreateOrMigrate,
+    /// Only an installation that exists, at this binary's schema (admin commands).
+    Existing,
+}
+
 impl Installation {
-    /// Opens (creating on first use) the installation described by `settings`.
-    pub async fn open(settings: Settings) -> Result<Self, OpenError> {
+    /// Opens the installation described by `settings`, creating or migrating
+    /// it only if `how` allows.
+    pub async fn open(settings: Settings, how: Open) -> Result<Self, OpenError> {
         let data_error = |source| OpenError::DataDir {
             dir: settings.data_dir.display().to_string(),
             source,
         };
-        std::fs::create_dir_all(&settings.data_dir).map_err(data_error)?;
-        let db = Db::open(&settings.database_path()).await?;
+        let path = settings.database_path();
+        let schema = match how {
+            Open::CreateOrMigrate => {
+                std::fs::create_dir_all(&settings.data_dir).map_err(data_error)?;
+                Schema::Migrate
+            }
+            Open::Existing if !path.is_file() => {
+                return Err(OpenError::NoInstallation {
+                    dir: settings.data_dir.display().to_string(),
+                })
+            }
+            Open::Existing => Schema::Current,
+        };
+        let db = Db::open(&path, schema)
+            .await
+            .map_err(|source| OpenError::Schema {
+                path: path.display().to_string(),
+                source,
+            })?;
         let identity = db
             .ensure_registry(&new_registry_id(), &settings.region)
             .await?;

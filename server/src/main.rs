@@ -5,7 +5,7 @@ use berth::auth::accounts::{AccountError, Accounts};
 use berth::config::{
     AccessKeyCommand, Cli, Command, LifecycleCommand, Settings, StorageKind, UserCommand,
 };
-use berth::installation::Installation;
+use berth::installation::{Installation, Open};
 use berth::{auth, build_router, console, jobs, leptos_options, AppState, RegistryInfo};
 use clap::Parser;
 use std::process::ExitCode;
@@ -30,6 +30,7 @@ async fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Serve => serve(settings).await,
+        Command::Migrate => migrate(settings).await,
         Command::User(command) => user(settings, command).await,
         Command::Gc(args) => gc(settings, args).await,
         Command::AccessKey(command) => access_key(settings, command).await,
@@ -48,8 +49,9 @@ async fn main() -> ExitCode {
 
 type CliResult = Result<(), String>;
 
-async fn open(settings: Settings) -> Result<Installation, String> {
-    let installation = Installation::open(settings)
+/// Opens the installation; only `serve` and `migrate` may create or migrate it.
+async fn open(settings: Settings, how: Open) -> Result<Installation, String> {
+    let installation = Installation::open(settings, how)
         .await
         .map_err(|e| e.to_string())?;
     if let Some(password) = &installation.generated_admin_password {
@@ -69,7 +71,7 @@ async fn serve(settings: Settings) -> CliResult {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let installation = open(settings).await?;
+    let installation = open(settings, Open::CreateOrMigrate).await?;
     let settings = &installation.settings;
     let public_url = settings
         .public_url
@@ -198,6 +200,21 @@ async fn serve(settings: Settings) -> CliResult {
     Ok(())
 }
 
+async fn migrate(settings: Settings) -> CliResult {
+    let installation = open(settings, Open::CreateOrMigrate).await?;
+    let version = installation
+        .db
+        .schema_version()
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    println!(
+        "The database in {} is at schema version {version}, this berth's.",
+        installation.settings.data_dir.display()
+    );
+    installation.db.close().await;
+    Ok(())
+}
+
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -217,7 +234,7 @@ fn password_from_env_or_generated() -> (String, bool) {
 }
 
 async fn user(settings: Settings, command: UserCommand) -> CliResult {
-    let installation = open(settings).await?;
+    let installation = open(settings, Open::Existing).await?;
     let accounts = Accounts::new(installation.db.clone(), installation.secrets.clone());
     let failed = |e: AccountError| e.to_string();
     match command {
@@ -316,7 +333,7 @@ async fn user(settings: Settings, command: UserCommand) -> CliResult {
 }
 
 async fn gc(settings: Settings, args: berth::config::GcArgs) -> CliResult {
-    let installation = open(settings).await?;
+    let installation = open(settings, Open::Existing).await?;
     let grace = args.grace_seconds.map_or(
         installation.settings.gc_grace,
         std::time::Duration::from_secs,
@@ -351,7 +368,7 @@ async fn gc(settings: Settings, args: berth::config::GcArgs) -> CliResult {
 }
 
 async fn access_key(settings: Settings, command: AccessKeyCommand) -> CliResult {
-    let installation = open(settings).await?;
+    let installation = open(settings, Open::Existing).await?;
     let accounts = Accounts::new(installation.db.clone(), installation.secrets.clone());
     let failed = |e: AccountError| e.to_string();
     match command {
@@ -409,7 +426,7 @@ async fn access_key(settings: Settings, command: AccessKeyCommand) -> CliResult 
 }
 
 async fn lifecycle(settings: Settings, command: LifecycleCommand) -> CliResult {
-    let installation = open(settings).await?;
+    let installation = open(settings, Open::Existing).await?;
     let registry = &installation.registry;
     match command {
         LifecycleCommand::Run {
@@ -512,7 +529,10 @@ async fn migrate_storage(settings: Settings, from: &str, to: &str) -> CliResult 
     if from == to {
         return Err("--from and --to name the same store".into());
     }
-    let installation = open(settings).await?;
+    if (from == StorageKind::S3 || to == StorageKind::S3) && settings.s3.is_none() {
+        return Err("no S3 bucket is configured: set storage.bucket or BERTH_S3_BUCKET".into());
+    }
+    let installation = open(settings, Open::Existing).await?;
     let open_store = |kind| berth::installation::open_store(&installation.settings, kind);
     let source = open_store(from).await.map_err(|e| e.to_string())?;
     let target = open_store(to).await.map_err(|e| e.to_string())?;
@@ -556,7 +576,7 @@ async fn migrate_storage(settings: Settings, from: &str, to: &str) -> CliResult 
 }
 
 async fn fsck(settings: Settings, json: bool) -> CliResult {
-    let installation = open(settings).await?;
+    let installation = open(settings, Open::Existing).await?;
     let report = jobs::fsck::check(&installation.registry)
         .await
         .map_err(|e| e.to_string())?;

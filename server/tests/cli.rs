@@ -72,7 +72,7 @@ fn help_explains_every_setting_with_its_environment_variable() {
 #[tokio::test]
 async fn first_start_creates_the_registry_and_an_admin_with_a_password_shown_once() {
     let dir = tempfile::tempdir().unwrap();
-    let first = berth(dir.path(), &["user", "list"]).output().unwrap();
+    let first = berth(dir.path(), &["migrate"]).output().unwrap();
     let out = text(&first);
     assert!(first.status.success(), "{out}");
     let password = out
@@ -87,6 +87,10 @@ async fn first_start_creates_the_registry_and_an_admin_with_a_password_shown_onc
     );
 
     let second = text(&berth(dir.path(), &["user", "list"]).output().unwrap());
+    assert!(
+        second.contains("NAME"),
+        "then admin commands work:\n{second}"
+    );
     assert!(
         !second.contains(&password),
         "the password is shown only once:\n{second}"
@@ -216,6 +220,28 @@ fn invalid_settings_stop_the_start_with_the_setting_named() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output).contains("colour"), "{}", text(&output));
+}
+
+#[test]
+fn a_public_url_with_a_path_query_or_fragment_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (url, why) in [
+        ("https://registry.example.com/team", "a path (/team)"),
+        ("https://registry.example.com/?x=1", "a query"),
+        ("https://registry.example.com/#x", "a fragment"),
+    ] {
+        let data = dir.path().join("data");
+        let output = berth(&data, &["serve", "--public-url", url])
+            .output()
+            .unwrap();
+        let out = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{url}: {out}");
+        assert!(
+            out.contains("invalid setting public_url") && out.contains(why),
+            "{url}: {out}"
+        );
+        assert!(!data.exists(), "{url}: nothing is created");
+    }
 }
 
 #[tokio::test]
@@ -623,4 +649,151 @@ async fn a_blob_truncated_while_served_fails_its_download_not_the_server() {
         )),
         "{out}"
     );
+}
+
+/// The highest migration applied to the installation's database.
+async fn schema_version(data_dir: &Path) -> i64 {
+    let db = sqlite(data_dir).await;
+    let version = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    version
+}
+
+/// The migrations this berth has, oldest first, as `(version, file)`.
+fn known_migrations() -> Vec<(i64, std::path::PathBuf)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+    let mut all: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let version = name.split('_').next().unwrap().parse().unwrap();
+            (version, path)
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+#[test]
+fn admin_commands_on_a_directory_with_no_installation_say_so_and_create_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nothing-here");
+    for args in [
+        &["user", "list"][..],
+        &["user", "create", "alice"],
+        &["access-key", "list", "admin"],
+        &["gc", "--dry-run"],
+        &["fsck"],
+        &["lifecycle", "history"],
+    ] {
+        for data in [dir.path(), missing.as_path()] {
+            let output = berth(data, args).output().unwrap();
+            let out = text(&output);
+            assert!(!output.status.success(), "{args:?}: {out}");
+            assert!(
+                out.contains("no Berth installation in") && out.contains("berth migrate"),
+                "{args:?}: {out}"
+            );
+        }
+    }
+    assert!(!missing.exists(), "no directory was created");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing was created in the empty directory"
+    );
+}
+
+#[tokio::test]
+async fn admin_commands_refuse_an_older_schema_and_berth_migrate_migrates_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let known = known_migrations();
+    let (latest, _) = *known.last().unwrap();
+    let (previous, _) = known[known.len() - 2];
+    // A database as the previous release left it: every migration but the last.
+    let older = tempfile::tempdir().unwrap();
+    for (_, path) in &known[..known.len() - 1] {
+        std::fs::copy(path, older.path().join(path.file_name().unwrap())).unwrap();
+    }
+    {
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("berth.db").display()
+        );
+        let db = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::migrate::Migrator::new(older.path())
+            .await
+            .unwrap()
+            .run(&db)
+            .await
+            .unwrap();
+        db.close().await;
+    }
+    assert_eq!(schema_version(dir.path()).await, previous);
+
+    let output = berth(dir.path(), &["user", "list"]).output().unwrap();
+    let out = text(&output);
+    assert!(!output.status.success(), "{out}");
+    assert!(
+        out.contains(&format!(
+            "schema is at version {previous} and this berth needs version {latest}"
+        )) && out.contains("berth migrate"),
+        "{out}"
+    );
+    assert_eq!(
+        schema_version(dir.path()).await,
+        previous,
+        "the admin command did not migrate"
+    );
+
+    let output = berth(dir.path(), &["migrate"]).output().unwrap();
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    assert!(
+        out.contains(&format!("at schema version {latest}")),
+        "{out}"
+    );
+    assert_eq!(schema_version(dir.path()).await, latest, "migrated");
+    let output = berth(dir.path(), &["user", "list"]).output().unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(text(&output).contains("admin"), "{}", text(&output));
+}
+
+#[tokio::test]
+async fn every_command_refuses_a_schema_newer_than_it_knows() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = berth(dir.path(), &["migrate"]).output().unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let latest = schema_version(dir.path()).await;
+    {
+        let url = format!("sqlite://{}", dir.path().join("berth.db").display());
+        let db = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (99990101000000, 'from a newer berth', TRUE, x'00', 0)",
+        )
+        .execute(&db)
+        .await
+        .unwrap();
+        db.close().await;
+    }
+    for args in [
+        &["user", "list"][..],
+        &["migrate"],
+        &["serve", "--listen", "127.0.0.1:0"],
+    ] {
+        let output = berth(dir.path(), args).output().unwrap();
+        let out = text(&output);
+        assert!(!output.status.success(), "{args:?}: {out}");
+        assert!(
+            out.contains(&format!(
+                "schema is at version 99990101000000, newer than this berth knows (version {latest})"
+            )),
+            "{args:?}: {out}"
+        );
+    }
 }

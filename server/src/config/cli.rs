@@ -22,6 +22,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the registry: the OCI registry API under /v2/ and the console, on one port.
     Serve,
+    /// Create the installation in the data directory, or bring its database
+    /// up to this berth's schema. `serve` does this too when it starts; the
+    /// other commands never do, and refuse a database at another version.
+    Migrate,
     /// Manage console and registry users.
     #[command(subcommand)]
     User(UserCommand),

@@ -1,21 +1,29 @@
 //! Settings: command-line flags, `BERTH_*` environment variables, a TOML file
 //! and defaults, merged in that order of precedence into one validated struct.
+//!
+//! Each setting is declared once, in the [`settings!`] table below: its flag
+//! (the field's name), environment variable, key in the file, default and
+//! check. The flags and environment ([`SettingsArgs`], through clap), the file
+//! reader, the layering, the defaults and [`SETTINGS`] (which `berth --help`
+//! shows and the README's table is tested against) all come from that
+//! declaration. Checks that concern two settings at once, and the conversion
+//! to [`Settings`], are in [`Settings::load`].
 
 use crate::auth::rate::RateLimit;
 use crate::service::Limits;
-use clap::Args;
-use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 mod cli;
+#[macro_use]
+mod declare;
 mod storage;
 #[cfg(test)]
 mod tests;
 
 pub use cli::{AccessKeyCommand, Cli, Command, GcArgs, LifecycleCommand, UserCommand};
+pub use declare::SettingInfo;
 pub use storage::StorageKind;
-use storage::{load_storage, FileStorage};
 
 /// Why the settings could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -46,173 +54,210 @@ pub enum ConfigError {
     },
 }
 
-/// Every setting, as given on the command line or in the environment.
-/// Each is optional here; [`Settings::load`] fills in the file and the defaults.
-#[derive(Debug, Clone, Default, Args)]
-pub struct SettingsArgs {
-    /// Config file (TOML) with any of the settings below, by their long names with `_`.
-    #[arg(long, global = true, env = "BERTH_CONFIG", value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Directory that holds the database and the blobs [default: ./data].
-    #[arg(long, global = true, env = "BERTH_DATA_DIR", value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Address to listen on; port 0 picks a free port [default: 127.0.0.1:5000].
-    #[arg(long, global = true, env = "BERTH_LISTEN", value_name = "ADDR")]
-    pub listen: Option<String>,
+settings! {
+    /// Directory that holds the database, the blobs and `secret.key`.
+    data_dir: PathBuf {
+        env: "BERTH_DATA_DIR",
+        value_name: "DIR",
+        file: "data_dir",
+        default: "data",
+    }
+    /// Address to listen on; port 0 picks a free port.
+    listen: String {
+        env: "BERTH_LISTEN",
+        value_name: "ADDR",
+        file: "listen",
+        default: "127.0.0.1:5000",
+        check: socket_address,
+    }
     /// URL clients and the console call this registry, e.g. https://registry.example.com
-    /// [default: http://<listen address>].
-    #[arg(long, global = true, env = "BERTH_PUBLIC_URL", value_name = "URL")]
-    pub public_url: Option<String>,
-    /// Region name reported in ARNs and the ECR API, set at first start [default: us-east-1].
-    #[arg(long, global = true, env = "BERTH_REGION")]
-    pub region: Option<String>,
-    /// Create a repository when an image is pushed to a name that does not exist [default: true].
-    #[arg(long, global = true, env = "BERTH_CREATE_ON_PUSH", value_name = "BOOL")]
-    pub create_on_push: Option<bool>,
-    /// Directory with the console's compiled assets (pkg/) [default: target/site].
-    #[arg(long, global = true, env = "BERTH_SITE_ROOT", value_name = "DIR")]
-    pub site_root: Option<PathBuf>,
-    /// Seconds an idle upload session lives before it is removed [default: 86400].
-    #[arg(
-        long,
-        global = true,
-        env = "BERTH_UPLOAD_EXPIRY",
-        value_name = "SECONDS"
-    )]
-    pub upload_expiry: Option<u64>,
-    /// Seconds between applications of every repository's lifecycle policy [default: 3600].
-    #[arg(
-        long,
-        global = true,
-        env = "BERTH_LIFECYCLE_INTERVAL",
-        value_name = "SECONDS"
-    )]
-    pub lifecycle_interval: Option<u64>,
-    /// Seconds after a lifecycle policy is saved before it is applied [default: 300].
-    #[arg(
-        long,
-        global = true,
-        env = "BERTH_LIFECYCLE_DELAY_AFTER_SAVE",
-        value_name = "SECONDS"
-    )]
-    pub lifecycle_delay_after_save: Option<u64>,
-    /// Seconds between online garbage collections [default: 3600].
-    #[arg(long, global = true, env = "BERTH_GC_INTERVAL", value_name = "SECONDS")]
-    pub gc_interval: Option<u64>,
-    /// Seconds a blob must go untouched and unreferenced before GC deletes it [default: 3600].
-    #[arg(long, global = true, env = "BERTH_GC_GRACE", value_name = "SECONDS")]
-    pub gc_grace: Option<u64>,
-    /// Seconds a console session lives without a request before it signs out [default: 3600].
-    #[arg(
-        long,
-        global = true,
-        env = "BERTH_CONSOLE_IDLE_TIMEOUT",
-        value_name = "SECONDS"
-    )]
-    pub console_idle_timeout: Option<u64>,
-    /// Seconds a console session lives at most, however busy [default: 43200].
-    #[arg(
-        long,
-        global = true,
-        env = "BERTH_CONSOLE_SESSION_LIFETIME",
-        value_name = "SECONDS"
-    )]
-    pub console_session_lifetime: Option<u64>,
+    /// (scheme, host and port only).
+    public_url: String {
+        env: "BERTH_PUBLIC_URL",
+        value_name: "URL",
+        file: "public_url",
+        unset: "http://<listen address>",
+        check: public_url,
+    }
+    /// Region name reported in ARNs and the ECR API, set at first start.
+    region: String {
+        env: "BERTH_REGION",
+        file: "region",
+        default: "us-east-1",
+        check: region,
+    }
+    /// Create a repository when an image is pushed to a name that does not exist.
+    create_on_push: bool {
+        env: "BERTH_CREATE_ON_PUSH",
+        value_name: "BOOL",
+        file: "create_on_push",
+        default: "true",
+    }
+    /// Directory with the console's compiled assets (pkg/); LEPTOS_SITE_ROOT
+    /// is used when this is not set.
+    site_root: PathBuf {
+        env: "BERTH_SITE_ROOT",
+        value_name: "DIR",
+        file: "site_root",
+        default: "target/site",
+    }
+    /// Seconds an idle upload session lives before it is removed.
+    upload_expiry: u64 {
+        env: "BERTH_UPLOAD_EXPIRY",
+        value_name: "SECONDS",
+        file: "upload_expiry",
+        default: "86400",
+    }
+    /// Seconds between applications of every repository's lifecycle policy.
+    lifecycle_interval: u64 {
+        env: "BERTH_LIFECYCLE_INTERVAL",
+        value_name: "SECONDS",
+        file: "lifecycle_interval",
+        default: "3600",
+    }
+    /// Seconds after a lifecycle policy is saved before it is applied.
+    lifecycle_delay_after_save: u64 {
+        env: "BERTH_LIFECYCLE_DELAY_AFTER_SAVE",
+        value_name: "SECONDS",
+        file: "lifecycle_delay_after_save",
+        default: "300",
+    }
+    /// Seconds between online garbage collections.
+    gc_interval: u64 {
+        env: "BERTH_GC_INTERVAL",
+        value_name: "SECONDS",
+        file: "gc_interval",
+        default: "3600",
+    }
+    /// Seconds a blob must go untouched and unreferenced before GC deletes it.
+    gc_grace: u64 {
+        env: "BERTH_GC_GRACE",
+        value_name: "SECONDS",
+        file: "gc_grace",
+        default: "3600",
+    }
+    /// Seconds a console session lives without a request before it signs out.
+    console_idle_timeout: u64 {
+        env: "BERTH_CONSOLE_IDLE_TIMEOUT",
+        value_name: "SECONDS",
+        file: "console_idle_timeout",
+        default: "3600",
+    }
+    /// Seconds a console session lives at most, however busy.
+    console_session_lifetime: u64 {
+        env: "BERTH_CONSOLE_SESSION_LIFETIME",
+        value_name: "SECONDS",
+        file: "console_session_lifetime",
+        default: "43200",
+    }
     /// Requests a second each user may make, sustained, on the registry and
-    /// ECR APIs; over it they get 429 TOOMANYREQUESTS or ThrottlingException.
-    /// 0 turns limiting off [default: 200, ECR's quota].
-    #[arg(
-        long,
-        global = true,
-        env = "BERTH_RATE_LIMIT",
-        value_name = "PER_SECOND"
-    )]
-    pub rate_limit: Option<u32>,
-    /// Requests each user may make at once, above the sustained rate [default: 400].
-    #[arg(long, global = true, env = "BERTH_RATE_BURST", value_name = "REQUESTS")]
-    pub rate_burst: Option<u32>,
-    /// Tags one image may have; another is refused [default: 1000, ECR's quota].
-    #[arg(
-        long,
-        global = true,
-        env = "BERTH_MAX_TAGS_PER_IMAGE",
-        value_name = "TAGS"
-    )]
-    pub max_tags_per_image: Option<u32>,
-    /// Upload sessions one user may have open at once [default: 1000].
-    #[arg(
-        long,
-        global = true,
-        env = "BERTH_MAX_UPLOADS_PER_USER",
-        value_name = "UPLOADS"
-    )]
-    pub max_uploads_per_user: Option<u32>,
-    /// Bytes one blob (layer) may hold [default: 54525952000, ECR's 52,000 MiB].
-    #[arg(long, global = true, env = "BERTH_MAX_BLOB_SIZE", value_name = "BYTES")]
-    pub max_blob_size: Option<u64>,
-    /// PEM certificate (chain) to serve HTTPS with; needs --tls-key [default: plain HTTP].
-    #[arg(long, global = true, env = "BERTH_TLS_CERT", value_name = "FILE")]
-    pub tls_cert: Option<PathBuf>,
+    /// ECR APIs (ECR's quota); over it they get 429 TOOMANYREQUESTS or
+    /// ThrottlingException. 0 turns limiting off.
+    rate_limit: u32 {
+        env: "BERTH_RATE_LIMIT",
+        value_name: "PER_SECOND",
+        file: "rate_limit",
+        default: "200",
+    }
+    /// Requests each user may make at once, above the sustained rate.
+    rate_burst: u32 {
+        env: "BERTH_RATE_BURST",
+        value_name: "REQUESTS",
+        file: "rate_burst",
+        default: "400",
+    }
+    /// Tags one image may have (ECR's quota); another is refused.
+    max_tags_per_image: u32 {
+        env: "BERTH_MAX_TAGS_PER_IMAGE",
+        value_name: "TAGS",
+        file: "max_tags_per_image",
+        default: "1000",
+        check: at_least_one,
+    }
+    /// Upload sessions one user may have open at once.
+    max_uploads_per_user: u32 {
+        env: "BERTH_MAX_UPLOADS_PER_USER",
+        value_name: "UPLOADS",
+        file: "max_uploads_per_user",
+        default: "1000",
+        check: at_least_one,
+    }
+    /// Bytes one blob (layer) may hold (ECR's 52,000 MiB).
+    max_blob_size: u64 {
+        env: "BERTH_MAX_BLOB_SIZE",
+        value_name: "BYTES",
+        file: "max_blob_size",
+        default: "54525952000",
+        check: at_least_one,
+    }
+    /// PEM certificate (chain) to serve HTTPS with; needs --tls-key.
+    tls_cert: PathBuf {
+        env: "BERTH_TLS_CERT",
+        value_name: "FILE",
+        file: "tls_cert",
+        unset: "none (plain HTTP)",
+    }
     /// PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
-    #[arg(long, global = true, env = "BERTH_TLS_KEY", value_name = "FILE")]
-    pub tls_key: Option<PathBuf>,
-    /// Where blob bytes live: `filesystem` (under the data directory) or `s3`
-    /// [default: filesystem]. In the config file: `[storage] kind = …`.
-    #[arg(long, global = true, env = "BERTH_STORAGE", value_name = "KIND")]
-    pub storage: Option<String>,
+    tls_key: PathBuf {
+        env: "BERTH_TLS_KEY",
+        value_name: "FILE",
+        file: "tls_key",
+        unset: "none",
+    }
+    /// Where blob bytes live: `filesystem` (under the data directory) or `s3`.
+    storage: String {
+        env: "BERTH_STORAGE",
+        value_name: "KIND",
+        file: "storage.kind",
+        default: "filesystem",
+        check: storage::kind,
+    }
     /// S3 bucket for blobs (it must exist). Credentials come from the standard
     /// AWS chain: environment, profile, web identity, container or instance role.
-    #[arg(long, global = true, env = "BERTH_S3_BUCKET")]
-    pub s3_bucket: Option<String>,
-    /// The S3 bucket's region [default: us-east-1].
-    #[arg(long, global = true, env = "BERTH_S3_REGION")]
-    pub s3_region: Option<String>,
-    /// An S3-compatible endpoint, e.g. http://127.0.0.1:3900 [default: AWS].
-    #[arg(long, global = true, env = "BERTH_S3_ENDPOINT", value_name = "URL")]
-    pub s3_endpoint: Option<String>,
+    s3_bucket: String {
+        env: "BERTH_S3_BUCKET",
+        value_name: "BUCKET",
+        file: "storage.bucket",
+        unset: "none",
+    }
+    /// The S3 bucket's region.
+    s3_region: String {
+        env: "BERTH_S3_REGION",
+        value_name: "REGION",
+        file: "storage.region",
+        default: "us-east-1",
+    }
+    /// An S3-compatible endpoint, e.g. http://127.0.0.1:3900.
+    s3_endpoint: String {
+        env: "BERTH_S3_ENDPOINT",
+        value_name: "URL",
+        file: "storage.endpoint",
+        unset: "AWS",
+        check: storage::endpoint,
+    }
     /// Address the bucket in the path (endpoint/bucket/key), as most
-    /// S3-compatible servers need [default: false].
-    #[arg(long, global = true, env = "BERTH_S3_PATH_STYLE", value_name = "BOOL")]
-    pub s3_path_style: Option<bool>,
-    /// Key prefix for everything Berth stores in the bucket, e.g. `registry/` [default: none].
-    #[arg(long, global = true, env = "BERTH_S3_PREFIX")]
-    pub s3_prefix: Option<String>,
+    /// S3-compatible servers need.
+    s3_path_style: bool {
+        env: "BERTH_S3_PATH_STYLE",
+        value_name: "BOOL",
+        file: "storage.path_style",
+        default: "false",
+    }
+    /// Key prefix for everything Berth stores in the bucket, e.g. `registry/`.
+    s3_prefix: String {
+        env: "BERTH_S3_PREFIX",
+        value_name: "PREFIX",
+        file: "storage.prefix",
+        unset: "none",
+    }
     /// Answer blob downloads with a 307 redirect to a short-lived presigned S3
-    /// URL instead of streaming them through Berth (S3 only) [default: false].
-    #[arg(
-        long,
-        global = true,
-        env = "BERTH_STORAGE_REDIRECT",
-        value_name = "BOOL"
-    )]
-    pub storage_redirect: Option<bool>,
-}
-
-/// The settings file: the same names as the long flags, with `_`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileSettings {
-    data_dir: Option<PathBuf>,
-    listen: Option<String>,
-    public_url: Option<String>,
-    region: Option<String>,
-    create_on_push: Option<bool>,
-    site_root: Option<PathBuf>,
-    upload_expiry: Option<u64>,
-    lifecycle_interval: Option<u64>,
-    lifecycle_delay_after_save: Option<u64>,
-    gc_interval: Option<u64>,
-    gc_grace: Option<u64>,
-    console_idle_timeout: Option<u64>,
-    console_session_lifetime: Option<u64>,
-    rate_limit: Option<u32>,
-    rate_burst: Option<u32>,
-    max_tags_per_image: Option<u32>,
-    max_uploads_per_user: Option<u32>,
-    max_blob_size: Option<u64>,
-    tls_cert: Option<PathBuf>,
-    tls_key: Option<PathBuf>,
-    storage: Option<FileStorage>,
+    /// URL instead of streaming them through Berth (S3 only).
+    storage_redirect: bool {
+        env: "BERTH_STORAGE_REDIRECT",
+        value_name: "BOOL",
+        file: "storage.redirect",
+        default: "false",
+    }
 }
 
 /// The validated settings of one installation.
@@ -273,34 +318,17 @@ impl Settings {
     pub fn load(args: &SettingsArgs) -> Result<Self, ConfigError> {
         let file = match &args.config {
             Some(path) => read_file(path)?,
-            None => FileSettings::default(),
+            None => SettingsArgs::default(),
         };
-        let listen_text = args
-            .listen
-            .clone()
-            .or(file.listen)
-            .unwrap_or_else(|| "127.0.0.1:5000".into());
-        let listen = listen_text
-            .parse::<SocketAddr>()
-            .map_err(|e| ConfigError::Invalid {
-                name: "listen",
-                message: format!("{listen_text:?} is not an address like 127.0.0.1:5000 ({e})"),
-            })?;
-        let public_url = args.public_url.clone().or(file.public_url);
-        if let Some(url) = &public_url {
-            validate_public_url(url)?;
+        let mut given = args.over(file);
+        // cargo-leptos tells a server where its site is; a Berth setting wins.
+        if given.site_root.is_none() {
+            given.site_root = std::env::var_os("LEPTOS_SITE_ROOT").map(PathBuf::from);
         }
-        let region = args
-            .region
-            .clone()
-            .or(file.region)
-            .unwrap_or_else(|| "us-east-1".into());
-        validate_region(&region)?;
+        let s = given.with_defaults()?;
+        let storage = storage::load(&s)?;
         let tls =
-            match (
-                args.tls_cert.clone().or(file.tls_cert),
-                args.tls_key.clone().or(file.tls_key),
-            ) {
+            match (s.tls_cert, s.tls_key) {
                 (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
                 (None, None) => None,
                 (Some(_), None) => return Err(ConfigError::Invalid {
@@ -316,88 +344,43 @@ impl Settings {
                     })
                 }
             };
-        let (storage, s3, storage_redirect) = load_storage(args, file.storage.unwrap_or_default())?;
+        let seconds = std::time::Duration::from_secs;
         Ok(Self {
-            storage,
-            s3,
-            storage_redirect,
-            data_dir: args
-                .data_dir
-                .clone()
-                .or(file.data_dir)
-                .unwrap_or_else(|| PathBuf::from("data")),
-            listen,
-            public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
-            region,
-            create_on_push: args.create_on_push.or(file.create_on_push).unwrap_or(true),
-            site_root: args
-                .site_root
-                .clone()
-                .or(file.site_root)
-                .or_else(|| std::env::var_os("LEPTOS_SITE_ROOT").map(PathBuf::from))
-                .unwrap_or_else(|| PathBuf::from("target/site")),
-            upload_expiry: std::time::Duration::from_secs(
-                args.upload_expiry.or(file.upload_expiry).unwrap_or(86_400),
-            ),
-            lifecycle_interval: std::time::Duration::from_secs(
-                args.lifecycle_interval
-                    .or(file.lifecycle_interval)
-                    .unwrap_or(3_600)
-                    .max(1),
-            ),
-            lifecycle_delay_after_save: std::time::Duration::from_secs(
-                args.lifecycle_delay_after_save
-                    .or(file.lifecycle_delay_after_save)
-                    .unwrap_or(300),
-            ),
-            gc_interval: std::time::Duration::from_secs(
-                args.gc_interval
-                    .or(file.gc_interval)
-                    .unwrap_or(3_600)
-                    .max(1),
-            ),
-            gc_grace: std::time::Duration::from_secs(
-                args.gc_grace.or(file.gc_grace).unwrap_or(3_600),
-            ),
-            console_idle_timeout: std::time::Duration::from_secs(
-                args.console_idle_timeout
-                    .or(file.console_idle_timeout)
-                    .unwrap_or(3_600)
-                    .max(1),
-            ),
-            console_session_lifetime: std::time::Duration::from_secs(
-                args.console_session_lifetime
-                    .or(file.console_session_lifetime)
-                    .unwrap_or(43_200)
-                    .max(1),
-            ),
+            storage: storage.kind,
+            s3: storage.s3,
+            storage_redirect: storage.redirect,
+            data_dir: s.data_dir,
+            listen: s.listen.parse().map_err(|e| ConfigError::Invalid {
+                name: "listen",
+                message: format!("{e}"),
+            })?,
+            public_url: s
+                .public_url
+                .as_deref()
+                .map(public_origin)
+                .transpose()
+                .map_err(|message| ConfigError::Invalid {
+                    name: "public_url",
+                    message,
+                })?,
+            region: s.region,
+            create_on_push: s.create_on_push,
+            site_root: s.site_root,
+            upload_expiry: seconds(s.upload_expiry),
+            lifecycle_interval: seconds(s.lifecycle_interval.max(1)),
+            lifecycle_delay_after_save: seconds(s.lifecycle_delay_after_save),
+            gc_interval: seconds(s.gc_interval.max(1)),
+            gc_grace: seconds(s.gc_grace),
+            console_idle_timeout: seconds(s.console_idle_timeout.max(1)),
+            console_session_lifetime: seconds(s.console_session_lifetime.max(1)),
             rate_limit: RateLimit {
-                per_second: args
-                    .rate_limit
-                    .or(file.rate_limit)
-                    .unwrap_or(RateLimit::DEFAULT.per_second),
-                burst: args
-                    .rate_burst
-                    .or(file.rate_burst)
-                    .unwrap_or(RateLimit::DEFAULT.burst)
-                    .max(1),
+                per_second: s.rate_limit,
+                burst: s.rate_burst.max(1),
             },
             limits: Limits {
-                tags_per_image: positive(
-                    "max_tags_per_image",
-                    args.max_tags_per_image.or(file.max_tags_per_image),
-                    Limits::DEFAULT.tags_per_image,
-                )?,
-                uploads_per_user: positive(
-                    "max_uploads_per_user",
-                    args.max_uploads_per_user.or(file.max_uploads_per_user),
-                    Limits::DEFAULT.uploads_per_user,
-                )?,
-                blob_size: positive(
-                    "max_blob_size",
-                    args.max_blob_size.or(file.max_blob_size),
-                    Limits::DEFAULT.blob_size,
-                )?,
+                tags_per_image: s.max_tags_per_image,
+                uploads_per_user: s.max_uploads_per_user,
+                blob_size: s.max_blob_size,
             },
             tls,
         })
@@ -409,50 +392,72 @@ impl Settings {
     }
 }
 
-/// A limit as given, or its default; 0 would refuse everything, so it is an error.
-fn positive<T: Default + PartialEq + Copy>(
-    name: &'static str,
-    given: Option<T>,
-    default: T,
-) -> Result<T, ConfigError> {
-    match given {
-        Some(zero) if zero == T::default() => Err(ConfigError::Invalid {
-            name,
-            message: "must be at least 1".into(),
-        }),
-        given => Ok(given.unwrap_or(default)),
-    }
-}
-
-fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
+/// Reads the config file: each setting at its key, and nothing else.
+fn read_file(path: &Path) -> Result<SettingsArgs, ConfigError> {
+    let parse_error = |message: String| ConfigError::Parse {
+        path: path.to_owned(),
+        message,
+    };
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
         source,
     })?;
-    toml::from_str(&text).map_err(|e| ConfigError::Parse {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })
+    let table: toml::Table = toml::from_str(&text).map_err(|e| parse_error(e.to_string()))?;
+    SettingsArgs::from_file(table).map_err(parse_error)
 }
 
-fn validate_public_url(url: &str) -> Result<(), ConfigError> {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"));
-    match rest {
-        Some(host)
-            if !host.trim_end_matches('/').is_empty() && !host.contains(char::is_whitespace) =>
-        {
-            Ok(())
-        }
-        _ => Err(ConfigError::Invalid {
-            name: "public_url",
-            message: format!("{url:?} must be an http:// or https:// URL with a host"),
-        }),
+/// A limit of 0 would refuse everything.
+fn at_least_one<T: Default + PartialEq>(value: &T) -> Result<(), String> {
+    if *value == T::default() {
+        Err("must be at least 1".into())
+    } else {
+        Ok(())
     }
 }
 
-fn validate_region(region: &str) -> Result<(), ConfigError> {
+fn socket_address(text: &str) -> Result<(), String> {
+    text.parse::<SocketAddr>()
+        .map(drop)
+        .map_err(|e| format!("{text:?} is not an address like 127.0.0.1:5000 ({e})"))
+}
+
+fn public_url(text: &str) -> Result<(), String> {
+    public_origin(text).map(drop)
+}
+
+/// The public URL as `scheme://host[:port]`, or why it is not one. Repository
+/// URIs are `host[:port]/name`, so a path, query or fragment cannot be honoured:
+/// it would make every URI Berth shows wrong.
+fn public_origin(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text)
+        .map_err(|e| format!("{text:?} is not a URL like https://registry.example.com ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+        return Err(format!(
+            "{text:?} must be an http:// or https:// URL with a host"
+        ));
+    }
+    let refuse = |what: &str| {
+        Err(format!(
+            "{text:?} has {what}; the public URL is the scheme, host and port only \
+             (e.g. https://registry.example.com:5000), as registry hosts serve at the root"
+        ))
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return refuse("a user name or password");
+    }
+    if url.path() != "/" {
+        return refuse(&format!("a path ({})", url.path()));
+    }
+    if url.query().is_some() {
+        return refuse("a query (?…)");
+    }
+    if url.fragment().is_some() {
+        return refuse("a fragment (#…)");
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+fn region(region: &str) -> Result<(), String> {
     let parts: Vec<&str> = region.split('-').collect();
     let ok = parts.len() >= 3
         && parts[..parts.len() - 1]
@@ -463,9 +468,6 @@ fn validate_region(region: &str) -> Result<(), ConfigError> {
     if ok {
         Ok(())
     } else {
-        Err(ConfigError::Invalid {
-            name: "region",
-            message: format!("{region:?} is not a region name like us-east-1"),
-        })
+        Err(format!("{region:?} is not a region name like us-east-1"))
     }
 }

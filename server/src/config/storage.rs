@@ -1,21 +1,7 @@
 //! Where blob bytes live: the storage kind, the S3 bucket's settings and
-//! download redirects, from flags, the `[storage]` table and defaults.
+//! download redirects, and the checks of the `storage.*` settings.
 
-use super::{ConfigError, SettingsArgs};
-use serde::Deserialize;
-
-/// The `[storage]` table of the settings file.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct FileStorage {
-    kind: Option<String>,
-    bucket: Option<String>,
-    region: Option<String>,
-    endpoint: Option<String>,
-    path_style: Option<bool>,
-    prefix: Option<String>,
-    redirect: Option<bool>,
-}
+use super::{ConfigError, Layered};
 
 /// Where blob bytes live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,23 +23,40 @@ impl StorageKind {
     }
 }
 
-/// Reads the storage settings: the kind, the S3 settings (whenever a bucket is
-/// named, so `migrate-storage` can reach S3 while the filesystem is in use),
-/// and whether downloads are redirected.
-pub(super) fn load_storage(
-    args: &SettingsArgs,
-    file: FileStorage,
-) -> Result<(StorageKind, Option<crate::storage::S3Settings>, bool), ConfigError> {
-    let kind = args
-        .storage
-        .clone()
-        .or(file.kind)
-        .unwrap_or_else(|| "filesystem".into());
-    let kind = StorageKind::parse(&kind).ok_or_else(|| ConfigError::Invalid {
+/// The storage settings, checked together.
+pub(super) struct Storage {
+    pub(super) kind: StorageKind,
+    /// Whenever a bucket is named, so `migrate-storage` can reach S3 while the
+    /// filesystem is in use.
+    pub(super) s3: Option<crate::storage::S3Settings>,
+    pub(super) redirect: bool,
+}
+
+/// The check of `storage.kind`.
+pub(super) fn kind(text: &str) -> Result<(), String> {
+    match StorageKind::parse(text) {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "{text:?} is not a storage kind: use \"filesystem\" or \"s3\""
+        )),
+    }
+}
+
+/// The check of `storage.endpoint`.
+pub(super) fn endpoint(text: &str) -> Result<(), String> {
+    match url::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(()),
+        _ => Err(format!("{text:?} must be an http:// or https:// URL")),
+    }
+}
+
+/// The storage kind, the S3 bucket's settings and whether downloads are redirected.
+pub(super) fn load(settings: &Layered) -> Result<Storage, ConfigError> {
+    let kind = StorageKind::parse(&settings.storage).ok_or_else(|| ConfigError::Invalid {
         name: "storage.kind",
-        message: format!("{kind:?} is not a storage kind: use \"filesystem\" or \"s3\""),
+        message: format!("{:?} is not a storage kind", settings.storage),
     })?;
-    let redirect = args.storage_redirect.or(file.redirect).unwrap_or(false);
+    let redirect = settings.storage_redirect;
     if redirect && kind != StorageKind::S3 {
         return Err(ConfigError::Invalid {
             name: "storage.redirect",
@@ -61,46 +64,38 @@ pub(super) fn load_storage(
                 .into(),
         });
     }
-    let bucket = args
-        .s3_bucket
-        .clone()
-        .or(file.bucket)
-        .filter(|b| !b.is_empty());
-    let Some(bucket) = bucket else {
+    let Some(bucket) = settings.s3_bucket.clone().filter(|b| !b.is_empty()) else {
         if kind == StorageKind::S3 {
             return Err(ConfigError::Invalid {
                 name: "storage.bucket",
                 message: "storage.kind is \"s3\", so a bucket must be named (storage.bucket or BERTH_S3_BUCKET)".into(),
             });
         }
-        return Ok((kind, None, redirect));
+        return Ok(Storage {
+            kind,
+            s3: None,
+            redirect,
+        });
     };
-    let endpoint = args.s3_endpoint.clone().or(file.endpoint);
-    if let Some(url) = &endpoint {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(ConfigError::Invalid {
-                name: "storage.endpoint",
-                message: format!("{url:?} must be an http:// or https:// URL"),
-            });
-        }
-    }
-    let region = args
-        .s3_region
-        .clone()
-        .or(file.region)
-        .unwrap_or_else(|| "us-east-1".into());
-    let prefix = args.s3_prefix.clone().or(file.prefix).unwrap_or_default();
+    let prefix = settings.s3_prefix.as_deref().unwrap_or_default();
     let prefix = prefix.trim_matches('/');
     let s3 = crate::storage::S3Settings {
         bucket,
-        region,
-        endpoint: endpoint.map(|e| e.trim_end_matches('/').to_owned()),
-        path_style: args.s3_path_style.or(file.path_style).unwrap_or(false),
+        region: settings.s3_region.clone(),
+        endpoint: settings
+            .s3_endpoint
+            .as_deref()
+            .map(|e| e.trim_end_matches('/').to_owned()),
+        path_style: settings.s3_path_style,
         prefix: if prefix.is_empty() {
             String::new()
         } else {
             format!("{prefix}/")
         },
     };
-    Ok((kind, Some(s3), redirect))
+    Ok(Storage {
+        kind,
+        s3: Some(s3),
+        redirect,
+    })
 }

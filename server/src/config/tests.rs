@@ -234,3 +234,126 @@ fn unknown_keys_in_the_file_are_refused() {
     let err = Settings::load(&a).unwrap_err().to_string();
     assert!(err.contains("listn"), "{err}");
 }
+
+#[test]
+fn a_file_key_that_should_be_a_table_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("berth.toml");
+    std::fs::write(&file, "storage = \"s3\"\n").unwrap();
+    let mut a = args();
+    a.config = Some(file);
+    let err = Settings::load(&a).unwrap_err().to_string();
+    assert!(err.contains("`storage` must be a table"), "{err}");
+
+    let file = dir.path().join("other.toml");
+    std::fs::write(&file, "[storage]\nkind = \"filesystem\"\nbukket = \"b\"\n").unwrap();
+    a.config = Some(file);
+    let err = Settings::load(&a).unwrap_err().to_string();
+    assert!(err.contains("storage.bukket"), "{err}");
+}
+
+#[test]
+fn every_declared_default_is_a_valid_value() {
+    // `Settings::load` with nothing given checks every default; this names the one that fails.
+    Settings::load(&args()).unwrap();
+    for setting in SETTINGS {
+        if let Some(default) = setting.default {
+            assert_eq!(default, setting.when_unset, "{}", setting.name);
+        }
+    }
+}
+
+#[test]
+fn the_public_url_is_a_scheme_host_and_port_only() {
+    let load = |url: &str| {
+        let mut a = args();
+        a.public_url = Some(url.into());
+        Settings::load(&a).map(|s| s.public_url)
+    };
+    assert_eq!(
+        load("https://registry.example.com/").unwrap(),
+        Some("https://registry.example.com".into())
+    );
+    assert_eq!(
+        load("http://Registry.Example.com:5000").unwrap(),
+        Some("http://registry.example.com:5000".into())
+    );
+    for (url, why) in [
+        ("https://h/x", "a path (/x)"),
+        ("https://h/x/", "a path (/x/)"),
+        ("https://h/?a=b", "a query"),
+        ("https://h/#top", "a fragment"),
+        ("https://user:pw@h", "a user name or password"),
+        ("ftp://h", "http:// or https://"),
+        ("registry.example.com", "not a URL"),
+        ("http://", "not a URL"),
+    ] {
+        match load(url) {
+            Err(ConfigError::Invalid { name, message }) => {
+                assert_eq!(name, "public_url");
+                assert!(message.contains(why), "{url}: {message}");
+            }
+            other => panic!("{url} was not refused: {other:?}"),
+        }
+    }
+}
+
+/// The rows of the README's settings table: flag, environment, file key, default.
+fn readme_rows() -> Vec<[String; 4]> {
+    let readme = include_str!("../../../README.md");
+    let section = readme
+        .split("\n## Configuration\n")
+        .nth(1)
+        .expect("README has a Configuration section");
+    section
+        .lines()
+        .skip_while(|line| !line.starts_with("| flag |"))
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .map(|line| {
+            let cells: Vec<String> = line
+                .trim_matches('|')
+                .split(" | ")
+                .map(|cell| cell.trim().trim_matches('`').to_string())
+                .collect();
+            [
+                cells[0].clone(),
+                cells[1].clone(),
+                cells[2].clone(),
+                cells[3].clone(),
+            ]
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_table_lists_every_setting_as_declared() {
+    let rows = readme_rows();
+    for setting in SETTINGS {
+        let expected = [
+            setting.flag(),
+            setting.env.to_string(),
+            setting.file_key.to_string(),
+            setting.when_unset.to_string(),
+        ];
+        assert!(
+            rows.contains(&expected),
+            "README.md's configuration table needs the row\n| `{}` | `{}` | `{}` | {} | … |\n(defaults in backticks), as declared in config/mod.rs",
+            expected[0],
+            expected[1],
+            expected[2],
+            match setting.default {
+                Some(value) => format!("`{value}`"),
+                None => setting.when_unset.to_string(),
+            }
+        );
+    }
+    let flags: Vec<String> = SETTINGS.iter().map(SettingInfo::flag).collect();
+    for row in &rows {
+        assert!(
+            flags.contains(&row[0]) || matches!(row[0].as_str(), "--config" | "–"),
+            "README.md lists {}, which is no setting",
+            row[0]
+        );
+    }
+}

@@ -4,6 +4,11 @@
 //! `BEGIN IMMEDIATE`: a deferred one that reads first cannot wait for the write
 //! lock when another process (an admin command) wrote in between, and fails
 //! with "database is locked" instead.
+//!
+//! Only `serve` and `berth migrate` migrate the schema ([`Schema::Migrate`]);
+//! admin commands open it as it is ([`Schema::Current`]) and refuse one that
+//! is older or newer than this binary's, so a newer binary's admin command
+//! never changes the schema under an older running server.
 
 mod access;
 mod blobs;
@@ -62,12 +67,59 @@ pub struct Db {
     reader: SqlitePool,
 }
 
+/// The schema migrations this binary knows (`migrations/`).
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// What opening the database may do to its schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// Create the database if it is missing and apply the migrations it lacks
+    /// (`serve` and `berth migrate`).
+    Migrate,
+    /// Use the database only if its schema is exactly this binary's: admin
+    /// commands, which may run beside a server of another version and must
+    /// not change the schema under it.
+    Current,
+}
+
+/// Why the database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// SQLite or a migration failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// A newer Berth has migrated the database past what this one knows.
+    #[error(
+        "its schema is at version {found}, newer than this berth knows (version {known}): \
+         use the Berth release that migrated it, or a newer one"
+    )]
+    NewerSchema {
+        /// The highest migration applied.
+        found: i64,
+        /// The highest migration this binary has.
+        known: i64,
+    },
+    /// The database lacks migrations, and the caller may not apply them.
+    #[error(
+        "its schema is at version {found} and this berth needs version {known}; admin commands \
+         do not migrate (a server of the older version may be running on it): stop `berth serve`, \
+         then run this berth's `berth migrate`, or start its `berth serve`, which migrates"
+    )]
+    OlderSchema {
+        /// The highest migration applied.
+        found: i64,
+        /// The highest migration this binary has.
+        known: i64,
+    },
+}
+
 impl Db {
-    /// Opens (creating if needed) the database at `path` and applies migrations.
-    pub async fn open(path: &Path) -> Result<Self, DbError> {
+    /// Opens the database at `path`, migrating it or only checking its schema
+    /// as `schema` says. With [`Schema::Current`] a missing file is an error.
+    pub async fn open(path: &Path, schema: Schema) -> Result<Self, OpenError> {
         let options = SqliteConnectOptions::new()
             .filename(path)
-            .create_if_missing(true)
+            .create_if_missing(schema == Schema::Migrate)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
@@ -87,12 +139,42 @@ impl Db {
             })
             .connect_with(options.clone())
             .await?;
-        sqlx::migrate!("../migrations").run(&writer).await?;
+        let applied = applied_migrations(&writer).await?;
+        let known = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+        let found = applied.iter().copied().max().unwrap_or(0);
+        let is_known = |version: &i64| MIGRATOR.iter().any(|m| m.version == *version);
+        if !applied.iter().all(is_known) {
+            writer.close().await;
+            return Err(OpenError::NewerSchema { found, known });
+        }
+        let missing = MIGRATOR.iter().any(|m| !applied.contains(&m.version));
+        match schema {
+            Schema::Current if missing => {
+                writer.close().await;
+                return Err(OpenError::OlderSchema { found, known });
+            }
+            Schema::Current => {}
+            Schema::Migrate => {
+                MIGRATOR.run(&writer).await.map_err(sqlx::Error::from)?;
+                if missing {
+                    tracing::info!(from = found, to = known, "migrated the database schema");
+                }
+            }
+        }
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await?;
         Ok(Self { writer, reader })
+    }
+
+    /// The highest schema migration applied.
+    pub async fn schema_version(&self) -> Result<i64, DbError> {
+        Ok(applied_migrations(&self.reader)
+            .await?
+            .into_iter()
+            .max()
+            .unwrap_or(0))
     }
 
     /// Closes both pools, flushing the WAL.
@@ -103,3 +185,18 @@ impl Db {
 }
 
 pub use crate::clock::now_millis;
+
+/// The versions of the migrations applied to the database, none for a new one.
+async fn applied_migrations(pool: &SqlitePool) -> Result<Vec<i64>, DbError> {
+    let tracked: Option<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_optional(pool)
+    .await?;
+    if tracked.is_none() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+        .fetch_all(pool)
+        .await
+}

@@ -140,7 +140,9 @@ mod tests {
     async fn an_ended_session_stays_ended_whatever_saves_late() {
         let dir = tempfile::tempdir().unwrap();
         let store = SessionRecords {
-            db: Db::open(&dir.path().join("berth.db")).await.unwrap(),
+            db: Db::open(&dir.path().join("berth.db"), crate::db::Schema::Migrate)
+                .await
+                .unwrap(),
         };
         let mut live = record("alice");
         store.create(&mut live).await.unwrap();

@@ -549,116 +549,41 @@ fn from_unix(secs: i64) -> SystemTime {
 
 /// Unix seconds as basic ISO 8601, `YYYYMMDDTHHMMSSZ`.
 fn iso_basic(secs: i64) -> String {
-    let secs = secs.clamp(MIN_UNIX, MAX_UNIX);
-    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
-    format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let t = time::OffsetDateTime::from_unix_timestamp(secs.clamp(MIN_UNIX, MAX_UNIX))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    t.format(ISO_BASIC)
+        .expect("a year of four digits formats in basic ISO 8601")
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The proleptic Gregorian date of days since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// Unix seconds of a valid date and time of day, or `None`.
-fn unix_of(date: (i64, i64, i64), hour: i64, minute: i64, second: i64) -> Option<i64> {
-    let (year, month, day) = date;
-    if !(1..=9999).contains(&year)
-        || !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || !(0..24).contains(&hour)
-        || !(0..60).contains(&minute)
-        || !(0..60).contains(&second)
-    {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    // Rejects days past the month's end (e.g. 20150231), which would roll over.
-    if civil_from_days(days) != (year, month, day) {
-        return None;
-    }
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
-}
-
-/// The number spelled by ASCII digits, or `None`.
-fn digits(bytes: &[u8]) -> Option<i64> {
-    if bytes.is_empty() || bytes.len() > 9 {
-        return None;
-    }
-    bytes.iter().try_fold(0i64, |n, &b| {
-        b.is_ascii_digit().then(|| n * 10 + i64::from(b - b'0'))
-    })
-}
+/// `X-Amz-Date`'s format, basic ISO 8601 in UTC.
+const ISO_BASIC: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
 
 /// Unix seconds of `YYYYMMDDTHHMMSSZ`.
 fn parse_iso_basic(value: &str) -> Option<i64> {
-    let b = value.as_bytes();
-    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+    // `time` would also take a sign or more digits for the year; basic ISO 8601 has four.
+    if value.len() != 16 || !value.as_bytes()[..4].iter().all(u8::is_ascii_digit) {
         return None;
     }
-    unix_of(
-        (digits(&b[0..4])?, digits(&b[4..6])?, digits(&b[6..8])?),
-        digits(&b[9..11])?,
-        digits(&b[11..13])?,
-        digits(&b[13..15])?,
-    )
+    time::PrimitiveDateTime::parse(value, ISO_BASIC)
+        .ok()
+        .map(|t| t.assume_utc().unix_timestamp())
 }
 
-/// Unix seconds of an HTTP date, `Sun, 30 Aug 2015 12:36:00 GMT` (weekday optional).
+/// Unix seconds of an HTTP date in any of HTTP's three formats (RFC 9110
+/// section 5.6.7: `Sun, 30 Aug 2015 12:36:00 GMT`, the obsolete
+/// `Sunday, 30-Aug-15 12:36:00 GMT` and asctime's `Sun Aug 30 12:36:00 2015`),
+/// or the first without its weekday, as RFC 5322 allows and Berth always took.
 fn parse_http_date(value: &str) -> Option<i64> {
-    let mut words: Vec<&str> = value.split_ascii_whitespace().collect();
-    if words.first().is_some_and(|w| w.ends_with(',')) {
-        words.remove(0);
+    const WITHOUT_WEEKDAY: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+        "[day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    match httpdate::parse_http_date(value) {
+        Ok(t) => Some(unix_seconds(t)),
+        Err(_) => time::PrimitiveDateTime::parse(value, WITHOUT_WEEKDAY)
+            .ok()
+            .map(|t| t.assume_utc().unix_timestamp()),
     }
-    let [day, month, year, time, zone] = words.as_slice() else {
-        return None;
-    };
-    if !matches!(*zone, "GMT" | "UTC") || year.len() != 4 || day.len() > 2 {
-        return None;
-    }
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month = MONTHS.iter().position(|m| m == month)?;
-    let t = time.as_bytes();
-    if t.len() != 8 || t[2] != b':' || t[5] != b':' {
-        return None;
-    }
-    unix_of(
-        (
-            digits(year.as_bytes())?,
-            i64::try_from(month).ok()? + 1,
-            digits(day.as_bytes())?,
-        ),
-        digits(&t[0..2])?,
-        digits(&t[3..5])?,
-        digits(&t[6..8])?,
-    )
 }
 
 #[cfg(test)]

@@ -305,6 +305,17 @@ fn dates_parse_and_format() {
         parse_http_date("30 Aug 2015 12:36:00 GMT"),
         Some(SUITE_UNIX as i64)
     );
+    // HTTP's two other formats (RFC 9110 section 5.6.7), which Berth refused before.
+    assert_eq!(
+        parse_http_date("Sunday, 30-Aug-15 12:36:00 GMT"),
+        Some(SUITE_UNIX as i64),
+        "RFC 850"
+    );
+    assert_eq!(
+        parse_http_date("Sun Aug 30 12:36:00 2015"),
+        Some(SUITE_UNIX as i64),
+        "asctime"
+    );
     assert_eq!(iso_basic(SUITE_UNIX as i64), "20150830T123600Z");
     assert_eq!(iso_basic(0), "19700101T000000Z");
     assert_eq!(parse_iso_basic("20000229T000000Z"), Some(951_782_400));
