@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need and the machine may lack: Debian packages
-# (docker engine, skopeo, chromium, CNCF Distribution) and the browser-test packages from npm.
+# (docker engine, skopeo, chromium, CNCF Distribution, libfaketime) and the browser-test packages from npm.
 # Idempotent: installs only what is missing.
 set -euo pipefail
 
@@ -12,6 +12,8 @@ command -v skopeo >/dev/null || missing+=(skopeo)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 # CNCF Distribution, what `make bench` (and its smoke in `make test`) compares against.
 [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
+# libfaketime: tests age blob links by running a server or `berth gc` with a moved clock.
+[ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ] || missing+=(faketime)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -3,7 +3,7 @@
  * auth (pushes, upload starts), the `berth` CLI against the server's data
  * directory (users, access keys, fsck), and the AWS CLI with an access key.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -44,9 +44,9 @@ function basic(user: string, password: string): string {
 }
 
 /** Uploads a blob in one request (as admin unless told otherwise); returns its digest. */
-export async function pushBlob(name: string, data: Buffer, user = ADMIN_USER, password = ADMIN_PASSWORD): Promise<string> {
+export async function pushBlob(name: string, data: Buffer, user = ADMIN_USER, password = ADMIN_PASSWORD, base = baseURL()): Promise<string> {
   const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
-  const res = await fetch(`${baseURL()}/v2/${name}/blobs/uploads/?digest=${digest}`, {
+  const res = await fetch(`${base}/v2/${name}/blobs/uploads/?digest=${digest}`, {
     method: 'POST',
     headers: { Authorization: basic(user, password), 'Content-Type': 'application/octet-stream' },
     body: data,
@@ -56,16 +56,16 @@ export async function pushBlob(name: string, data: Buffer, user = ADMIN_USER, pa
 }
 
 /** Pushes a one-config image tagged v1, creating the repository. */
-export async function pushImage(name: string): Promise<void> {
+export async function pushImage(name: string, base = baseURL()): Promise<void> {
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, comment: name }));
-  const digest = await pushBlob(name, config);
+  const digest = await pushBlob(name, config, ADMIN_USER, ADMIN_PASSWORD, base);
   const manifest = JSON.stringify({
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest, size: config.length },
     layers: [],
   });
-  const res = await fetch(`${baseURL()}/v2/${name}/manifests/v1`, {
+  const res = await fetch(`${base}/v2/${name}/manifests/v1`, {
     method: 'PUT',
     headers: { Authorization: basic(ADMIN_USER, ADMIN_PASSWORD), 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
     body: manifest,
@@ -74,12 +74,46 @@ export async function pushImage(name: string): Promise<void> {
 }
 
 /** Removes a blob's link from a repository (the bytes stay until GC). */
-export async function unlinkBlob(name: string, digest: string): Promise<void> {
-  const res = await fetch(`${baseURL()}/v2/${name}/blobs/${digest}`, {
+export async function unlinkBlob(name: string, digest: string, base = baseURL()): Promise<void> {
+  const res = await fetch(`${base}/v2/${name}/blobs/${digest}`, {
     method: 'DELETE',
     headers: { Authorization: basic(ADMIN_USER, ADMIN_PASSWORD) },
   });
   if (res.status !== 202) throw new Error(`blob delete in ${name}: HTTP ${res.status}: ${await res.text()}`);
+}
+
+/** libfaketime (Debian's faketime, installed by .ci/deps.sh): moves a process's wall clock. */
+const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1';
+
+/**
+ * Runs `work` against a second `berth serve` on the same installation whose
+ * clock runs two days behind, so what it pushes is older than any grace
+ * period; the server is stopped afterwards.
+ */
+export async function twoDaysAgo(work: (base: string) => Promise<void>): Promise<void> {
+  if (!existsSync(LIBFAKETIME)) throw new Error(`${LIBFAKETIME} is missing: install Debian's faketime`);
+  const env: NodeJS.ProcessEnv = { ...process.env, LD_PRELOAD: LIBFAKETIME, FAKETIME: '-2d', FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+  delete env.BERTH_CONFIG;
+  const server = spawn(berthBinary(), ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir()], {
+    env,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  try {
+    const base = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      server.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = /Berth is listening on (\S+)/.exec(out);
+        if (match) resolve(match[1]);
+      });
+      server.once('exit', (code) => reject(new Error(`the server two days behind exited (${code}): ${out}`)));
+    });
+    await work(base);
+  } finally {
+    const exited = new Promise((resolve) => server.once('exit', resolve));
+    server.kill('SIGTERM');
+    await exited;
+  }
 }
 
 /** `POST /v2/<name>/blobs/uploads/` as a user: the first step of every push. */

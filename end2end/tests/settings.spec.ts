@@ -6,8 +6,8 @@
  */
 import { expect, test } from '@playwright/test';
 import { existsSync } from 'node:fs';
-import { baseURL, hydrated, screenshot, signedInContext, watchErrors } from './helpers';
-import { aws, blobFile, blobFileCount, createPowerUser, fsck, pushBlob, pushImage, unique, unlinkBlob } from './registry';
+import { ADMIN_PASSWORD, ADMIN_USER, baseURL, hydrated, screenshot, signedInContext, watchErrors } from './helpers';
+import { aws, blobFile, blobFileCount, createPowerUser, fsck, pushBlob, pushImage, twoDaysAgo, unique, unlinkBlob } from './registry';
 
 test('only administrators find and open the registry settings', async ({ browser }) => {
   const user = `dev-${unique()}`;
@@ -112,11 +112,15 @@ test('the registry policy is edited with the same editor, and deleted', async ({
 });
 
 test('the GC dry run shows its progress and report, and changes nothing', async ({ browser }, testInfo) => {
-  // Garbage: a blob whose only link is removed.
+  // Garbage older than the grace period: pushed two days ago (by a second
+  // server of the installation, its clock moved), its only link then removed.
   const name = `gc/dry-${unique()}`;
-  await pushImage(name);
-  const orphan = await pushBlob(name, Buffer.from(`garbage for ${name}`));
-  await unlinkBlob(name, orphan);
+  let orphan = '';
+  await twoDaysAgo(async (base) => {
+    await pushImage(name, base);
+    orphan = await pushBlob(name, Buffer.from(`garbage for ${name}`), ADMIN_USER, ADMIN_PASSWORD, base);
+    await unlinkBlob(name, orphan, base);
+  });
   const before = fsck();
   const filesBefore = blobFileCount();
 
@@ -127,7 +131,7 @@ test('the GC dry run shows its progress and report, and changes nothing', async 
     await hydrated(page);
     await expect(page.getByTestId('create-on-push')).toContainText('On');
     await expect(page.getByTestId('gc-interval')).toHaveText('1 h');
-    await expect(page.getByTestId('gc-grace')).toHaveText('0 s');
+    await expect(page.getByTestId('gc-grace')).toHaveText('1 h');
     await expect(page.getByTestId('gc-last-run')).toContainText('No collection has run since the server started');
 
     // Hold the answer back a moment, so the progress can be seen.

@@ -62,6 +62,7 @@ async fn open(settings: Settings, how: Open) -> Result<Installation, String> {
 }
 
 async fn serve(settings: Settings) -> CliResult {
+    berth::service::check_gc_grace(settings.gc_grace).map_err(|e| format!("gc_grace: {e}"))?;
     let tls = match &settings.tls {
         Some(files) => Some(berth::tls::server_config(files).map_err(|e| e.to_string())?),
         None => None,

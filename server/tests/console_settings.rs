@@ -59,14 +59,16 @@ fn refused_field(error: &Value) -> Option<&str> {
 
 #[tokio::test]
 async fn the_console_dry_run_reports_what_gc_would_delete_and_writes_nothing() {
-    let server = TestServer::builder().env("BERTH_GC_GRACE", "0").start();
-    let client = Registry::new(&server);
+    // Two days ago: an image, and a blob whose only link was then removed.
+    let past = TestServer::builder().clock("-2d").start();
+    let client = Registry::new(&past);
     let image = client.push_image("gc/console", Some("v1")).await;
     let orphan = client.push_blob("gc/console", b"console orphan").await;
     let unlink = client
         .send(client.delete(&format!("/v2/gc/console/blobs/{orphan}")))
         .await;
     assert_eq!(unlink.status(), StatusCode::ACCEPTED);
+    let server = TestServer::builder().start_in(past.into_data_dir());
     let console = Console::sign_in(&server, "admin", ADMIN_PASSWORD).await;
 
     let blobs_dir = server.data_dir().join("blobs");
@@ -118,7 +120,7 @@ async fn the_console_dry_run_reports_what_gc_would_delete_and_writes_nothing() {
     );
 
     // The CLI's dry run, the same code, finds the same blob.
-    let cli = server.admin(&["gc", "--dry-run", "--grace-seconds", "0"]);
+    let cli = server.admin(&["gc", "--dry-run"]);
     let cli_out = String::from_utf8_lossy(&cli.stdout);
     assert!(
         cli_out.contains(&format!("would delete {orphan}")),
@@ -130,7 +132,7 @@ async fn the_console_dry_run_reports_what_gc_would_delete_and_writes_nothing() {
         .await
         .ok()
         .expect("the status");
-    assert_eq!(status["gc_grace_seconds"], 0);
+    assert_eq!(status["gc_grace_seconds"], 3600);
     assert_eq!(status["create_on_push"], true);
     assert_eq!(status["last_dry_run"]["blobs"][0][0], orphan.as_str());
     assert!(

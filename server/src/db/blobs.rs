@@ -22,6 +22,64 @@ async fn upsert_link(
     Ok(())
 }
 
+/// A blob as a repository links it.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct LinkedBlob {
+    /// Size in bytes.
+    pub size: i64,
+    /// When the link was last relied on (pushed, mounted, read), in
+    /// milliseconds since the epoch: garbage collection's grace counts from it.
+    pub touched_at: i64,
+}
+
+/// A write transaction kept open while the caller checks or deletes blob
+/// bytes, so that blob rows and blob bytes change in one order across
+/// processes: garbage collection deletes bytes only while it holds one and
+/// sees no row for them, and an upload records its blob only while it holds
+/// one and sees the bytes. Whichever takes the lock first, the other sees
+/// its result. Dropping it rolls back.
+pub struct BlobWrite {
+    tx: Transaction<'static, Sqlite>,
+}
+
+impl BlobWrite {
+    /// Which of `digests` have a blob row.
+    pub async fn recorded(&mut self, digests: &[String]) -> Result<Vec<String>, DbError> {
+        let mut found = Vec::new();
+        for digest in digests {
+            let row: Option<String> =
+                sqlx::query_scalar("SELECT digest FROM blobs WHERE digest = ?")
+                    .bind(digest)
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
+            found.extend(row);
+        }
+        Ok(found)
+    }
+
+    /// Records a committed blob and links it to the repository (or refreshes the link).
+    pub async fn link_blob(
+        &mut self,
+        repository_id: i64,
+        digest: &str,
+        size: i64,
+    ) -> Result<(), DbError> {
+        let now = now_millis();
+        sqlx::query("INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING")
+            .bind(digest)
+            .bind(size)
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?;
+        upsert_link(&mut self.tx, repository_id, digest, now).await
+    }
+
+    /// Commits and releases the lock.
+    pub async fn commit(self) -> Result<(), DbError> {
+        self.tx.commit().await
+    }
+}
+
 /// A blob whose bytes are committed.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct BlobRow {
@@ -32,14 +90,14 @@ pub struct BlobRow {
 }
 
 impl Db {
-    /// The size of `digest` if it is linked to the repository.
-    pub async fn linked_blob_size(
+    /// The blob `digest` as linked to the repository, if it is.
+    pub async fn linked_blob(
         &self,
         repository_id: i64,
         digest: &str,
-    ) -> Result<Option<i64>, DbError> {
-        sqlx::query_scalar(
-            "SELECT b.size FROM blob_links l JOIN blobs b ON b.digest = l.digest
+    ) -> Result<Option<LinkedBlob>, DbError> {
+        sqlx::query_as(
+            "SELECT b.size, l.touched_at FROM blob_links l JOIN blobs b ON b.digest = l.digest
              WHERE l.repository_id = ? AND l.digest = ?",
         )
         .bind(repository_id)
@@ -48,23 +106,12 @@ impl Db {
         .await
     }
 
-    /// Records a committed blob and links it to the repository (or refreshes the link).
-    pub async fn link_blob(
-        &self,
-        repository_id: i64,
-        digest: &str,
-        size: i64,
-    ) -> Result<(), DbError> {
-        let now = now_millis();
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING")
-            .bind(digest)
-            .bind(size)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        upsert_link(&mut tx, repository_id, digest, now).await?;
-        tx.commit().await
+    /// Starts a [`BlobWrite`]: holds the database's write lock until it is
+    /// committed or dropped.
+    pub async fn begin_blob_write(&self) -> Result<BlobWrite, DbError> {
+        Ok(BlobWrite {
+            tx: self.writer.begin_with("BEGIN IMMEDIATE").await?,
+        })
     }
 
     /// Links a blob that `from_repository_id` already links (a cross-repository
@@ -186,20 +233,24 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Writes coalesced link touches (never moving a touch backwards).
-    pub async fn touch_links(&self, touches: &[((i64, String), i64)]) -> Result<(), DbError> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        for ((repository_id, digest), at) in touches {
-            sqlx::query(
-                "UPDATE blob_links SET touched_at = max(touched_at, ?) WHERE repository_id = ? AND digest = ?",
-            )
-            .bind(at)
-            .bind(repository_id)
-            .bind(digest)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await
+    /// Refreshes a link's touched time to `at` (never moving it backwards),
+    /// committed when this returns; false if the link is gone (garbage
+    /// collection may have removed it since it was read).
+    pub async fn touch_link(
+        &self,
+        repository_id: i64,
+        digest: &str,
+        at: i64,
+    ) -> Result<bool, DbError> {
+        let done = sqlx::query(
+            "UPDATE blob_links SET touched_at = max(touched_at, ?) WHERE repository_id = ? AND digest = ?",
+        )
+        .bind(at)
+        .bind(repository_id)
+        .bind(digest)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Every recorded blob.

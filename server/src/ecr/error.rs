@@ -199,7 +199,8 @@ impl From<ServiceError> for EcrError {
             }
             ServiceError::UploadUnknown(_)
             | ServiceError::UploadExpired { .. }
-            | ServiceError::UploadLost(_) => Self::UploadNotFound(message),
+            | ServiceError::UploadLost(_)
+            | ServiceError::UploadCollected(_) => Self::UploadNotFound(message),
             ServiceError::Limit(_) => Self::LimitExceeded(message),
             ServiceError::UploadOutOfOrder { .. } | ServiceError::UploadInvalid(_) => {
                 Self::InvalidLayerPart(message)

@@ -1,10 +1,12 @@
-//! Online garbage collection. Safe while pushes run: it only considers links
-//! untouched for a grace period, re-checks "still unreferenced and still old"
-//! inside each deleting write transaction, and removes bytes only after that
-//! commit. A dry run computes the same plan and skips the deleting steps.
+//! Online garbage collection. Safe while pushes run, in this process or any
+//! other: it only considers links untouched for a grace period (never shorter
+//! than [`MIN_GC_GRACE`](crate::service::MIN_GC_GRACE), which the touches a pusher relies on are written
+//! through for; see `service::pulls`), re-checks "still unreferenced and still
+//! old" inside each deleting write transaction, and removes bytes only after
+//! that commit. A dry run computes the same plan and skips the deleting steps.
 
 use crate::db::now_millis;
-use crate::service::{Registry, ServiceResult};
+use crate::service::{check_gc_grace, Registry, ServiceResult};
 use berth_app::oci::Digest;
 use std::time::Duration;
 
@@ -30,12 +32,14 @@ pub struct GcReport {
 /// Blobs whose bytes are deleted in one store request.
 const DELETE_BATCH: usize = 1000;
 
-/// Runs one collection with the given grace period.
+/// Runs one collection with the given grace period; refuses one shorter than
+/// [`MIN_GC_GRACE`](crate::service::MIN_GC_GRACE) (a dry run too, as it shows what the real run would do).
 pub async fn collect(
     registry: &Registry,
     grace: Duration,
     dry_run: bool,
 ) -> ServiceResult<GcReport> {
+    check_gc_grace(grace)?;
     let cutoff = now_millis() - grace.as_millis() as i64;
     let db = registry.db();
     let orphans = db.orphaned_children(cutoff).await?;
@@ -64,11 +68,9 @@ pub async fn collect(
     for blob in doomed {
         if dry_run || db.forget_blob_if_unlinked(&blob.digest, cutoff).await? {
             if !dry_run {
-                if let Ok(digest) = Digest::parse(&blob.digest) {
-                    forgotten.push(digest);
-                }
+                forgotten.push(blob.digest.clone());
                 if forgotten.len() == DELETE_BATCH {
-                    registry.store().delete(&forgotten).await?;
+                    delete_bytes(registry, &forgotten).await?;
                     forgotten.clear();
                 }
             }
@@ -76,9 +78,29 @@ pub async fn collect(
             report.blobs.push((blob.digest, blob.size));
         }
     }
-    registry.store().delete(&forgotten).await?;
+    delete_bytes(registry, &forgotten).await?;
     report.leftover_uploads = registry.remove_leftover_uploads(dry_run).await?;
     Ok(report)
+}
+
+/// Deletes the bytes of forgotten blobs, under the database's write lock and
+/// only for those still without a row: an upload of the same digest that
+/// committed its bytes meanwhile records its row under that lock too, after
+/// checking its bytes are there (see `db::BlobWrite`).
+async fn delete_bytes(registry: &Registry, forgotten: &[String]) -> ServiceResult<()> {
+    if forgotten.is_empty() {
+        return Ok(());
+    }
+    let mut write = registry.db().begin_blob_write().await?;
+    let recorded = write.recorded(forgotten).await?;
+    let gone: Vec<Digest> = forgotten
+        .iter()
+        .filter(|d| !recorded.contains(d))
+        .filter_map(|d| Digest::parse(d).ok())
+        .collect();
+    registry.store().delete(&gone).await?;
+    write.commit().await?;
+    Ok(())
 }
 
 /// Entries of each list a remembered run keeps, so memory stays small.
@@ -184,7 +206,7 @@ mod tests {
 
     #[test]
     fn remembered_runs_keep_totals_and_a_few_entries() {
-        let status = GcStatus::new(Duration::from_secs(60), Duration::from_secs(10));
+        let status = GcStatus::new(Duration::from_secs(60), crate::service::MIN_GC_GRACE);
         let report = GcReport {
             blobs: (0..50).map(|i| (format!("sha256:{i}"), 10)).collect(),
             bytes: 500,

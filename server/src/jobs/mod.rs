@@ -89,11 +89,8 @@ pub fn spawn(
         loop {
             tokio::select! {
                 _ = gc.tick() => {
-                    // Touches first, so GC sees every link a client relied on.
-                    if let Err(error) = registry.touches().flush(registry.db()).await {
-                        tracing::warn!(%error, "could not record touches before GC");
-                        continue;
-                    }
+                    // Link touches are in the metadata already (written
+                    // through by the reads a pusher relies on).
                     match gc::collect(&registry, schedule.gc_grace, false).await {
                         Ok(report) => {
                             if !report.blobs.is_empty() {

@@ -218,7 +218,8 @@ impl From<ServiceError> for RegistryError {
             ServiceError::BlobUnknown(_) => Self::BlobUnknown(message),
             ServiceError::UploadUnknown(_)
             | ServiceError::UploadExpired { .. }
-            | ServiceError::UploadLost(_) => Self::BlobUploadUnknown(message),
+            | ServiceError::UploadLost(_)
+            | ServiceError::UploadCollected(_) => Self::BlobUploadUnknown(message),
             ServiceError::UploadOutOfOrder { size } => Self::ChunkOutOfOrder { message, size },
             ServiceError::UploadInvalid(_) => Self::BlobUploadInvalid(message),
             ServiceError::DigestMismatch { .. } => Self::DigestInvalid(message),

@@ -1,7 +1,8 @@
 //! Reading and unlinking blobs through a repository.
 
+use super::pulls::link_needs_touch;
 use super::{Registry, ServiceError, ServiceResult};
-use crate::db::DeleteOutcome;
+use crate::db::{now_millis, DeleteOutcome};
 use crate::storage::ByteStream;
 use berth_app::oci::Digest;
 use std::ops::Range;
@@ -54,13 +55,7 @@ impl Registry {
         with_body: bool,
     ) -> ServiceResult<BlobRead> {
         let repo = self.repository(name).await?;
-        let size =
-            self.db
-                .linked_blob_size(repo.id, digest.as_str())
-                .await?
-                .ok_or_else(|| ServiceError::BlobUnknown(digest.to_string()))? as u64;
-        // A pusher that sees the blob exists will reference it soon: keep GC off it.
-        self.touches.linked(repo.id, digest.as_str());
+        let size = self.rely_on_link(repo.id, digest).await?;
         let range = match range {
             None => 0..size,
             Some(r) => r
@@ -88,16 +83,36 @@ impl Registry {
             return Ok(None);
         };
         let repo = self.repository(name).await?;
-        if self
+        self.rely_on_link(repo.id, digest).await?;
+        Ok(self.store.download_url(digest, lifetime).await?)
+    }
+
+    /// The size of a blob linked to the repository, once the link's touched
+    /// time is recent enough in the metadata that garbage collection (in any
+    /// process) spares it while the caller's push goes on: a pusher that sees
+    /// the blob exists will reference it soon. The write happens only when the
+    /// stored time is older than [`LINK_REFRESH_AGE`](super::LINK_REFRESH_AGE); if it fails, so does the
+    /// read, as the answer would promise what the metadata does not hold; if
+    /// garbage collection removed the link between the read and the write,
+    /// the blob is unknown.
+    async fn rely_on_link(&self, repository_id: i64, digest: &Digest) -> ServiceResult<u64> {
+        let link = self
             .db
-            .linked_blob_size(repo.id, digest.as_str())
+            .linked_blob(repository_id, digest.as_str())
             .await?
-            .is_none()
+            .ok_or_else(|| ServiceError::BlobUnknown(digest.to_string()))?;
+        let now = now_millis();
+        // The write commits before or after a collection's deleting one: if
+        // after, the link is gone and the blob is unknown after all.
+        if link_needs_touch(link.touched_at, now)
+            && !self
+                .db
+                .touch_link(repository_id, digest.as_str(), now)
+                .await?
         {
             return Err(ServiceError::BlobUnknown(digest.to_string()));
         }
-        self.touches.linked(repo.id, digest.as_str());
-        Ok(self.store.download_url(digest, lifetime).await?)
+        Ok(link.size as u64)
     }
 
     /// Removes the repository's link to a blob (its bytes go with garbage

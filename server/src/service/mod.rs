@@ -23,7 +23,7 @@ pub use discovery::{Page, Referrer};
 pub use images::{Image, ImageFailure, ImageId, ImageResult, TagStatus};
 pub use limits::{LimitExceeded, Limits};
 pub use manifests::{ManifestPut, ManifestRef, StoredManifest};
-pub use pulls::Touches;
+pub use pulls::{check_gc_grace, Touches, LINK_REFRESH_AGE, MIN_GC_GRACE};
 pub use repositories::{Repository, RepositoryOrder};
 pub use sessions::{SessionRecords, Sessions};
 pub use uploads::{ChunkHeaders, MountOutcome, UploadStatus, Uploader};
@@ -94,6 +94,10 @@ pub enum ServiceError {
     /// committing them and recording it); the session is removed.
     #[error("upload {0} lost its bytes when the registry stopped while committing it; start the upload again")]
     UploadLost(String),
+    /// Garbage collection removed an earlier copy of the blob at the moment
+    /// the upload committed it; the session is removed.
+    #[error("upload {0} was committed while garbage collection removed an earlier copy of the same blob; start the upload again")]
+    UploadCollected(String),
     /// A chunk did not start where the upload ends.
     #[error("chunk must start at byte {size}, where the upload ends")]
     UploadOutOfOrder {

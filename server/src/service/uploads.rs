@@ -269,9 +269,20 @@ impl Registry {
         digest: &Digest,
         size: u64,
     ) -> ServiceResult<()> {
-        self.db
+        // The bytes are checked under the lock that garbage collection deletes
+        // bytes under: a collection that took this digest's old copy after the
+        // commit above has either removed the bytes by now (seen here) or will
+        // see the row made here and keep them.
+        let mut write = self.db.begin_blob_write().await?;
+        if self.store.stat(digest).await?.is_none() {
+            drop(write);
+            self.discard(id).await?;
+            return Err(ServiceError::UploadCollected(id.to_owned()));
+        }
+        write
             .link_blob(repo_id, digest.as_str(), size as i64)
             .await?;
+        write.commit().await?;
         self.db.delete_upload(id).await?;
         self.uploads.forget(id);
         Ok(())

@@ -24,8 +24,12 @@ pub const ADMIN_PASSWORD: &str = "test-admin-password-1";
 /// A running `berth serve`.
 pub struct TestServer {
     child: Child,
-    /// Always `Some` until [`TestServer::into_data_dir`] takes it.
+    /// The data directory this server owns: `Some` until
+    /// [`TestServer::into_data_dir`] takes it; `None` for a server started
+    /// beside another ([`TestServerBuilder::start_beside`]).
     data_dir: Option<tempfile::TempDir>,
+    /// The data directory's path.
+    data_path: PathBuf,
     /// The S3 server holding this server's blobs, when `BERTH_TEST_STORAGE` asks for one.
     garage: Option<garage::Garage>,
     /// Settings every `berth` run on this installation needs (the S3 ones,
@@ -45,6 +49,7 @@ pub struct TestServer {
 pub struct TestServerBuilder {
     env: Vec<(String, String)>,
     args: Vec<String>,
+    clock: Option<String>,
 }
 
 impl TestServerBuilder {
@@ -60,15 +65,43 @@ impl TestServerBuilder {
         self
     }
 
+    /// Runs the server with its wall clock moved by `offset` (see
+    /// [`clock_moved`]); admin commands on its data directory keep the real clock.
+    pub fn clock(mut self, offset: &str) -> Self {
+        self.clock = Some(offset.into());
+        self
+    }
+
     /// Starts the server and waits until it accepts connections.
     pub fn start(self) -> TestServer {
         let data_dir = tempfile::tempdir().expect("temp data dir");
-        TestServer::spawn(data_dir, &self.env, &self.args)
+        self.start_in(data_dir)
     }
 
     /// Starts the server on an existing data directory (one a stopped server left).
     pub fn start_in(self, data_dir: tempfile::TempDir) -> TestServer {
-        TestServer::spawn(data_dir, &self.env, &self.args)
+        let path = data_dir.path().to_path_buf();
+        TestServer::spawn(
+            Some(data_dir),
+            path,
+            None,
+            &self.env,
+            &self.args,
+            self.clock.as_deref(),
+        )
+    }
+
+    /// Starts a second server on the installation `other` serves (same data
+    /// directory and blob store), as a second process of one installation.
+    pub fn start_beside(self, other: &TestServer) -> TestServer {
+        TestServer::spawn(
+            None,
+            other.data_dir().to_path_buf(),
+            Some(other.store_env.clone()),
+            &self.env,
+            &self.args,
+            self.clock.as_deref(),
+        )
     }
 }
 
@@ -83,11 +116,19 @@ impl TestServer {
         TestServerBuilder::default()
     }
 
-    fn spawn(data_dir: tempfile::TempDir, env: &[(String, String)], args: &[String]) -> Self {
+    fn spawn(
+        data_dir: Option<tempfile::TempDir>,
+        data_path: PathBuf,
+        store_of: Option<Vec<(String, String)>>,
+        env: &[(String, String)],
+        args: &[String],
+        clock: Option<&str>,
+    ) -> Self {
         // `BERTH_TEST_STORAGE=s3` (or `s3-redirect`) runs the same tests with
         // the blobs in a Garage of the server's own: `make test` runs the docker
         // and skopeo tests that way too.
         let (garage, store_env) = match std::env::var("BERTH_TEST_STORAGE").as_deref() {
+            _ if store_of.is_some() => (None, store_of.unwrap_or_default()),
             Ok(mode @ ("s3" | "s3-redirect")) => {
                 let garage = garage::Garage::start();
                 let mut store_env = garage.env();
@@ -105,7 +146,7 @@ impl TestServer {
             .arg("--listen")
             .arg("127.0.0.1:0")
             .arg("--data-dir")
-            .arg(data_dir.path())
+            .arg(&data_path)
             .args(args)
             .env("BERTH_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("RUST_LOG", "berth=info,warn")
@@ -118,6 +159,9 @@ impl TestServer {
         let store_env: Vec<(String, String)> = store_env.into_iter().chain(env.to_vec()).collect();
         for (k, v) in &store_env {
             command.env(k, v);
+        }
+        if let Some(offset) = clock {
+            command.envs(clock_moved(offset));
         }
         let mut child = command.spawn().expect("start berth");
         record_secret(ADMIN_PASSWORD);
@@ -169,7 +213,8 @@ impl TestServer {
         let host = url.trim_start_matches("http://").to_string();
         TestServer {
             child,
-            data_dir: Some(data_dir),
+            data_dir,
+            data_path,
             garage,
             store_env,
             host,
@@ -195,7 +240,7 @@ impl TestServer {
 
     /// The server's data directory.
     pub fn data_dir(&self) -> &Path {
-        self.data_dir.as_ref().expect("the data directory").path()
+        &self.data_path
     }
 
     /// Stops the server (SIGTERM) and hands over its data directory, to start
@@ -232,14 +277,36 @@ impl TestServer {
 
     /// Runs an admin subcommand of `berth` against this server's data directory.
     pub fn admin(&self, args: &[&str]) -> std::process::Output {
-        Command::new(berth_binary())
+        self.admin_command(args)
+            .output()
+            .expect("run berth admin command")
+    }
+
+    /// Runs an admin subcommand with its wall clock moved by `offset` (see
+    /// [`clock_moved`]): `admin_at("+2h", &["gc"])` collects as it will two
+    /// hours from now, with the default grace period.
+    pub fn admin_at(&self, offset: &str, args: &[&str]) -> std::process::Output {
+        self.admin_command(args)
+            .envs(clock_moved(offset))
+            .output()
+            .expect("run berth admin command")
+    }
+
+    /// The environment every admin command on this installation needs (the
+    /// blob store's settings), for commands run away from `self`.
+    pub fn admin_env(&self) -> Vec<(String, String)> {
+        self.store_env.clone()
+    }
+
+    fn admin_command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(berth_binary());
+        command
             .args(args)
             .arg("--data-dir")
             .arg(self.data_dir())
             .env_remove("BERTH_CONFIG")
-            .envs(self.store_env.iter().map(|(k, v)| (k, v)))
-            .output()
-            .expect("run berth admin command")
+            .envs(self.store_env.iter().map(|(k, v)| (k, v)));
+        command
     }
 }
 
@@ -275,6 +342,25 @@ impl Drop for TestServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// libfaketime (Debian package `faketime`), which moves the wall clock of the
+/// process it is loaded into.
+pub const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+
+/// The environment that runs a process with its wall clock moved by `offset`
+/// (libfaketime's relative syntax: `-2d`, `+2h`, `+90m`). Monotonic time is
+/// left alone, so timeouts and intervals behave.
+pub fn clock_moved(offset: &str) -> [(&'static str, String); 3] {
+    assert!(
+        Path::new(LIBFAKETIME).exists(),
+        "{LIBFAKETIME} is missing: install Debian's faketime (.ci/deps.sh does)"
+    );
+    [
+        ("LD_PRELOAD", LIBFAKETIME.to_owned()),
+        ("FAKETIME", offset.to_owned()),
+        ("FAKETIME_DONT_FAKE_MONOTONIC", "1".to_owned()),
+    ]
 }
 
 /// The `berth` binary cargo built for these tests.
