@@ -14,6 +14,7 @@ pub mod policies;
 mod pulls;
 pub mod repositories;
 pub mod scanning;
+pub mod settings;
 mod upload_hash;
 pub(crate) mod uploads;
 
