@@ -17,7 +17,9 @@ fn required_actions(
 ) -> &'static [&'static str] {
     match (method, endpoint) {
         (_, Endpoint::Base | Endpoint::Catalog) => &[],
-        (_, Endpoint::Tags { .. } | Endpoint::Referrers { .. }) => &["ecr:ListImages"],
+        (_, Endpoint::Tags { .. }) => &["ecr:ListImages"],
+        // The action ECR documents for ListImageReferrers, so both faces agree.
+        (_, Endpoint::Referrers { .. }) => &["ecr:BatchGetImage"],
         (&Method::GET | &Method::HEAD, Endpoint::Manifest { .. }) => &["ecr:BatchGetImage"],
         (&Method::PUT, Endpoint::Manifest { .. }) => &["ecr:PutImage"],
         (&Method::DELETE, Endpoint::Manifest { .. } | Endpoint::Blob { .. }) => {
