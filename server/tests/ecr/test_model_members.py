@@ -5,7 +5,10 @@ used to be dropped (filters, registryIds, paging defaults) now act."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import os
 
 import botocore.session
 import pytest
@@ -14,7 +17,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from conftest import OCI_MANIFEST, REGION, TIMEOUT, Server, expect_error, unique_name
+from conftest import OCI_MANIFEST, REGION, TIMEOUT, Registry, Server, expect_error, unique_name
 
 # botocore's own model of the API, as the installed botocore ships it.
 MODEL = botocore.session.get_session().get_component("data_loader").load_service_model("ecr", "service-2")
@@ -255,3 +258,119 @@ def test_list_image_referrers_honours_artifact_status(ecr, repo, registry):
     expect_error("InvalidParameterException", ecr.list_image_referrers, repositoryName=repo,
                  subjectId={"imageDigest": subject.digest}, filter={"artifactStatus": "GONE"})
 
+
+
+# --------------------------------------------------------------------------
+# outputs: every member Berth answers with is one of the model's, of its type
+
+
+def check_shape(value, shape_name: str, path: str) -> None:
+    shape = MODEL["shapes"][shape_name]
+    kind = shape["type"]
+    if kind == "structure":
+        assert isinstance(value, dict), f"{path}: {value!r} is not a {shape_name} structure"
+        for key, member in value.items():
+            assert key in shape["members"], f"{path}.{key} is not a member of {shape_name}"
+            check_shape(member, shape["members"][key]["shape"], f"{path}.{key}")
+    elif kind == "list":
+        assert isinstance(value, list), f"{path}: {value!r} is not a list"
+        for i, item in enumerate(value):
+            check_shape(item, shape["member"]["shape"], f"{path}[{i}]")
+    elif kind == "map":
+        assert isinstance(value, dict), f"{path}: {value!r} is not a map"
+        for key, item in value.items():
+            check_shape(item, shape["value"]["shape"], f"{path}[{key!r}]")
+    elif kind == "string":
+        assert isinstance(value, str), f"{path}: {value!r} is not a string"
+        if "enum" in shape:
+            assert value in shape["enum"], f"{path}: {value!r} is not one of {shape_name} {shape['enum']}"
+    elif kind in ("integer", "long"):
+        assert isinstance(value, int) and not isinstance(value, bool), f"{path}: {value!r} is not an integer"
+    elif kind == "boolean":
+        assert isinstance(value, bool), f"{path}: {value!r} is not a boolean"
+    elif kind == "timestamp":
+        assert isinstance(value, (int, float)) and not isinstance(value, bool), f"{path}: {value!r} is not a timestamp"
+    elif kind == "blob":
+        assert isinstance(value, str), f"{path}: {value!r} is not base64 text"
+
+
+def test_every_served_operation_answers_with_the_models_output(own_server, raw):
+    """Drives every served operation once, successfully, and checks each
+    answer against the model's output shape, member by member."""
+    name = unique_name("outputs")
+    registry = Registry(own_server)
+    calls = []
+
+    def call(operation: str, body: dict) -> dict:
+        r = raw(operation, body)
+        assert r.status_code == 200, f"{operation}: {r.status_code} {r.text}"
+        out = r.json() if r.content.strip() else {}
+        shape = MODEL["operations"][operation].get("output")
+        if shape:
+            check_shape(out, shape["shape"], operation)
+        else:
+            assert out == {}, f"{operation} has no output in the model, answered {out}"
+        calls.append(operation)
+        return out
+
+    registry_id = call("DescribeRegistry", {})["registryId"]
+    call("GetAuthorizationToken", {"registryIds": [registry_id]})
+    arn = call("CreateRepository", {
+        "repositoryName": name, "tags": [{"Key": "team", "Value": "a"}],
+        "imageTagMutability": "MUTABLE_WITH_EXCLUSION",
+        "imageTagMutabilityExclusionFilters": [{"filterType": "WILDCARD", "filter": "latest*"}],
+        "imageScanningConfiguration": {"scanOnPush": True},
+        "encryptionConfiguration": {"encryptionType": "AES256"},
+    })["repository"]["repositoryArn"]
+    call("DescribeRepositories", {"repositoryNames": [name]})
+    call("DescribeRepositories", {"maxResults": 1})
+    image = registry.push_image(name, "v1")
+    registry.push_referrer(name, image, "application/vnd.example.sbom.v1+json", annotations={"k": "v"})
+    call("ListImages", {"repositoryName": name})
+    call("DescribeImages", {"repositoryName": name})
+    call("BatchGetImage", {"repositoryName": name, "imageIds": [{"imageTag": "v1"}, {"imageTag": "nope"}],
+                           "acceptedMediaTypes": ["application/vnd.docker.distribution.manifest.v2+json"]})
+    call("BatchGetImage", {"repositoryName": name, "imageIds": [{"imageTag": "v1"}]})
+    call("ListImageReferrers", {"repositoryName": name, "subjectId": {"imageDigest": image.digest}})
+    call("PutImage", {"repositoryName": name, "imageManifest": image.manifest_text, "imageTag": "v2"})
+    layer = image.layers[0]["digest"]
+    call("BatchCheckLayerAvailability", {"repositoryName": name, "layerDigests": [layer, "sha256:00"]})
+    call("GetDownloadUrlForLayer", {"repositoryName": name, "layerDigest": layer})
+    upload_id = call("InitiateLayerUpload", {"repositoryName": name})["uploadId"]
+    data = os.urandom(100)
+    call("UploadLayerPart", {"repositoryName": name, "uploadId": upload_id, "partFirstByte": 0,
+                             "partLastByte": 99, "layerPartBlob": base64.b64encode(data).decode()})
+    call("CompleteLayerUpload", {"repositoryName": name, "uploadId": upload_id,
+                                 "layerDigests": ["sha256:" + hashlib.sha256(data).hexdigest()]})
+    call("PutImageTagMutability", {"repositoryName": name, "imageTagMutability": "IMMUTABLE_WITH_EXCLUSION",
+                                   "imageTagMutabilityExclusionFilters": [{"filterType": "WILDCARD", "filter": "x*"}]})
+    call("PutImageScanningConfiguration", {"repositoryName": name,
+                                           "imageScanningConfiguration": {"scanOnPush": False}})
+    call("TagResource", {"resourceArn": arn, "tags": [{"Key": "env", "Value": "prod"}]})
+    call("ListTagsForResource", {"resourceArn": arn})
+    call("UntagResource", {"resourceArn": arn, "tagKeys": ["env"]})
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "Nobody", "Effect": "Deny", "Principal": {"AWS": f"arn:aws:iam::{registry_id}:user/nobody"},
+        "Action": "ecr:DeleteRepository"}]})
+    call("SetRepositoryPolicy", {"repositoryName": name, "policyText": policy})
+    call("GetRepositoryPolicy", {"repositoryName": name})
+    call("DeleteRepositoryPolicy", {"repositoryName": name})
+    call("PutRegistryPolicy", {"policyText": policy})
+    call("GetRegistryPolicy", {})
+    call("DeleteRegistryPolicy", {})
+    call("PutRegistryScanningConfiguration", {"scanType": "BASIC", "rules": [
+        {"scanFrequency": "SCAN_ON_PUSH", "repositoryFilters": [{"filter": "out*", "filterType": "WILDCARD"}]}]})
+    call("GetRegistryScanningConfiguration", {})
+    call("BatchGetRepositoryScanningConfiguration", {"repositoryNames": [name, unique_name("absent")]})
+    lifecycle = json.dumps({"rules": [{"rulePriority": 1, "selection": {
+        "tagStatus": "untagged", "countType": "imageCountMoreThan", "countNumber": 1}, "action": {"type": "expire"}}]})
+    call("PutLifecyclePolicy", {"repositoryName": name, "lifecyclePolicyText": lifecycle})
+    call("GetLifecyclePolicy", {"repositoryName": name})
+    call("StartLifecyclePolicyPreview", {"repositoryName": name})
+    call("GetLifecyclePolicyPreview", {"repositoryName": name, "filter": {"tagStatus": "ANY"}})
+    call("DeleteLifecyclePolicy", {"repositoryName": name})
+    call("PutAccountSetting", {"name": "BLOB_MOUNTING", "value": "ENABLED"})
+    call("GetAccountSetting", {"name": "REGISTRY_POLICY_SCOPE"})
+    call("BatchDeleteImage", {"repositoryName": name, "imageIds": [{"imageTag": "v2"}, {"imageTag": "gone"}]})
+    call("DeleteRepository", {"repositoryName": name, "force": True})
+    assert set(calls) == set(SERVED), set(SERVED) - set(calls)
