@@ -379,3 +379,24 @@ fn signature_error(error: sigv4::SigV4Error) -> EcrError {
         _ => EcrError::InvalidSignature(error.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Operation;
+
+    #[test]
+    fn operations_are_authorized_by_the_actions_ecr_documents() {
+        assert_eq!(Operation::PutImage.action(), "ecr:PutImage");
+        assert_eq!(
+            Operation::GetAccountSetting.action(),
+            "ecr:GetAccountSetting"
+        );
+        // ECR: "The IAM principal invoking this operation must have the
+        // ecr:BatchGetImage permission."
+        assert_eq!(Operation::ListImageReferrers.action(), "ecr:BatchGetImage");
+        assert_eq!(
+            Operation::parse("ListImageReferrers"),
+            Some(Operation::ListImageReferrers)
+        );
+    }
+}

@@ -75,3 +75,22 @@ impl Registry {
         Ok(self.db.blob_mounting().await? == "ENABLED")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::AccountSetting;
+
+    #[test]
+    fn settings_are_found_by_their_ecr_names_only() {
+        for setting in AccountSetting::ALL {
+            assert_eq!(AccountSetting::parse(setting.name()), Some(setting));
+        }
+        assert_eq!(AccountSetting::parse("blob_mounting"), None);
+        assert_eq!(AccountSetting::parse("BASIC_SCAN_TYPE_VERSION"), None);
+        assert_eq!(
+            AccountSetting::BlobMounting.values(),
+            ["ENABLED", "DISABLED"]
+        );
+        assert_eq!(AccountSetting::RegistryPolicyScope.values(), ["V1", "V2"]);
+    }
+}
