@@ -3,7 +3,7 @@
 //! archive), so the status filters select all images or none.
 
 use super::wire::{
-    self, active_selected, decode, encode, image_id, repository_name, ImageFailure,
+    self, active_selected, decode, encode, image_id, repository_name, Absent, ImageFailure,
     ImageIdentifier, Timestamp,
 };
 use super::{Call, EcrError};
@@ -104,7 +104,8 @@ pub async fn list(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
     })
 }
 
-/// ECR's `ImageDetail` (without scan members: Berth records no scan results yet).
+/// ECR's `ImageDetail`. Berth records no scan results yet and has no archive,
+/// so the members about them are never sent.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ImageDetail {
@@ -123,6 +124,14 @@ struct ImageDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     subject_manifest_digest: Option<String>,
     image_status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_scan_status: Option<Absent>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_scan_findings_summary: Option<Absent>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_archived_at: Option<Absent>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_activated_at: Option<Absent>,
 }
 
 fn image_detail(call: &Call<'_>, repository: &str, image: &ImageRow) -> ImageDetail {
@@ -138,6 +147,10 @@ fn image_detail(call: &Call<'_>, repository: &str, image: &ImageRow) -> ImageDet
         last_recorded_pull_time: image.last_pulled_at.map(Timestamp),
         subject_manifest_digest: image.subject_digest.clone(),
         image_status: "ACTIVE",
+        image_scan_status: None,
+        image_scan_findings_summary: None,
+        last_archived_at: None,
+        last_activated_at: None,
     }
 }
 

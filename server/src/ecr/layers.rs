@@ -2,7 +2,7 @@
 //! UploadLayerPart, CompleteLayerUpload. Uploads are the same sessions the
 //! registry API uses, so a layer pushed either way serves both.
 
-use super::wire::{self, decode, encode, repository_name};
+use super::wire::{self, decode, encode, repository_name, Absent};
 use super::{Call, EcrError};
 use crate::service::{ChunkHeaders, ServiceError};
 use base64::Engine;
@@ -31,6 +31,9 @@ struct Layer {
     layer_digest: String,
     layer_availability: &'static str,
     layer_size: u64,
+    /// Not recorded: a blob's media type is only known to the manifests that use it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    media_type: Option<Absent>,
 }
 
 /// ECR's `LayerFailure`.
@@ -75,6 +78,7 @@ pub async fn check_availability(call: &Call<'_>, input: Value) -> Result<Value, 
                 layer_digest: text.clone(),
                 layer_availability: "AVAILABLE",
                 layer_size: blob.size,
+                media_type: None,
             }),
             Err(ServiceError::BlobUnknown(_)) => failures.push(LayerFailure {
                 layer_digest: text.clone(),

@@ -2,7 +2,7 @@
 //! DeleteLifecyclePolicy, StartLifecyclePolicyPreview, GetLifecyclePolicyPreview.
 //! A preview is evaluated at once (status COMPLETE) and deletes nothing.
 
-use super::wire::{self, decode, encode, repository_name, ImageIdentifier, Timestamp};
+use super::wire::{self, decode, encode, repository_name, Absent, ImageIdentifier, Timestamp};
 use super::{Call, EcrError};
 use crate::service::lifecycle::PreviewEntry;
 use crate::service::{ImageId, ServiceError};
@@ -177,6 +177,9 @@ struct GetPreviewInput {
 struct RuleAction {
     #[serde(rename = "type")]
     kind: &'static str,
+    /// Only for `TRANSITION`, which Berth does not do (it has no archive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_storage_class: Option<Absent>,
 }
 
 /// ECR's `LifecyclePolicyPreviewResult`.
@@ -197,6 +200,9 @@ struct PreviewResult {
 #[serde(rename_all = "camelCase")]
 struct PreviewSummary {
     expiring_image_total_count: usize,
+    /// Only for `TRANSITION` rules, which Berth does not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transitioning_image_total_counts: Option<Absent>,
 }
 
 #[derive(Serialize)]
@@ -273,7 +279,10 @@ pub async fn get_preview(call: &Call<'_>, input: Value) -> Result<Value, EcrErro
             image_digest: e.digest.clone(),
             image_tags: e.tags.clone(),
             image_pushed_at: Timestamp(e.pushed_at),
-            action: RuleAction { kind: "EXPIRE" },
+            action: RuleAction {
+                kind: "EXPIRE",
+                target_storage_class: None,
+            },
             applied_rule_priority: e.rule,
             storage_class: "STANDARD",
         })
@@ -289,6 +298,7 @@ pub async fn get_preview(call: &Call<'_>, input: Value) -> Result<Value, EcrErro
         preview_results,
         summary: PreviewSummary {
             expiring_image_total_count: total,
+            transitioning_image_total_counts: None,
         },
     })
 }

@@ -33,6 +33,13 @@ pub fn encode<T: Serialize>(output: &T) -> Result<Value, EcrError> {
 #[serde(deny_unknown_fields)]
 pub struct NoInput {}
 
+/// A model output member Berth never sends, because what it would say is not
+/// built or not recorded (scan results, the archive storage class, a layer's
+/// media type). Uninhabited: an output struct carries the member, and no code
+/// can fill it by mistake.
+#[derive(Debug, Serialize)]
+pub enum Absent {}
+
 /// Epoch milliseconds, sent as the JSON protocol's timestamps (seconds, fractional).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timestamp(pub i64);
