@@ -3,6 +3,10 @@
 //! together by [`berth_app::policy::evaluate`] (explicit deny wins, then any
 //! allow, else deny).
 //!
+//! The registry policy takes part as its scope (the `REGISTRY_POLICY_SCOPE`
+//! account setting) says: under `V2`, ECR's default, in every request; under
+//! `V1` only in the actions of [`V1_REGISTRY_POLICY_ACTIONS`], as ECR does.
+//!
 //! Parsed policies are kept in memory for as long as the database's policy
 //! generation (bumped by triggers on every policy change, from any process)
 //! stays the same, so an authorization costs one small read.
@@ -13,6 +17,14 @@ use crate::RegistryInfo;
 use berth_app::policy::{self, Decision, PolicyDocument, PolicyKind, Request};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+/// The actions a registry policy takes part in under `REGISTRY_POLICY_SCOPE`
+/// `V1` (ECR's list; Berth serves only the last of them).
+pub const V1_REGISTRY_POLICY_ACTIONS: [&str; 3] = [
+    "ecr:ReplicateImage",
+    "ecr:BatchImportUpstreamImage",
+    "ecr:CreateRepository",
+];
 
 /// Repository policies kept at most (the map is emptied when full).
 const CACHED_REPOSITORIES: usize = 10_000;
@@ -27,6 +39,8 @@ struct PolicyCache {
     identities: HashMap<i64, IdentityPolicies>,
     repositories: HashMap<String, Option<Arc<PolicyDocument>>>,
     registry: Option<Option<Arc<PolicyDocument>>>,
+    /// Whether the registry policy scope is `V1`.
+    registry_scope_v1: Option<bool>,
 }
 
 impl PolicyCache {
@@ -146,11 +160,47 @@ impl Authorizer {
         action: &str,
         resource: Resource<'_>,
     ) -> Result<Result<(), Denied>, DbError> {
+        self.decide(identity, action, resource, None).await
+    }
+
+    /// Whether `identity` could still perform `action` on the repository
+    /// `name` if its repository policy were `policy` (`None`: no policy).
+    /// SetRepositoryPolicy asks this before a change that could lock the
+    /// caller out.
+    pub async fn authorize_with_repository_policy(
+        &self,
+        identity: &Identity,
+        action: &str,
+        name: &str,
+        policy: Option<PolicyDocument>,
+    ) -> Result<Result<(), Denied>, DbError> {
+        self.decide(
+            identity,
+            action,
+            Resource::Repository(name),
+            Some(policy.map(Arc::new)),
+        )
+        .await
+    }
+
+    /// [`Self::authorize`], with the repository's policy replaced by
+    /// `repository_policy` when that is `Some`.
+    async fn decide(
+        &self,
+        identity: &Identity,
+        action: &str,
+        resource: Resource<'_>,
+        repository_policy: Option<Option<Arc<PolicyDocument>>>,
+    ) -> Result<Result<(), Denied>, DbError> {
         let generation = self.db.policy_generation().await?;
         let identity_policies = self.identity_policies(generation, identity).await?;
         let mut documents: Vec<(String, PolicyKind, Arc<PolicyDocument>)> = Vec::new();
         if let Resource::Repository(name) = resource {
-            if let Some(doc) = self.repository_policy(generation, name).await? {
+            let doc = match repository_policy {
+                Some(given) => given,
+                None => self.repository_policy(generation, name).await?,
+            };
+            if let Some(doc) = doc {
                 documents.push((
                     format!("repository policy of {name}"),
                     PolicyKind::Resource,
@@ -159,7 +209,11 @@ impl Authorizer {
             }
         }
         if let Some(doc) = self.registry_policy(generation).await? {
-            documents.push(("registry policy".into(), PolicyKind::Resource, doc));
+            let applies = !self.registry_scope_v1(generation).await?
+                || V1_REGISTRY_POLICY_ACTIONS.contains(&action);
+            if applies {
+                documents.push(("registry policy".into(), PolicyKind::Resource, doc));
+            }
         }
         let principal = self.principal_arn(identity);
         let resource_arn = self.resource_arn(resource);
@@ -253,6 +307,25 @@ impl Authorizer {
         }
         repositories.insert(name.to_owned(), doc.clone());
         Ok(doc)
+    }
+
+    async fn registry_scope_v1(&self, generation: i64) -> Result<bool, DbError> {
+        let cached = self
+            .cache
+            .lock()
+            .expect("policy cache")
+            .at(generation)
+            .registry_scope_v1;
+        if let Some(v1) = cached {
+            return Ok(v1);
+        }
+        let v1 = self.db.registry_policy_scope().await? == "V1";
+        self.cache
+            .lock()
+            .expect("policy cache")
+            .at(generation)
+            .registry_scope_v1 = Some(v1);
+        Ok(v1)
     }
 
     async fn registry_policy(

@@ -1,4 +1,4 @@
-//! The `registry` row: this installation's id and region.
+//! The `registry` row: this installation's id and region, and its account settings.
 
 use super::{now_millis, Db, DbError};
 
@@ -27,5 +27,40 @@ impl Db {
         sqlx::query_as("SELECT registry_id, region FROM registry WHERE id = 1")
             .fetch_one(&self.writer)
             .await
+    }
+}
+
+impl Db {
+    /// The registry's `BLOB_MOUNTING` setting: `ENABLED` or `DISABLED`.
+    pub async fn blob_mounting(&self) -> Result<String, DbError> {
+        sqlx::query_scalar("SELECT blob_mounting FROM registry WHERE id = 1")
+            .fetch_one(&self.reader)
+            .await
+    }
+
+    /// Sets the registry's `BLOB_MOUNTING` setting (`ENABLED` or `DISABLED`).
+    pub async fn set_blob_mounting(&self, value: &str) -> Result<(), DbError> {
+        sqlx::query("UPDATE registry SET blob_mounting = ? WHERE id = 1")
+            .bind(value)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// The registry's `REGISTRY_POLICY_SCOPE` setting: `V1` or `V2`.
+    pub async fn registry_policy_scope(&self) -> Result<String, DbError> {
+        sqlx::query_scalar("SELECT registry_policy_scope FROM registry WHERE id = 1")
+            .fetch_one(&self.reader)
+            .await
+    }
+
+    /// Sets the registry's `REGISTRY_POLICY_SCOPE` setting (`V1` or `V2`);
+    /// a trigger bumps the policy generation.
+    pub async fn set_registry_policy_scope(&self, value: &str) -> Result<(), DbError> {
+        sqlx::query("UPDATE registry SET registry_policy_scope = ? WHERE id = 1")
+            .bind(value)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 }

@@ -272,8 +272,15 @@ impl Db {
         .await
     }
 
-    /// Adds or replaces resource tags.
-    pub async fn tag_repository(&self, id: i64, tags: &[(String, String)]) -> Result<(), DbError> {
+    /// Adds or replaces resource tags, unless the repository would then have
+    /// more than `max`: then nothing changes and the count it would have had
+    /// is returned.
+    pub async fn tag_repository(
+        &self,
+        id: i64,
+        tags: &[(String, String)],
+        max: usize,
+    ) -> Result<Option<usize>, DbError> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         for (key, value) in tags {
             sqlx::query("INSERT INTO repository_tags (repository_id, key, value) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value")
@@ -283,7 +290,17 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
         }
-        tx.commit().await
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM repository_tags WHERE repository_id = ?")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if count as usize > max {
+            tx.rollback().await?;
+            return Ok(Some(count as usize));
+        }
+        tx.commit().await?;
+        Ok(None)
     }
 
     /// Removes resource tags by key.

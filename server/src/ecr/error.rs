@@ -39,6 +39,9 @@ pub enum EcrError {
     /// A resource tag is invalid.
     #[error("{0}")]
     InvalidTagParameter(String),
+    /// A repository would have more resource tags than ECR allows.
+    #[error("{0}")]
+    TooManyTags(String),
     /// No such repository.
     #[error("{0}")]
     RepositoryNotFound(String),
@@ -118,6 +121,7 @@ impl EcrError {
             Self::InvalidParameter(_) => "InvalidParameterException",
             Self::Validation(_) => "ValidationException",
             Self::InvalidTagParameter(_) => "InvalidTagParameterException",
+            Self::TooManyTags(_) => "TooManyTagsException",
             Self::RepositoryNotFound(_) => "RepositoryNotFoundException",
             Self::RepositoryAlreadyExists(_) => "RepositoryAlreadyExistsException",
             Self::RepositoryNotEmpty(_) => "RepositoryNotEmptyException",

@@ -1,49 +1,79 @@
 //! Image operations: ListImages, DescribeImages, BatchGetImage, BatchDeleteImage,
-//! PutImage, ListImageReferrers.
+//! PutImage, ListImageReferrers. Every image in Berth is `ACTIVE` (there is no
+//! archive), so the status filters select all images or none.
 
-use super::wire::{self, decode, image_id, repository_name, timestamp, ImageIdentifier};
+use super::wire::{
+    self, active_selected, decode, encode, image_id, repository_name, Absent, ImageFailure,
+    ImageIdentifier, Timestamp,
+};
 use super::{Call, EcrError};
-use crate::service::{Image, TagStatus};
+use crate::service::{self, TagStatus};
 use crate::service::{ImageId, ManifestRef};
 use berth_app::oci::Digest;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+/// ECR's `ListImagesFilter` and `DescribeImagesFilter`.
 #[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct TagFilter {
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ImagesFilter {
     tag_status: Option<String>,
+    image_status: Option<String>,
 }
 
-fn tag_status(filter: Option<TagFilter>) -> Result<TagStatus, EcrError> {
-    match filter.and_then(|f| f.tag_status).as_deref() {
-        None | Some("ANY") => Ok(TagStatus::Any),
-        Some("TAGGED") => Ok(TagStatus::Tagged),
-        Some("UNTAGGED") => Ok(TagStatus::Untagged),
-        Some(other) => Err(EcrError::InvalidParameter(format!(
-            "filter.tagStatus must be TAGGED, UNTAGGED or ANY, got {other:?}"
-        ))),
+impl ImagesFilter {
+    /// The tag status asked for, and whether `ACTIVE` images are selected at all.
+    fn parse(filter: Option<ImagesFilter>) -> Result<(TagStatus, bool), EcrError> {
+        let filter = filter.unwrap_or_default();
+        let tags = match filter.tag_status.as_deref() {
+            None | Some("ANY") => TagStatus::Any,
+            Some("TAGGED") => TagStatus::Tagged,
+            Some("UNTAGGED") => TagStatus::Untagged,
+            Some(other) => {
+                return Err(EcrError::InvalidParameter(format!(
+                    "Invalid parameter at 'filter.tagStatus': must be TAGGED, UNTAGGED or ANY, got {other:?}"
+                )))
+            }
+        };
+        let active = active_selected("filter.imageStatus", filter.image_status.as_deref())?;
+        Ok((tags, active))
     }
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ListImagesInput {
     registry_id: Option<String>,
     repository_name: String,
     next_token: Option<String>,
     max_results: Option<i64>,
-    filter: Option<TagFilter>,
+    filter: Option<ImagesFilter>,
 }
 
-/// `ListImages`: one entry per tag, and one per untagged image.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListImagesOutput {
+    image_ids: Vec<ImageIdentifier>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_token: Option<String>,
+}
+
+/// `ListImages`: one entry per tag, and one per untagged image; 100 a page
+/// unless `maxResults` says otherwise, as ECR documents.
 pub async fn list(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
     let input: ListImagesInput = decode(input)?;
     wire::registry_id(call, input.registry_id.as_deref())?;
     let name = repository_name(&input.repository_name)?;
-    let status = tag_status(input.filter)?;
-    let limit = wire::max_results(input.max_results, 1000, 1000)?;
+    let (status, active) = ImagesFilter::parse(input.filter)?;
+    let limit = wire::max_results(input.max_results, 100, 1000)?;
     let position = wire::position(input.next_token.as_deref())?;
+    if !active {
+        call.state.registry.repository(name).await?;
+        return encode(&ListImagesOutput {
+            image_ids: Vec::new(),
+            next_token: None,
+        });
+    }
     let after = match &position {
         Some(p) => (p[0].as_i64().unwrap_or(0), p[1].as_str().unwrap_or("")),
         None => (0, ""),
@@ -55,69 +85,107 @@ pub async fn list(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
         .await?;
     let more = rows.len() > limit;
     rows.truncate(limit);
-    let ids: Vec<Value> = rows
-        .iter()
-        .map(|(_, digest, tag)| {
-            image_id(&ImageId {
-                digest: Some(digest.clone()),
-                tag: tag.clone(),
-            })
-        })
-        .collect();
-    let mut out = json!({ "imageIds": ids });
-    if let (true, Some((id, _, tag))) = (more, rows.last()) {
-        out["nextToken"] = json!(wire::next_token(&json!([
+    let next_token = match (more, rows.last()) {
+        (true, Some((id, _, tag))) => Some(wire::next_token(&json!([
             id,
             tag.clone().unwrap_or_default()
-        ])));
-    }
-    Ok(out)
+        ]))),
+        _ => None,
+    };
+    encode(&ListImagesOutput {
+        image_ids: rows
+            .into_iter()
+            .map(|(_, digest, tag)| ImageIdentifier {
+                image_digest: Some(digest),
+                image_tag: tag,
+            })
+            .collect(),
+        next_token,
+    })
 }
 
-/// ECR's `ImageDetail`.
-fn image_detail(call: &Call<'_>, repository: &str, image: &Image) -> Value {
-    let mut detail = json!({
-        "registryId": call.state.info.registry_id,
-        "repositoryName": repository,
-        "imageDigest": image.digest,
-        "imageSizeInBytes": image.size,
-        "imagePushedAt": timestamp(image.pushed_at),
-        "imageManifestMediaType": image.media_type,
-        "imageStatus": "ACTIVE",
-    });
-    if !image.tags.is_empty() {
-        detail["imageTags"] = json!(image.tags);
+/// ECR's `ImageDetail`. Berth records no scan results yet and has no archive,
+/// so the members about them are never sent.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ImageDetail {
+    registry_id: String,
+    repository_name: String,
+    image_digest: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    image_tags: Vec<String>,
+    image_size_in_bytes: i64,
+    image_pushed_at: Timestamp,
+    image_manifest_media_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    artifact_media_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_recorded_pull_time: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject_manifest_digest: Option<String>,
+    image_status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_scan_status: Option<Absent>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_scan_findings_summary: Option<Absent>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_archived_at: Option<Absent>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_activated_at: Option<Absent>,
+}
+
+fn image_detail(call: &Call<'_>, repository: &str, image: &service::Image) -> ImageDetail {
+    ImageDetail {
+        registry_id: call.state.info.registry_id.clone(),
+        repository_name: repository.to_owned(),
+        image_digest: image.digest.clone(),
+        image_tags: image.tags.clone(),
+        image_size_in_bytes: image.size,
+        image_pushed_at: Timestamp(image.pushed_at),
+        image_manifest_media_type: image.media_type.clone(),
+        artifact_media_type: image.artifact_type.clone(),
+        last_recorded_pull_time: image.last_pulled_at.map(Timestamp),
+        subject_manifest_digest: image.subject_digest.clone(),
+        image_status: "ACTIVE",
+        image_scan_status: None,
+        image_scan_findings_summary: None,
+        last_archived_at: None,
+        last_activated_at: None,
     }
-    if let Some(t) = &image.artifact_type {
-        detail["artifactMediaType"] = json!(t);
-    }
-    if let Some(at) = image.last_pulled_at {
-        detail["lastRecordedPullTime"] = timestamp(at);
-    }
-    if let Some(subject) = &image.subject_digest {
-        detail["subjectManifestDigest"] = json!(subject);
-    }
-    detail
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct DescribeImagesInput {
     registry_id: Option<String>,
     repository_name: String,
     image_ids: Option<Vec<ImageIdentifier>>,
     next_token: Option<String>,
     max_results: Option<i64>,
-    filter: Option<TagFilter>,
+    filter: Option<ImagesFilter>,
 }
 
-/// `DescribeImages`: by id (the first failure is an error, as ECR does), or all.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DescribeImagesOutput {
+    image_details: Vec<ImageDetail>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_token: Option<String>,
+}
+
+/// `DescribeImages`: by id (the first failure is an error, as ECR does; ids
+/// cannot be combined with paging or a filter), or all, page by page.
 pub async fn describe(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
     let input: DescribeImagesInput = decode(input)?;
     wire::registry_id(call, input.registry_id.as_deref())?;
     let name = repository_name(&input.repository_name)?;
     let registry = &call.state.registry;
     if let Some(ids) = input.image_ids {
+        if input.next_token.is_some() || input.max_results.is_some() || input.filter.is_some() {
+            return Err(EcrError::InvalidParameter(
+                "imageIds cannot be combined with nextToken, maxResults or filter".into(),
+            ));
+        }
         let ids = wire::image_ids(ids)?;
         let mut details = Vec::new();
         for found in registry.find_images(name, &ids).await? {
@@ -126,37 +194,54 @@ pub async fn describe(call: &Call<'_>, input: Value) -> Result<Value, EcrError> 
                 Err((id, failure)) => {
                     return Err(EcrError::ImageNotFound(format!(
                         "The image with imageId {} does not exist within the repository with name '{name}': {}",
-                        image_id(&id),
+                        json!(image_id(&id)),
                         failure.reason()
                     )))
                 }
             }
         }
-        return Ok(json!({ "imageDetails": details }));
+        return encode(&DescribeImagesOutput {
+            image_details: details,
+            next_token: None,
+        });
     }
-    let status = tag_status(input.filter)?;
+    let (status, active) = ImagesFilter::parse(input.filter)?;
     let limit = wire::max_results(input.max_results, 100, 1000)?;
     let after = wire::position(input.next_token.as_deref())?
         .and_then(|p| p.as_i64())
         .unwrap_or(0);
+    if !active {
+        registry.repository(name).await?;
+        return encode(&DescribeImagesOutput {
+            image_details: Vec::new(),
+            next_token: None,
+        });
+    }
     let mut rows = registry
         .images_after(name, status, after, limit + 1)
         .await?;
     let more = rows.len() > limit;
     rows.truncate(limit);
-    let mut out = json!({"imageDetails": rows.iter().map(|i| image_detail(call, name, i)).collect::<Vec<_>>()});
-    if let (true, Some(last)) = (more, rows.last()) {
-        out["nextToken"] = json!(wire::next_token(&json!(last.id)));
-    }
-    Ok(out)
+    let next_token = match (more, rows.last()) {
+        (true, Some(last)) => Some(wire::next_token(&json!(last.id))),
+        _ => None,
+    };
+    encode(&DescribeImagesOutput {
+        image_details: rows.iter().map(|i| image_detail(call, name, i)).collect(),
+        next_token,
+    })
 }
 
-fn failure(id: &ImageId, failure: crate::service::ImageFailure) -> Value {
-    json!({"imageId": image_id(id), "failureCode": failure.code(), "failureReason": failure.reason()})
+fn failure(id: &ImageId, failure: crate::service::ImageFailure) -> ImageFailure {
+    ImageFailure {
+        image_id: image_id(id),
+        failure_code: failure.code(),
+        failure_reason: failure.reason().to_owned(),
+    }
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct BatchGetImageInput {
     registry_id: Option<String>,
     repository_name: String,
@@ -164,12 +249,40 @@ struct BatchGetImageInput {
     accepted_media_types: Option<Vec<String>>,
 }
 
-/// `BatchGetImage`: manifests byte for byte, with per-image failures.
+/// ECR's `Image`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Image {
+    registry_id: String,
+    repository_name: String,
+    image_id: ImageIdentifier,
+    image_manifest: String,
+    image_manifest_media_type: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchGetImageOutput {
+    images: Vec<Image>,
+    failures: Vec<ImageFailure>,
+}
+
+/// `BatchGetImage`: manifests byte for byte, with per-image failures. An
+/// image whose media type is not among `acceptedMediaTypes` exists but is
+/// not available in a form the caller accepts: `ImageInaccessible`, a code of
+/// the model's `ImageFailureCode`, with the reason saying why.
 pub async fn batch_get(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
     let input: BatchGetImageInput = decode(input)?;
     wire::registry_id(call, input.registry_id.as_deref())?;
     let name = repository_name(&input.repository_name)?;
     let ids = wire::image_ids(input.image_ids)?;
+    if let Some(types) = &input.accepted_media_types {
+        if !(1..=100).contains(&types.len()) {
+            return Err(EcrError::InvalidParameter(
+                "Invalid parameter at 'acceptedMediaTypes': must hold 1 to 100 media types".into(),
+            ));
+        }
+    }
     let registry = &call.state.registry;
     let (mut images, mut failures) = (Vec::new(), Vec::new());
     for found in registry.find_images(name, &ids).await? {
@@ -185,34 +298,47 @@ pub async fn batch_get(call: &Call<'_>, input: Value) -> Result<Value, EcrError>
             .as_ref()
             .is_none_or(|types| types.iter().any(|t| t == &image.media_type));
         if !accepted {
-            failures.push(json!({
-                "imageId": image_id(&id),
-                "failureCode": "UnsupportedImageType",
-                "failureReason": format!("The image's media type {} is not among acceptedMediaTypes", image.media_type),
-            }));
+            failures.push(ImageFailure {
+                image_id: image_id(&id),
+                failure_code: "ImageInaccessible",
+                failure_reason: format!(
+                    "The image's media type {} is not among acceptedMediaTypes",
+                    image.media_type
+                ),
+            });
             continue;
         }
         let digest = Digest::parse(&image.digest).expect("stored digests are valid");
         let manifest = registry
             .get_manifest(name, &ManifestRef::Digest(digest), true)
             .await?;
-        images.push(json!({
-            "registryId": call.state.info.registry_id,
-            "repositoryName": name,
-            "imageId": image_id(&ImageId { digest: Some(image.digest.clone()), tag: id.tag.clone() }),
-            "imageManifest": String::from_utf8_lossy(&manifest.body),
-            "imageManifestMediaType": manifest.media_type,
-        }));
+        images.push(Image {
+            registry_id: call.state.info.registry_id.clone(),
+            repository_name: name.to_owned(),
+            image_id: ImageIdentifier {
+                image_digest: Some(image.digest.clone()),
+                image_tag: id.tag.clone(),
+            },
+            image_manifest: String::from_utf8_lossy(&manifest.body).into_owned(),
+            image_manifest_media_type: manifest.media_type,
+        });
     }
-    Ok(json!({ "images": images, "failures": failures }))
+    encode(&BatchGetImageOutput { images, failures })
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct BatchDeleteImageInput {
     registry_id: Option<String>,
     repository_name: String,
     image_ids: Vec<ImageIdentifier>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchDeleteImageOutput {
+    image_ids: Vec<ImageIdentifier>,
+    failures: Vec<ImageFailure>,
 }
 
 /// `BatchDeleteImage`.
@@ -228,11 +354,14 @@ pub async fn batch_delete(call: &Call<'_>, input: Value) -> Result<Value, EcrErr
             Err((id, f)) => failures.push(failure(&id, f)),
         }
     }
-    Ok(json!({ "imageIds": deleted, "failures": failures }))
+    encode(&BatchDeleteImageOutput {
+        image_ids: deleted,
+        failures,
+    })
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PutImageInput {
     registry_id: Option<String>,
     repository_name: String,
@@ -240,6 +369,12 @@ struct PutImageInput {
     image_manifest_media_type: Option<String>,
     image_tag: Option<String>,
     image_digest: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PutImageOutput {
+    image: Image,
 }
 
 /// `PutImage`.
@@ -266,39 +401,70 @@ pub async fn put(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
             digest.as_ref(),
         )
         .await?;
-    Ok(json!({"image": {
-        "registryId": call.state.info.registry_id,
-        "repositoryName": name,
-        "imageId": image_id(&ImageId { digest: Some(put.digest.to_string()), tag: input.image_tag.clone() }),
-        "imageManifest": input.image_manifest,
-        "imageManifestMediaType": image.media_type,
-    }}))
+    encode(&PutImageOutput {
+        image: Image {
+            registry_id: call.state.info.registry_id.clone(),
+            repository_name: name.to_owned(),
+            image_id: ImageIdentifier {
+                image_digest: Some(put.digest.to_string()),
+                image_tag: input.image_tag,
+            },
+            image_manifest: input.image_manifest,
+            image_manifest_media_type: image.media_type,
+        },
+    })
 }
 
+/// ECR's `SubjectIdentifier`.
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SubjectId {
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SubjectIdentifier {
     image_digest: String,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ReferrerFilter {
+/// ECR's `ListImageReferrersFilter`.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ReferrersFilter {
     artifact_types: Option<Vec<String>>,
+    artifact_status: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ListImageReferrersInput {
     registry_id: Option<String>,
     repository_name: String,
-    subject_id: SubjectId,
-    filter: Option<ReferrerFilter>,
+    subject_id: SubjectIdentifier,
+    filter: Option<ReferrersFilter>,
     next_token: Option<String>,
     max_results: Option<i64>,
 }
 
-/// `ListImageReferrers`.
+/// ECR's `ImageReferrer`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ImageReferrer {
+    digest: String,
+    media_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    artifact_type: Option<String>,
+    size: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    annotations: Option<Value>,
+    artifact_status: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListImageReferrersOutput {
+    referrers: Vec<ImageReferrer>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_token: Option<String>,
+}
+
+/// `ListImageReferrers`: 20 a page unless `maxResults` (at most 50) says
+/// otherwise, as ECR documents. Authorized as `ecr:BatchGetImage`.
 pub async fn list_referrers(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
     let input: ListImageReferrersInput = decode(input)?;
     wire::registry_id(call, input.registry_id.as_deref())?;
@@ -306,17 +472,23 @@ pub async fn list_referrers(call: &Call<'_>, input: Value) -> Result<Value, EcrE
     let subject = Digest::parse(&input.subject_id.image_digest).map_err(|e| {
         EcrError::InvalidParameter(format!("Invalid parameter at 'subjectId': {e}"))
     })?;
-    let types = input
-        .filter
-        .and_then(|f| f.artifact_types)
-        .unwrap_or_default();
+    let filter = input.filter.unwrap_or_default();
+    let types = filter.artifact_types.unwrap_or_default();
     if types.len() > 5 {
         return Err(EcrError::InvalidParameter(
             "filter.artifactTypes holds at most 5 types".into(),
         ));
     }
-    let limit = wire::max_results(input.max_results, 50, 50)?;
+    let active = active_selected("filter.artifactStatus", filter.artifact_status.as_deref())?;
+    let limit = wire::max_results(input.max_results, 20, 50)?;
     let after = wire::position(input.next_token.as_deref())?;
+    if !active {
+        call.state.registry.repository(name).await?;
+        return encode(&ListImageReferrersOutput {
+            referrers: Vec::new(),
+            next_token: None,
+        });
+    }
     let mut last = after
         .as_ref()
         .and_then(Value::as_str)
@@ -346,32 +518,28 @@ pub async fn list_referrers(call: &Call<'_>, input: Value) -> Result<Value, EcrE
                 more = true;
                 break;
             }
-            let mut referrer = json!({
-                "digest": row.digest,
-                "mediaType": row.media_type,
-                "size": row.manifest_size,
-                "artifactStatus": "ACTIVE",
+            referrers.push(ImageReferrer {
+                digest: row.digest,
+                media_type: row.media_type,
+                artifact_type: row.artifact_type,
+                size: row.manifest_size,
+                annotations: row
+                    .annotations
+                    .as_deref()
+                    .and_then(|a| serde_json::from_str::<Value>(a).ok()),
+                artifact_status: "ACTIVE",
             });
-            if let Some(t) = &row.artifact_type {
-                referrer["artifactType"] = json!(t);
-            }
-            if let Some(a) = row
-                .annotations
-                .as_deref()
-                .and_then(|a| serde_json::from_str::<Value>(a).ok())
-            {
-                referrer["annotations"] = a;
-            }
-            referrers.push((row.digest.clone(), referrer));
         }
         if more || exhausted {
             break;
         }
     }
-    let mut out =
-        json!({"referrers": referrers.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>()});
-    if let (true, Some((digest, _))) = (more, referrers.last()) {
-        out["nextToken"] = json!(wire::next_token(&json!(digest)));
-    }
-    Ok(out)
+    let next_token = match (more, referrers.last()) {
+        (true, Some(last)) => Some(wire::next_token(&json!(last.digest))),
+        _ => None,
+    };
+    encode(&ListImageReferrersOutput {
+        referrers,
+        next_token,
+    })
 }

@@ -2,14 +2,14 @@
 //! UploadLayerPart, CompleteLayerUpload. Uploads are the same sessions the
 //! registry API uses, so a layer pushed either way serves both.
 
-use super::wire::{self, decode, repository_name};
+use super::wire::{self, decode, encode, repository_name, Absent};
 use super::{Call, EcrError};
 use crate::service::{ChunkHeaders, ServiceError};
 use base64::Engine;
 use berth_app::oci::Digest;
 use bytes::Bytes;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// The part size InitiateLayerUpload suggests.
 const PART_SIZE: u64 = 10 * 1024 * 1024;
@@ -17,11 +17,39 @@ const PART_SIZE: u64 = 10 * 1024 * 1024;
 const PART_MAX: usize = 20 * 1024 * 1024;
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CheckInput {
     registry_id: Option<String>,
     repository_name: String,
     layer_digests: Vec<String>,
+}
+
+/// ECR's `Layer`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Layer {
+    layer_digest: String,
+    layer_availability: &'static str,
+    layer_size: u64,
+    /// Not recorded: a blob's media type is only known to the manifests that use it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    media_type: Option<Absent>,
+}
+
+/// ECR's `LayerFailure`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LayerFailure {
+    layer_digest: String,
+    failure_code: &'static str,
+    failure_reason: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CheckOutput {
+    layers: Vec<Layer>,
+    failures: Vec<LayerFailure>,
 }
 
 /// `BatchCheckLayerAvailability`.
@@ -38,31 +66,43 @@ pub async fn check_availability(call: &Call<'_>, input: Value) -> Result<Value, 
     let (mut layers, mut failures) = (Vec::new(), Vec::new());
     for text in &input.layer_digests {
         let Ok(digest) = Digest::parse(text) else {
-            failures.push(json!({"layerDigest": text, "failureCode": "InvalidLayerDigest", "failureReason": "Invalid layer digest"}));
+            failures.push(LayerFailure {
+                layer_digest: text.clone(),
+                failure_code: "InvalidLayerDigest",
+                failure_reason: "Invalid layer digest",
+            });
             continue;
         };
         match registry.read_blob(name, &digest, None, false).await {
-            Ok(blob) => layers.push(json!({
-                "layerDigest": text,
-                "layerAvailability": "AVAILABLE",
-                "layerSize": blob.size,
-            })),
-            Err(ServiceError::BlobUnknown(_)) => failures.push(json!({
-                "layerDigest": text,
-                "failureCode": "MissingLayerDigest",
-                "failureReason": "Could not find layer",
-            })),
+            Ok(blob) => layers.push(Layer {
+                layer_digest: text.clone(),
+                layer_availability: "AVAILABLE",
+                layer_size: blob.size,
+                media_type: None,
+            }),
+            Err(ServiceError::BlobUnknown(_)) => failures.push(LayerFailure {
+                layer_digest: text.clone(),
+                failure_code: "MissingLayerDigest",
+                failure_reason: "Could not find layer",
+            }),
             Err(other) => return Err(other.into()),
         }
     }
-    Ok(json!({ "layers": layers, "failures": failures }))
+    encode(&CheckOutput { layers, failures })
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct InitiateInput {
     registry_id: Option<String>,
     repository_name: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InitiateOutput {
+    upload_id: String,
+    part_size: u64,
 }
 
 /// `InitiateLayerUpload`.
@@ -77,11 +117,14 @@ pub async fn initiate(call: &Call<'_>, input: Value) -> Result<Value, EcrError> 
         .registry
         .start_upload(name, call.identity.uploader())
         .await?;
-    Ok(json!({ "uploadId": upload.id, "partSize": PART_SIZE }))
+    encode(&InitiateOutput {
+        upload_id: upload.id,
+        part_size: PART_SIZE,
+    })
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct UploadPartInput {
     registry_id: Option<String>,
     repository_name: String,
@@ -89,6 +132,15 @@ struct UploadPartInput {
     part_first_byte: u64,
     part_last_byte: u64,
     layer_part_blob: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UploadPartOutput {
+    registry_id: String,
+    repository_name: String,
+    upload_id: String,
+    last_byte_received: u64,
 }
 
 /// `UploadLayerPart`: parts must follow each other without gaps.
@@ -130,21 +182,30 @@ pub async fn upload_part(call: &Call<'_>, input: Value) -> Result<Value, EcrErro
             )),
             other => other.into(),
         })?;
-    Ok(json!({
-        "registryId": call.state.info.registry_id,
-        "repositoryName": name,
-        "uploadId": input.upload_id,
-        "lastByteReceived": status.size.saturating_sub(1),
-    }))
+    encode(&UploadPartOutput {
+        registry_id: call.state.info.registry_id.clone(),
+        repository_name: name.to_owned(),
+        upload_id: input.upload_id,
+        last_byte_received: status.size.saturating_sub(1),
+    })
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CompleteInput {
     registry_id: Option<String>,
     repository_name: String,
     upload_id: String,
     layer_digests: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CompleteOutput {
+    registry_id: String,
+    repository_name: String,
+    upload_id: String,
+    layer_digest: String,
 }
 
 /// `CompleteLayerUpload`: verifies the digest and commits the layer.
@@ -182,19 +243,26 @@ pub async fn complete(call: &Call<'_>, input: Value) -> Result<Value, EcrError> 
             ServiceError::DigestMismatch { .. } => EcrError::InvalidLayer(e.to_string()),
             other => other.into(),
         })?;
-    Ok(json!({
-        "registryId": call.state.info.registry_id,
-        "repositoryName": name,
-        "uploadId": input.upload_id,
-        "layerDigest": digest.as_str(),
-    }))
+    encode(&CompleteOutput {
+        registry_id: call.state.info.registry_id.clone(),
+        repository_name: name.to_owned(),
+        upload_id: input.upload_id,
+        layer_digest: digest.as_str().to_owned(),
+    })
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct DownloadUrlInput {
     registry_id: Option<String>,
     repository_name: String,
+    layer_digest: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DownloadUrlOutput {
+    download_url: String,
     layer_digest: String,
 }
 
@@ -227,5 +295,8 @@ pub async fn download_url(call: &Call<'_>, input: Value) -> Result<Value, EcrErr
         Some(url) => url,
         None => crate::http::signed_download_url(call.state, name, &digest).0,
     };
-    Ok(json!({ "downloadUrl": url, "layerDigest": digest.as_str() }))
+    encode(&DownloadUrlOutput {
+        download_url: url,
+        layer_digest: digest.as_str().to_owned(),
+    })
 }

@@ -2,11 +2,11 @@
 //! DeleteLifecyclePolicy, StartLifecyclePolicyPreview, GetLifecyclePolicyPreview.
 //! A preview is evaluated at once (status COMPLETE) and deletes nothing.
 
-use super::wire::{self, decode, repository_name, timestamp, ImageIdentifier};
+use super::wire::{self, decode, encode, repository_name, Absent, ImageIdentifier, Timestamp};
 use super::{Call, EcrError};
 use crate::service::lifecycle::PreviewEntry;
 use crate::service::{ImageId, ServiceError};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 fn not_found(call: &Call<'_>, name: &str) -> EcrError {
@@ -26,11 +26,22 @@ fn invalid_policy(error: ServiceError) -> EcrError {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PutInput {
     registry_id: Option<String>,
     repository_name: String,
     lifecycle_policy_text: String,
+}
+
+/// The output of PutLifecyclePolicy, GetLifecyclePolicy and DeleteLifecyclePolicy.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PolicyOutput {
+    registry_id: String,
+    repository_name: String,
+    lifecycle_policy_text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_evaluated_at: Option<Timestamp>,
 }
 
 /// `PutLifecyclePolicy`.
@@ -50,67 +61,71 @@ pub async fn put(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
         )
         .await
         .map_err(invalid_policy)?;
-    Ok(json!({
-        "registryId": call.state.info.registry_id,
-        "repositoryName": name,
-        "lifecyclePolicyText": input.lifecycle_policy_text,
-    }))
+    encode(&PolicyOutput {
+        registry_id: call.state.info.registry_id.clone(),
+        repository_name: name.to_owned(),
+        lifecycle_policy_text: input.lifecycle_policy_text,
+        last_evaluated_at: None,
+    })
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RepositoryInput {
     registry_id: Option<String>,
     repository_name: String,
 }
 
-async fn current(call: &Call<'_>, input: Value) -> Result<(String, String), EcrError> {
+/// The repository's policy, with when it was last applied (if it was).
+async fn current(call: &Call<'_>, input: Value) -> Result<PolicyOutput, EcrError> {
     let input: RepositoryInput = decode(input)?;
     wire::registry_id(call, input.registry_id.as_deref())?;
     let name = repository_name(&input.repository_name)?.to_owned();
-    let text = call
-        .state
-        .registry
+    let registry = &call.state.registry;
+    let text = registry
         .lifecycle_policy(&name)
         .await?
         .ok_or_else(|| not_found(call, &name))?;
-    Ok((name, text))
+    let last_evaluated_at = registry.lifecycle_evaluated_at(&name).await?.map(Timestamp);
+    Ok(PolicyOutput {
+        registry_id: call.state.info.registry_id.clone(),
+        repository_name: name,
+        lifecycle_policy_text: text,
+        last_evaluated_at,
+    })
 }
 
 /// `GetLifecyclePolicy`, with `lastEvaluatedAt` once the policy has been applied.
 pub async fn get(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
-    let (name, text) = current(call, input).await?;
-    let mut out = json!({
-        "registryId": call.state.info.registry_id,
-        "repositoryName": name,
-        "lifecyclePolicyText": text,
-    });
-    if let Some(at) = call.state.registry.lifecycle_evaluated_at(&name).await? {
-        out["lastEvaluatedAt"] = timestamp(at);
-    }
-    Ok(out)
+    encode(&current(call, input).await?)
 }
 
-/// `DeleteLifecyclePolicy`.
+/// `DeleteLifecyclePolicy`: answers with the deleted policy and, once it had
+/// been applied, `lastEvaluatedAt`.
 pub async fn delete(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
-    let (name, text) = current(call, input).await?;
+    let deleted = current(call, input).await?;
     call.state
         .registry
-        .set_lifecycle_policy(&name, None)
+        .set_lifecycle_policy(&deleted.repository_name, None)
         .await?;
-    Ok(json!({
-        "registryId": call.state.info.registry_id,
-        "repositoryName": name,
-        "lifecyclePolicyText": text,
-    }))
+    encode(&deleted)
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct StartPreviewInput {
     registry_id: Option<String>,
     repository_name: String,
     lifecycle_policy_text: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StartPreviewOutput {
+    registry_id: String,
+    repository_name: String,
+    lifecycle_policy_text: String,
+    status: &'static str,
 }
 
 /// `StartLifecyclePolicyPreview`: evaluates the given (or saved) policy now.
@@ -130,22 +145,23 @@ pub async fn start_preview(call: &Call<'_>, input: Value) -> Result<Value, EcrEr
         .start_lifecycle_preview(name, &text)
         .await
         .map_err(invalid_policy)?;
-    Ok(json!({
-        "registryId": call.state.info.registry_id,
-        "repositoryName": name,
-        "lifecyclePolicyText": text,
-        "status": "COMPLETE",
-    }))
+    encode(&StartPreviewOutput {
+        registry_id: call.state.info.registry_id.clone(),
+        repository_name: name.to_owned(),
+        lifecycle_policy_text: text,
+        status: "COMPLETE",
+    })
 }
 
+/// ECR's `LifecyclePolicyPreviewFilter`.
 #[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PreviewFilter {
     tag_status: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct GetPreviewInput {
     registry_id: Option<String>,
     repository_name: String,
@@ -153,6 +169,53 @@ struct GetPreviewInput {
     next_token: Option<String>,
     max_results: Option<i64>,
     filter: Option<PreviewFilter>,
+}
+
+/// ECR's `LifecyclePolicyRuleAction`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RuleAction {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    /// Only for `TRANSITION`, which Berth does not do (it has no archive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_storage_class: Option<Absent>,
+}
+
+/// ECR's `LifecyclePolicyPreviewResult`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PreviewResult {
+    image_digest: String,
+    image_tags: Vec<String>,
+    image_pushed_at: Timestamp,
+    action: RuleAction,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    applied_rule_priority: Option<u32>,
+    storage_class: &'static str,
+}
+
+/// ECR's `LifecyclePolicyPreviewSummary`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PreviewSummary {
+    expiring_image_total_count: usize,
+    /// Only for `TRANSITION` rules, which Berth does not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transitioning_image_total_counts: Option<Absent>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GetPreviewOutput {
+    registry_id: String,
+    repository_name: String,
+    lifecycle_policy_text: String,
+    status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_token: Option<String>,
+    preview_results: Vec<PreviewResult>,
+    summary: PreviewSummary,
 }
 
 fn selected(entry: &PreviewEntry, ids: &[ImageId], tag_status: Option<&str>) -> bool {
@@ -208,34 +271,34 @@ pub async fn get_preview(call: &Call<'_>, input: Value) -> Result<Value, EcrErro
         .iter()
         .filter(|e| selected(e, &ids, tag_status.as_deref()))
         .collect();
-    let page: Vec<Value> = matching
+    let preview_results = matching
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|e| {
-            let mut result = json!({
-                "imageDigest": e.digest,
-                "imageTags": e.tags,
-                "imagePushedAt": timestamp(e.pushed_at),
-                "action": {"type": "EXPIRE"},
-                "storageClass": "STANDARD",
-            });
-            if let Some(rule) = e.rule {
-                result["appliedRulePriority"] = json!(rule);
-            }
-            result
+        .map(|e| PreviewResult {
+            image_digest: e.digest.clone(),
+            image_tags: e.tags.clone(),
+            image_pushed_at: Timestamp(e.pushed_at),
+            action: RuleAction {
+                kind: "EXPIRE",
+                target_storage_class: None,
+            },
+            applied_rule_priority: e.rule,
+            storage_class: "STANDARD",
         })
         .collect();
-    let mut out = json!({
-        "registryId": call.state.info.registry_id,
-        "repositoryName": name,
-        "lifecyclePolicyText": text,
-        "status": status,
-        "previewResults": page,
-        "summary": {"expiringImageTotalCount": total},
-    });
-    if offset + limit < matching.len() {
-        out["nextToken"] = json!(wire::next_token(&json!(offset + limit)));
-    }
-    Ok(out)
+    let next_token =
+        (offset + limit < matching.len()).then(|| wire::next_token(&json!(offset + limit)));
+    encode(&GetPreviewOutput {
+        registry_id: call.state.info.registry_id.clone(),
+        repository_name: name.to_owned(),
+        lifecycle_policy_text: text,
+        status,
+        next_token,
+        preview_results,
+        summary: PreviewSummary {
+            expiring_image_total_count: total,
+            transitioning_image_total_counts: None,
+        },
+    })
 }

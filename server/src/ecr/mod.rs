@@ -1,7 +1,10 @@
 //! The ECR face: AWS JSON 1.1 over `POST /`. The `X-Amz-Target` header is parsed
-//! once into an [`Operation`], the SigV4 signature is verified, and the body is
-//! decoded into the operation's input; the operations only translate to the
-//! service layer and back.
+//! once into an [`Operation`], the SigV4 signature is verified, the caller is
+//! authorized for the operation's IAM action ([`Operation::action`]), and the
+//! body is decoded into the operation's typed input, which carries every
+//! member of botocore's model for it and refuses any other by name
+//! (`InvalidParameterException`); the answer is the operation's typed output.
+//! The operations only translate to the service layer and back.
 
 mod error;
 mod images;
@@ -10,6 +13,7 @@ mod lifecycle;
 mod policies;
 mod repositories;
 mod scanning;
+mod settings;
 mod wire;
 
 pub use error::EcrError;
@@ -41,9 +45,14 @@ macro_rules! operations {
                 match name { $(stringify!($name) => Some(Self::$name),)* _ => None }
             }
 
-            /// The operation's name, which is also its IAM action after `ecr:`.
+            /// The operation's name.
             pub fn name(self) -> &'static str {
                 match self { $(Self::$name => stringify!($name)),* }
+            }
+
+            /// `ecr:<Operation>`, the IAM action named after the operation.
+            fn named_action(self) -> &'static str {
+                match self { $(Self::$name => concat!("ecr:", stringify!($name))),* }
             }
         }
     };
@@ -85,7 +94,20 @@ operations!(
     DeleteLifecyclePolicy,
     StartLifecyclePolicyPreview,
     GetLifecyclePolicyPreview,
+    GetAccountSetting,
+    PutAccountSetting,
 );
+
+impl Operation {
+    /// The IAM action that authorizes the operation: `ecr:<Operation>`, except
+    /// where ECR documents another (ListImageReferrers needs `ecr:BatchGetImage`).
+    pub fn action(self) -> &'static str {
+        match self {
+            Self::ListImageReferrers => "ecr:BatchGetImage",
+            other => other.named_action(),
+        }
+    }
+}
 
 /// What an operation can reach: the state and the caller.
 pub struct Call<'a> {
@@ -211,6 +233,8 @@ async fn dispatch(call: &Call<'_>, operation: Operation, input: Value) -> Result
         PutRegistryPolicy => policies::put_registry_policy(call, input).await,
         GetRegistryPolicy => policies::get_registry_policy(call, input).await,
         DeleteRegistryPolicy => policies::delete_registry_policy(call, input).await,
+        GetAccountSetting => settings::get(call, input).await,
+        PutAccountSetting => settings::put(call, input).await,
     }
 }
 
@@ -231,7 +255,7 @@ fn repository_in<'a>(call: &Call<'_>, input: &'a Value) -> Option<&'a str> {
 /// registry's) allow `ecr:<Operation>` on its resource. Listing all
 /// repositories is filtered per repository instead.
 async fn authorize(call: &Call<'_>, operation: Operation, input: &Value) -> Result<(), EcrError> {
-    let action = format!("ecr:{}", operation.name());
+    let action = operation.action();
     let names: Vec<&str> = match (
         operation,
         input.get("repositoryNames").and_then(Value::as_array),
@@ -246,7 +270,7 @@ async fn authorize(call: &Call<'_>, operation: Operation, input: &Value) -> Resu
         names.into_iter().map(Resource::Repository).collect()
     };
     for resource in resources {
-        allow(call, &action, resource).await?;
+        allow(call, action, resource).await?;
     }
     Ok(())
 }
@@ -345,5 +369,26 @@ fn signature_error(error: sigv4::SigV4Error) -> EcrError {
         sigv4::SigV4Error::MissingAuthentication => EcrError::MissingAuthenticationToken,
         sigv4::SigV4Error::Incomplete(_) => EcrError::IncompleteSignature(error.to_string()),
         _ => EcrError::InvalidSignature(error.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Operation;
+
+    #[test]
+    fn operations_are_authorized_by_the_actions_ecr_documents() {
+        assert_eq!(Operation::PutImage.action(), "ecr:PutImage");
+        assert_eq!(
+            Operation::GetAccountSetting.action(),
+            "ecr:GetAccountSetting"
+        );
+        // ECR: "The IAM principal invoking this operation must have the
+        // ecr:BatchGetImage permission."
+        assert_eq!(Operation::ListImageReferrers.action(), "ecr:BatchGetImage");
+        assert_eq!(
+            Operation::parse("ListImageReferrers"),
+            Some(Operation::ListImageReferrers)
+        );
     }
 }

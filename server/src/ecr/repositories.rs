@@ -2,16 +2,52 @@
 //! CreateRepository, DescribeRepositories, DeleteRepository, PutImageTagMutability,
 //! PutImageScanningConfiguration, TagResource, UntagResource, ListTagsForResource.
 
-use super::wire::{self, decode, exclusion_filters, repository, repository_name, timestamp};
+use super::wire::{
+    self, decode, encode, exclusion_filters, repository, repository_name, EncryptionConfiguration,
+    ExclusionFilter, ImageScanningConfiguration, NoInput, Repository, Timestamp,
+};
 use super::{Call, EcrError};
 use crate::auth::authorize::Resource;
-use crate::service::repositories::RepositorySettings;
+use crate::service::repositories::{RepositorySettings, MAX_RESOURCE_TAGS};
 use base64::Engine;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::collections::HashSet;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct GetAuthorizationTokenInput {
+    registry_ids: Option<Vec<String>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthorizationData {
+    authorization_token: String,
+    expires_at: Timestamp,
+    proxy_endpoint: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GetAuthorizationTokenOutput {
+    authorization_data: Vec<AuthorizationData>,
+}
 
 /// `GetAuthorizationToken`: a 12-hour token for `docker login --username AWS`.
-pub async fn get_authorization_token(call: &Call<'_>, _input: Value) -> Result<Value, EcrError> {
+/// `registryIds` may name only this registry (1 to 10 times).
+pub async fn get_authorization_token(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
+    let input: GetAuthorizationTokenInput = decode(input)?;
+    if let Some(ids) = &input.registry_ids {
+        if !(1..=10).contains(&ids.len()) {
+            return Err(EcrError::InvalidParameter(
+                "Invalid parameter at 'registryIds': must hold 1 to 10 registry ids".into(),
+            ));
+        }
+        for id in ids {
+            wire::registry_id(call, Some(id))?;
+        }
+    }
     let (token, expires_at) = call
         .state
         .auth
@@ -23,35 +59,57 @@ pub async fn get_authorization_token(call: &Call<'_>, _input: Value) -> Result<V
         })?;
     let encoded = base64::engine::general_purpose::STANDARD
         .encode(format!("{}:{token}", crate::auth::TOKEN_USER));
-    Ok(json!({"authorizationData": [{
-        "authorizationToken": encoded,
-        "expiresAt": timestamp(expires_at),
-        "proxyEndpoint": call.state.info.public_url,
-    }]}))
+    encode(&GetAuthorizationTokenOutput {
+        authorization_data: vec![AuthorizationData {
+            authorization_token: encoded,
+            expires_at: Timestamp(expires_at),
+            proxy_endpoint: call.state.info.public_url.clone(),
+        }],
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReplicationConfiguration {
+    /// Always empty: Berth does not replicate.
+    rules: Vec<Value>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DescribeRegistryOutput {
+    registry_id: String,
+    replication_configuration: ReplicationConfiguration,
 }
 
 /// `DescribeRegistry`.
-pub async fn describe_registry(call: &Call<'_>, _input: Value) -> Result<Value, EcrError> {
-    Ok(json!({
-        "registryId": call.state.info.registry_id,
-        "replicationConfiguration": {"rules": []},
-    }))
+pub async fn describe_registry(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
+    let NoInput {} = decode(input)?;
+    encode(&DescribeRegistryOutput {
+        registry_id: call.state.info.registry_id.clone(),
+        replication_configuration: ReplicationConfiguration { rules: Vec::new() },
+    })
 }
 
 /// ECR's resource `Tag` (its members are capitalised).
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 struct Tag {
     key: String,
     value: String,
 }
 
+/// Checks tags as ECR does: at most [`MAX_RESOURCE_TAGS`] in one call
+/// (`TooManyTagsException`), each key once, well-formed keys and values
+/// (`InvalidTagParameterException`).
 fn tag_pairs(tags: Vec<Tag>) -> Result<Vec<(String, String)>, EcrError> {
-    if tags.len() > 50 {
-        return Err(EcrError::InvalidTagParameter(
-            "a repository can have at most 50 tags".into(),
-        ));
+    if tags.len() > MAX_RESOURCE_TAGS {
+        return Err(EcrError::TooManyTags(format!(
+            "a repository can have at most {MAX_RESOURCE_TAGS} tags; {} were given",
+            tags.len()
+        )));
     }
+    let mut seen = HashSet::new();
     tags.into_iter()
         .map(|t| {
             if t.key.is_empty() || t.key.len() > 128 || t.value.len() > 256 || t.key.starts_with("aws:") {
@@ -59,18 +117,16 @@ fn tag_pairs(tags: Vec<Tag>) -> Result<Vec<(String, String)>, EcrError> {
                     "tag key {:?} must be 1 to 128 characters not starting with 'aws:', its value at most 256",
                     t.key
                 )))
+            } else if !seen.insert(t.key.clone()) {
+                Err(EcrError::InvalidTagParameter(format!(
+                    "tag key {:?} is given more than once",
+                    t.key
+                )))
             } else {
                 Ok((t.key, t.value))
             }
         })
         .collect()
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ExclusionFilter {
-    filter_type: String,
-    filter: String,
 }
 
 fn filters(list: Option<Vec<ExclusionFilter>>) -> Result<Vec<String>, EcrError> {
@@ -90,28 +146,21 @@ fn filters(list: Option<Vec<ExclusionFilter>>) -> Result<Vec<String>, EcrError> 
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ScanningConfiguration {
-    scan_on_push: Option<bool>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct EncryptionConfiguration {
-    encryption_type: String,
-    kms_key: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CreateRepositoryInput {
     registry_id: Option<String>,
     repository_name: String,
     tags: Option<Vec<Tag>>,
     image_tag_mutability: Option<String>,
     image_tag_mutability_exclusion_filters: Option<Vec<ExclusionFilter>>,
-    image_scanning_configuration: Option<ScanningConfiguration>,
+    image_scanning_configuration: Option<ImageScanningConfiguration>,
     encryption_configuration: Option<EncryptionConfiguration>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RepositoryOutput {
+    repository: Repository,
 }
 
 /// `CreateRepository`.
@@ -125,8 +174,7 @@ pub async fn create(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
         exclusions: filters(input.image_tag_mutability_exclusion_filters)?,
         scan_on_push: input
             .image_scanning_configuration
-            .and_then(|c| c.scan_on_push)
-            .unwrap_or(false),
+            .is_some_and(|c| c.scan_on_push),
         encryption_type: encryption.as_ref().map(|e| e.encryption_type.clone()),
         kms_key: encryption.and_then(|e| e.kms_key),
         tags: tag_pairs(input.tags.unwrap_or_default())?,
@@ -136,11 +184,13 @@ pub async fn create(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
         .registry
         .create_repository(name, &settings)
         .await?;
-    Ok(json!({"repository": repository(call, &repo)}))
+    encode(&RepositoryOutput {
+        repository: repository(call, &repo),
+    })
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct DescribeRepositoriesInput {
     registry_id: Option<String>,
     repository_names: Option<Vec<String>>,
@@ -148,7 +198,16 @@ struct DescribeRepositoriesInput {
     max_results: Option<i64>,
 }
 
-/// `DescribeRepositories`: by name, or all of them page by page.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DescribeRepositoriesOutput {
+    repositories: Vec<Repository>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_token: Option<String>,
+}
+
+/// `DescribeRepositories`: by name, or all of them page by page (100 a page
+/// unless `maxResults` says otherwise, as ECR documents).
 pub async fn describe(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
     let input: DescribeRepositoriesInput = decode(input)?;
     wire::registry_id(call, input.registry_id.as_deref())?;
@@ -171,9 +230,12 @@ pub async fn describe(call: &Call<'_>, input: Value) -> Result<Value, EcrError> 
                 &registry.repository(repository_name(name)?).await?,
             ));
         }
-        return Ok(json!({"repositories": repositories}));
+        return encode(&DescribeRepositoriesOutput {
+            repositories,
+            next_token: None,
+        });
     }
-    let limit = wire::max_results(input.max_results, 1000, 1000)?;
+    let limit = wire::max_results(input.max_results, 100, 1000)?;
     let after = wire::position(input.next_token.as_deref())?;
     let after = after.as_ref().and_then(Value::as_str);
     // Only repositories the caller may describe are listed; a page is filled by
@@ -204,18 +266,18 @@ pub async fn describe(call: &Call<'_>, input: Value) -> Result<Value, EcrError> 
             break;
         }
     }
-    let mut out =
-        json!({"repositories": rows.iter().map(|r| repository(call, r)).collect::<Vec<_>>()});
-    if more {
-        if let Some(last) = rows.last() {
-            out["nextToken"] = json!(wire::next_token(&json!(last.name)));
-        }
-    }
-    Ok(out)
+    let next_token = match (more, rows.last()) {
+        (true, Some(last)) => Some(wire::next_token(&json!(last.name))),
+        _ => None,
+    };
+    encode(&DescribeRepositoriesOutput {
+        repositories: rows.iter().map(|r| repository(call, r)).collect(),
+        next_token,
+    })
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct DeleteRepositoryInput {
     registry_id: Option<String>,
     repository_name: String,
@@ -232,16 +294,28 @@ pub async fn delete(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
         .registry
         .delete_repository(name, input.force.unwrap_or(false))
         .await?;
-    Ok(json!({"repository": repository(call, &repo)}))
+    encode(&RepositoryOutput {
+        repository: repository(call, &repo),
+    })
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PutImageTagMutabilityInput {
     registry_id: Option<String>,
     repository_name: String,
     image_tag_mutability: String,
     image_tag_mutability_exclusion_filters: Option<Vec<ExclusionFilter>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PutImageTagMutabilityOutput {
+    registry_id: String,
+    repository_name: String,
+    image_tag_mutability: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    image_tag_mutability_exclusion_filters: Vec<ExclusionFilter>,
 }
 
 /// `PutImageTagMutability`.
@@ -255,23 +329,28 @@ pub async fn put_tag_mutability(call: &Call<'_>, input: Value) -> Result<Value, 
         .registry
         .set_tag_mutability(name, &input.image_tag_mutability, &exclusions)
         .await?;
-    let mut out = json!({
-        "registryId": call.state.info.registry_id,
-        "repositoryName": repo.name,
-        "imageTagMutability": repo.tag_mutability,
-    });
-    if !exclusions.is_empty() {
-        out["imageTagMutabilityExclusionFilters"] = exclusion_filters(&exclusions);
-    }
-    Ok(out)
+    encode(&PutImageTagMutabilityOutput {
+        registry_id: call.state.info.registry_id.clone(),
+        repository_name: repo.name,
+        image_tag_mutability: repo.tag_mutability,
+        image_tag_mutability_exclusion_filters: exclusion_filters(&exclusions),
+    })
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PutImageScanningConfigurationInput {
     registry_id: Option<String>,
     repository_name: String,
-    image_scanning_configuration: ScanningConfiguration,
+    image_scanning_configuration: ImageScanningConfiguration,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PutImageScanningConfigurationOutput {
+    registry_id: String,
+    repository_name: String,
+    image_scanning_configuration: ImageScanningConfiguration,
 }
 
 /// `PutImageScanningConfiguration`.
@@ -279,20 +358,18 @@ pub async fn put_scanning_configuration(call: &Call<'_>, input: Value) -> Result
     let input: PutImageScanningConfigurationInput = decode(input)?;
     wire::registry_id(call, input.registry_id.as_deref())?;
     let name = repository_name(&input.repository_name)?;
-    let scan_on_push = input
-        .image_scanning_configuration
-        .scan_on_push
-        .unwrap_or(false);
     let repo = call
         .state
         .registry
-        .set_scan_on_push(name, scan_on_push)
+        .set_scan_on_push(name, input.image_scanning_configuration.scan_on_push)
         .await?;
-    Ok(json!({
-        "registryId": call.state.info.registry_id,
-        "repositoryName": repo.name,
-        "imageScanningConfiguration": {"scanOnPush": repo.scan_on_push},
-    }))
+    encode(&PutImageScanningConfigurationOutput {
+        registry_id: call.state.info.registry_id.clone(),
+        repository_name: repo.name,
+        image_scanning_configuration: ImageScanningConfiguration {
+            scan_on_push: repo.scan_on_push,
+        },
+    })
 }
 
 /// The repository name in a repository ARN of this registry.
@@ -311,23 +388,32 @@ fn repository_of_arn<'a>(call: &Call<'_>, arn: &'a str) -> Result<&'a str, EcrEr
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct TagResourceInput {
     resource_arn: String,
     tags: Vec<Tag>,
 }
 
-/// `TagResource`.
+/// TagResource's and UntagResource's output: no members.
+#[derive(Serialize)]
+struct NoOutput {}
+
+/// `TagResource`: refused with `TooManyTagsException` if the repository
+/// would then have more than [`MAX_RESOURCE_TAGS`] tags.
 pub async fn tag_resource(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
     let input: TagResourceInput = decode(input)?;
     let name = repository_of_arn(call, &input.resource_arn)?;
     let tags = tag_pairs(input.tags)?;
-    call.state.registry.tag_repository(name, &tags).await?;
-    Ok(json!({}))
+    call.state
+        .registry
+        .tag_repository(name, &tags)
+        .await?
+        .map_err(|e| EcrError::TooManyTags(e.to_string()))?;
+    encode(&NoOutput {})
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct UntagResourceInput {
     resource_arn: String,
     tag_keys: Vec<String>,
@@ -341,13 +427,19 @@ pub async fn untag_resource(call: &Call<'_>, input: Value) -> Result<Value, EcrE
         .registry
         .untag_repository(name, &input.tag_keys)
         .await?;
-    Ok(json!({}))
+    encode(&NoOutput {})
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ListTagsForResourceInput {
     resource_arn: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListTagsForResourceOutput {
+    tags: Vec<Tag>,
 }
 
 /// `ListTagsForResource`.
@@ -355,5 +447,10 @@ pub async fn list_tags_for_resource(call: &Call<'_>, input: Value) -> Result<Val
     let input: ListTagsForResourceInput = decode(input)?;
     let name = repository_of_arn(call, &input.resource_arn)?;
     let tags = call.state.registry.repository_tags(name).await?;
-    Ok(json!({"tags": tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect::<Vec<_>>()}))
+    encode(&ListTagsForResourceOutput {
+        tags: tags
+            .into_iter()
+            .map(|(key, value)| Tag { key, value })
+            .collect(),
+    })
 }

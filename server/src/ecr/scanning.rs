@@ -4,15 +4,15 @@
 //! reports what applies to each repository; the scanner itself is a later
 //! piece of work.
 
-use super::wire::{decode, repository_name};
+use super::wire::{decode, encode, repository_name, NoInput};
 use super::{Call, EcrError};
 use crate::service::repositories::wildcard_match;
 use crate::service::scanning::{
     self, RegistryScanningConfiguration, RepositoryFilter, ScanningRule,
 };
 use crate::service::ServiceError;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 async fn current(call: &Call<'_>) -> Result<RegistryScanningConfiguration, EcrError> {
     Ok(call.state.registry.scanning_configuration().await?)
@@ -21,7 +21,7 @@ async fn current(call: &Call<'_>) -> Result<RegistryScanningConfiguration, EcrEr
 /// `PutRegistryScanningConfiguration`.
 pub async fn put_registry(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
     #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     struct Input {
         scan_type: Option<String>,
         rules: Option<Vec<ScanningRule>>,
@@ -36,22 +36,55 @@ pub async fn put_registry(call: &Call<'_>, input: Value) -> Result<Value, EcrErr
         .registry
         .set_scanning_configuration(&config)
         .await?;
-    Ok(json!({ "registryScanningConfiguration": config }))
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Output {
+        registry_scanning_configuration: RegistryScanningConfiguration,
+    }
+    encode(&Output {
+        registry_scanning_configuration: config,
+    })
 }
 
 /// `GetRegistryScanningConfiguration`.
-pub async fn get_registry(call: &Call<'_>, _input: Value) -> Result<Value, EcrError> {
-    let config = current(call).await?;
-    Ok(json!({
-        "registryId": call.state.info.registry_id,
-        "scanningConfiguration": config,
-    }))
+pub async fn get_registry(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
+    let NoInput {} = decode(input)?;
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Output {
+        registry_id: String,
+        scanning_configuration: RegistryScanningConfiguration,
+    }
+    encode(&Output {
+        registry_id: call.state.info.registry_id.clone(),
+        scanning_configuration: current(call).await?,
+    })
+}
+
+/// ECR's `RepositoryScanningConfiguration`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RepositoryScanningConfiguration<'a> {
+    repository_arn: String,
+    repository_name: String,
+    scan_on_push: bool,
+    scan_frequency: &'a str,
+    applied_scan_filters: Vec<&'a RepositoryFilter>,
+}
+
+/// ECR's `RepositoryScanningConfigurationFailure`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RepositoryScanningConfigurationFailure {
+    repository_name: String,
+    failure_code: &'static str,
+    failure_reason: &'static str,
 }
 
 /// `BatchGetRepositoryScanningConfiguration`: what applies to each repository.
 pub async fn batch_get_repository(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
     #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
     struct Input {
         repository_names: Vec<String>,
     }
@@ -68,11 +101,11 @@ pub async fn batch_get_repository(call: &Call<'_>, input: Value) -> Result<Value
         let repo = match call.state.registry.repository(name).await {
             Ok(repo) => repo,
             Err(ServiceError::RepositoryUnknown { .. }) => {
-                failures.push(json!({
-                    "repositoryName": name,
-                    "failureCode": "REPOSITORY_NOT_FOUND",
-                    "failureReason": "REPOSITORY_NOT_FOUND",
-                }));
+                failures.push(RepositoryScanningConfigurationFailure {
+                    repository_name: name.to_owned(),
+                    failure_code: "REPOSITORY_NOT_FOUND",
+                    failure_reason: "REPOSITORY_NOT_FOUND",
+                });
                 continue;
             }
             Err(other) => return Err(other.into()),
@@ -99,13 +132,22 @@ pub async fn batch_get_repository(call: &Call<'_>, input: Value) -> Result<Value
             .iter()
             .flat_map(|r| &r.repository_filters)
             .collect();
-        found.push(json!({
-            "repositoryArn": call.state.info.repository_arn(name),
-            "repositoryName": name,
-            "scanOnPush": repo.scan_on_push || frequency == "SCAN_ON_PUSH",
-            "scanFrequency": frequency,
-            "appliedScanFilters": filters,
-        }));
+        found.push(RepositoryScanningConfiguration {
+            repository_arn: call.state.info.repository_arn(name),
+            repository_name: name.to_owned(),
+            scan_on_push: repo.scan_on_push || frequency == "SCAN_ON_PUSH",
+            scan_frequency: frequency,
+            applied_scan_filters: filters,
+        });
     }
-    Ok(json!({ "scanningConfigurations": found, "failures": failures }))
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Output<'a> {
+        scanning_configurations: Vec<RepositoryScanningConfiguration<'a>>,
+        failures: Vec<RepositoryScanningConfigurationFailure>,
+    }
+    encode(&Output {
+        scanning_configurations: found,
+        failures,
+    })
 }

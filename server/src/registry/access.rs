@@ -21,7 +21,9 @@ fn needs(endpoint: &Endpoint, query: &Query) -> Needs {
     use Endpoint::*;
     match endpoint {
         ApiVersion | Catalog => Needs::All(&[]),
-        ListTags { .. } | ListReferrers { .. } => Needs::All(&["ecr:ListImages"]),
+        ListTags { .. } => Needs::All(&["ecr:ListImages"]),
+        // The action ECR documents for ListImageReferrers, so both faces agree.
+        ListReferrers { .. } => Needs::All(&["ecr:BatchGetImage"]),
         GetManifest { .. } => Needs::All(&["ecr:BatchGetImage"]),
         PutManifest { .. } => Needs::All(&["ecr:PutImage"]),
         DeleteManifest { .. } | DeleteBlob { .. } => Needs::All(&["ecr:BatchDeleteImage"]),

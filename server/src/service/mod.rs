@@ -15,6 +15,7 @@ mod pulls;
 pub mod repositories;
 pub mod scanning;
 mod sessions;
+pub mod settings;
 mod upload_hash;
 pub(crate) mod uploads;
 

@@ -82,6 +82,17 @@ impl From<RepositoryOrder> for db::RepositoryOrder {
     }
 }
 
+/// The most resource tags a repository has (ECR's limit).
+pub const MAX_RESOURCE_TAGS: usize = 50;
+
+/// Tagging would leave a repository with more than [`MAX_RESOURCE_TAGS`].
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("a repository has at most {MAX_RESOURCE_TAGS} tags; with these it would have {count}")]
+pub struct TooManyTags {
+    /// The tags the repository would have had.
+    pub count: usize,
+}
+
 /// Settings for a repository made by the API.
 #[derive(Debug, Clone, Default)]
 pub struct RepositorySettings {
@@ -249,9 +260,22 @@ impl Registry {
     }
 
     /// Adds or replaces resource tags.
-    pub async fn tag_repository(&self, name: &str, tags: &[(String, String)]) -> ServiceResult<()> {
+    pub async fn tag_repository(
+        &self,
+        name: &str,
+        tags: &[(String, String)],
+    ) -> ServiceResult<Result<(), TooManyTags>> {
         let repo = self.repository(name).await?;
-        Ok(self.db.tag_repository(repo.id, tags).await?)
+        Ok(
+            match self
+                .db
+                .tag_repository(repo.id, tags, MAX_RESOURCE_TAGS)
+                .await?
+            {
+                None => Ok(()),
+                Some(count) => Err(TooManyTags { count }),
+            },
+        )
     }
 
     /// Removes resource tags.

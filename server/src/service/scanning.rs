@@ -12,7 +12,7 @@ pub const FILTERS_MAX: usize = 100;
 
 /// A repository filter of a scanning rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RepositoryFilter {
     /// Wildcard pattern of repository names (`*` matches any characters).
     pub filter: String,
@@ -22,7 +22,7 @@ pub struct RepositoryFilter {
 
 /// One scanning rule: a frequency for the repositories its filters match.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScanningRule {
     /// `SCAN_ON_PUSH`, `MANUAL` (basic) or `CONTINUOUS_SCAN` (enhanced).
     pub scan_frequency: String,

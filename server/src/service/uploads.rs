@@ -120,7 +120,9 @@ impl Registry {
         Ok(UploadStatus { id, size: 0 })
     }
 
-    /// Links `digest` from `from` if that repository has it; otherwise starts a session.
+    /// Links `digest` from `from` if that repository has it and blob mounting
+    /// (the `BLOB_MOUNTING` account setting) is enabled; otherwise starts a
+    /// session, as the OCI spec asks of a mount that is not done.
     pub async fn mount_or_start(
         &self,
         name: &str,
@@ -129,6 +131,10 @@ impl Registry {
         by: Uploader<'_>,
     ) -> ServiceResult<MountOutcome> {
         let repo = self.repository_for_push(name).await?;
+        let from = match self.blob_mounting_enabled().await? {
+            true => from,
+            false => None,
+        };
         if let Some(from) = from.filter(|f| berth_app::oci::validate_repository_name(f).is_ok()) {
             if let Some(source) = self.db.repository(from).await? {
                 if self

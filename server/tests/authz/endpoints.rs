@@ -262,6 +262,8 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
                 format!("/v2/{}/referrers/{}", t.repo, t.manifest_digest),
             )
         })
-        .callers(deny(LIST_IMAGES), deny(LIST_IMAGES), OK, OK),
+        // ecr:BatchGetImage, the action ECR documents for ListImageReferrers:
+        // whoever may pull an image may list what refers to it.
+        .callers(deny(BATCH_GET_IMAGE), OK, OK, OK),
     ]
 }

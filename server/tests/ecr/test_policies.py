@@ -291,3 +291,66 @@ def test_cli_registry_policy_round_trip(aws, ecr, registry_id, tmp_path):
         assert aws("ecr", "get-registry-policy") == {"registryId": registry_id, "policyText": text}
         assert aws("ecr", "delete-registry-policy")["policyText"] == text
         assert "RegistryPolicyNotFoundException" in aws.fail("ecr", "get-registry-policy")
+
+
+# --------------------------------------------------------------------------
+# SetRepositoryPolicy's force: no accidental lock-out
+
+
+def lock_out_statement(registry_id: str, user: str = "admin") -> dict:
+    return {
+        "Sid": "NoMorePolicyChanges",
+        "Effect": "Deny",
+        "Principal": {"AWS": user_arn(registry_id, user)},
+        "Action": "ecr:SetRepositoryPolicy",
+    }
+
+
+def test_a_policy_that_would_lock_the_caller_out_needs_force(ecr, repo, registry_id):
+    text = policy_text(lock_out_statement(registry_id))
+    error = expect_error("InvalidParameterException", ecr.set_repository_policy, repositoryName=repo, policyText=text)
+    assert "force" in error.response["Error"]["Message"]
+    expect_error("RepositoryPolicyNotFoundException", ecr.get_repository_policy, repositoryName=repo)
+    expect_error("InvalidParameterException", ecr.set_repository_policy, repositoryName=repo, policyText=text,
+                 force=False)
+
+    out = ecr.set_repository_policy(repositoryName=repo, policyText=text, force=True)
+    assert json.loads(out["policyText"]) == json.loads(text)
+    # It acts: admin can no longer change it, forced or not.
+    for force in (False, True):
+        expect_error("AccessDeniedException", ecr.set_repository_policy, repositoryName=repo, status=403,
+                     policyText=policy_text(harmless_statement(registry_id)), force=force)
+
+
+def test_a_policy_that_leaves_the_caller_in_needs_no_force(ecr, repo, registry_id):
+    # Denies another user only: admin keeps the right to change it.
+    text = policy_text(lock_out_statement(registry_id, "somebody-else"))
+    ecr.set_repository_policy(repositoryName=repo, policyText=text)
+    assert json.loads(ecr.get_repository_policy(repositoryName=repo)["policyText"]) == json.loads(text)
+
+
+def test_a_user_allowed_only_by_the_repository_policy_cannot_drop_themself(ecr, repo, registry_id, new_user):
+    """The lock-out a user's own identity policies do not save them from:
+    their right comes from the repository policy they are replacing."""
+    keeper = new_user("keeper")
+    own_right = {
+        "Sid": "KeeperSetsPolicies", "Effect": "Allow", "Principal": {"AWS": keeper.arn},
+        "Action": ["ecr:SetRepositoryPolicy", "ecr:GetRepositoryPolicy"],
+    }
+    ecr.set_repository_policy(repositoryName=repo, policyText=policy_text(own_right))
+    keeper.ecr.set_repository_policy(repositoryName=repo,
+                                     policyText=policy_text(own_right, harmless_statement(registry_id)))
+    expect_error("InvalidParameterException", keeper.ecr.set_repository_policy, repositoryName=repo,
+                 policyText=policy_text(harmless_statement(registry_id)))
+    keeper.ecr.set_repository_policy(repositoryName=repo, policyText=policy_text(harmless_statement(registry_id)),
+                                     force=True)
+    expect_error("AccessDeniedException", keeper.ecr.get_repository_policy, repositoryName=repo, status=403)
+
+
+def test_cli_set_repository_policy_force(aws, repo, registry_id, tmp_path):
+    path = tmp_path / "policy.json"
+    path.write_text(policy_text(lock_out_statement(registry_id)))
+    stderr = aws.fail("ecr", "set-repository-policy", "--repository-name", repo, "--policy-text", f"file://{path}")
+    assert "InvalidParameterException" in stderr
+    out = aws("ecr", "set-repository-policy", "--repository-name", repo, "--policy-text", f"file://{path}", "--force")
+    assert out["repositoryName"] == repo

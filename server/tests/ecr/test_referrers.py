@@ -1,6 +1,18 @@
 """ListImageReferrers: artifacts whose manifest's subject is an image."""
 
-from conftest import OCI_MANIFEST, expect_error, unique_name
+import requests
+
+from conftest import (
+    OCI_MANIFEST,
+    PULL_ONLY,
+    TIMEOUT,
+    assert_registry_denied,
+    expect_denied,
+    expect_error,
+    policy_text,
+    repository_arn,
+    unique_name,
+)
 
 SBOM = "application/vnd.example.sbom.v1+json"
 SIGNATURE = "application/vnd.example.signature.v1+json"
@@ -52,3 +64,29 @@ def test_list_image_referrers_of_a_missing_repository_fails(ecr, repo, registry)
         repositoryName=unique_name("absent"),
         subjectId={"imageDigest": image.digest},
     )
+
+
+def test_a_pull_only_user_lists_referrers_on_both_faces(ecr, repo, registry, new_user):
+    """ListImageReferrers is authorized as ecr:BatchGetImage, the action ECR
+    documents for it, on the ECR API and on /v2/ alike: whoever may pull an
+    image may see what refers to it."""
+    image = registry.push_image(repo, "v1")
+    sbom = registry.push_referrer(repo, image, SBOM)
+    puller = new_user("puller", PULL_ONLY)
+    out = puller.ecr.list_image_referrers(repositoryName=repo, subjectId={"imageDigest": image.digest})
+    assert [r["digest"] for r in out["referrers"]] == [sbom.digest]
+    r = requests.get(f"{registry.server.url}/v2/{repo}/referrers/{image.digest}",
+                     auth=(puller.name, puller.password), timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    assert [m["digest"] for m in r.json()["manifests"]] == [sbom.digest]
+
+
+def test_listing_referrers_needs_batch_get_image(ecr, repo, registry, registry_id, new_user, tmp_path):
+    image = registry.push_image(repo, "v1")
+    lister = new_user("lister")
+    lister.put_policy("list-only", policy_text({"Effect": "Allow", "Action": "ecr:ListImages", "Resource": "*"}),
+                      tmp_path)
+    expect_denied(lister, "ecr:BatchGetImage", repository_arn(registry_id, repo),
+                  lister.ecr.list_image_referrers, repositoryName=repo, subjectId={"imageDigest": image.digest})
+    assert_registry_denied(requests.get(f"{registry.server.url}/v2/{repo}/referrers/{image.digest}",
+                                        auth=(lister.name, lister.password), timeout=TIMEOUT))

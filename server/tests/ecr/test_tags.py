@@ -51,3 +51,42 @@ def test_cli_tag_resource(aws, ecr, repo):
     assert out["tags"] == [{"Key": "owner", "Value": "cli"}]
     assert aws("ecr", "untag-resource", "--resource-arn", arn, "--tag-keys", "owner") is None
     assert aws("ecr", "list-tags-for-resource", "--resource-arn", arn)["tags"] == []
+
+
+def tags(n: int, prefix: str = "k") -> list:
+    return [{"Key": f"{prefix}{i}", "Value": str(i)} for i in range(n)]
+
+
+def test_more_than_50_tags_at_once_are_too_many(ecr, repo):
+    arn = repository_arn(ecr, repo)
+    expect_error("TooManyTagsException", ecr.tag_resource, resourceArn=arn, tags=tags(51))
+    assert ecr.list_tags_for_resource(resourceArn=arn)["tags"] == []
+    expect_error("TooManyTagsException", ecr.create_repository, repositoryName=unique_name("many-tags"), tags=tags(51))
+
+
+def test_tags_that_would_take_a_repository_past_50_are_too_many(ecr, repo):
+    arn = repository_arn(ecr, repo)
+    ecr.tag_resource(resourceArn=arn, tags=tags(30, "a"))
+    error = expect_error("TooManyTagsException", ecr.tag_resource, resourceArn=arn, tags=tags(21, "b"))
+    assert "51" in error.response["Error"]["Message"]
+    assert len(ecr.list_tags_for_resource(resourceArn=arn)["tags"]) == 30, "nothing of the refused call is kept"
+    # Replacing values of existing keys does not add tags.
+    ecr.tag_resource(resourceArn=arn, tags=tags(20, "a") + tags(20, "b"))
+    assert len(ecr.list_tags_for_resource(resourceArn=arn)["tags"]) == 50
+
+
+def test_duplicate_tag_keys_are_refused(ecr, repo):
+    arn = repository_arn(ecr, repo)
+    twice = [{"Key": "team", "Value": "a"}, {"Key": "team", "Value": "b"}]
+    error = expect_error("InvalidTagParameterException", ecr.tag_resource, resourceArn=arn, tags=twice)
+    assert "team" in error.response["Error"]["Message"]
+    assert ecr.list_tags_for_resource(resourceArn=arn)["tags"] == []
+    expect_error("InvalidTagParameterException", ecr.create_repository, repositoryName=unique_name("dup-tags"),
+                 tags=twice)
+
+
+def test_cli_too_many_tags(aws, ecr, repo):
+    arn = repository_arn(ecr, repo)
+    args = [f"Key=k{i},Value=v" for i in range(51)]
+    stderr = aws.fail("ecr", "tag-resource", "--resource-arn", arn, "--tags", *args)
+    assert "TooManyTagsException" in stderr
