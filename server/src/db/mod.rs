@@ -20,7 +20,7 @@ mod users;
 pub use access::AccessKeyRow;
 pub use blobs::BlobRow;
 pub use images::{ImageRow, TagStatus};
-pub use lifecycle::{LifecycleFactsRow, PreviewRow};
+pub use lifecycle::{Effects, LifecycleFactsRow, LifecycleRun, PreviewRow};
 pub use manifests::{
     DeleteOutcome, ManifestRow, NewManifest, PutRejection, Reference, ReferrerRow,
 };
