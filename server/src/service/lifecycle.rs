@@ -74,29 +74,18 @@ impl Registry {
         Ok(self.db.set_lifecycle_policy(repo.id, text).await?)
     }
 
-    /// Saves a policy (PutLifecyclePolicy, from any face) and applies it
-    /// `delay` later, leaving time to preview first; the hourly run applies it
-    /// too.
+    /// Saves a policy (PutLifecyclePolicy, from any face) and queues its
+    /// application `delay` later, leaving time to preview first; the hourly
+    /// run applies it too. The queued application is a persisted job: a
+    /// restart before it runs does not lose it.
     pub async fn put_lifecycle_policy(
-        self: &std::sync::Arc<Self>,
+        &self,
         name: &str,
         text: &str,
         delay: std::time::Duration,
     ) -> ServiceResult<()> {
         self.set_lifecycle_policy(name, Some(text)).await?;
-        let registry = self.clone();
-        let repository = name.to_owned();
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            match registry.apply_lifecycle(&repository, false).await {
-                Ok(expired) => {
-                    tracing::info!(%repository, expired = expired.len(), "applied a newly saved lifecycle policy")
-                }
-                Err(error) => {
-                    tracing::warn!(%repository, %error, "could not apply the newly saved lifecycle policy")
-                }
-            }
-        });
+        self.queue_lifecycle_application(name, delay).await?;
         Ok(())
     }
 
