@@ -33,6 +33,9 @@ async fn main() -> ExitCode {
         Command::Migrate => migrate(settings).await,
         Command::User(command) => user(settings, command).await,
         Command::Gc(args) => gc(settings, args).await,
+        Command::Jobs { kind, limit, json } => {
+            jobs_list(settings, kind.as_deref(), limit, json).await
+        }
         Command::AccessKey(command) => access_key(settings, command).await,
         Command::Lifecycle(command) => lifecycle(settings, command).await,
         Command::Fsck { json } => fsck(settings, json).await,
@@ -132,6 +135,16 @@ async fn serve(settings: Settings) -> CliResult {
     // Uploads a crash or a departed client left behind are removed before
     // anyone can push, so what a restart finds expired is gone when it listens.
     jobs::sweep_uploads(&installation.registry, settings.upload_expiry).await;
+    // Jobs a stopped process left running are reported, and lifecycle
+    // applications among them queued again.
+    match installation.registry.recover_interrupted_jobs().await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            jobs = n,
+            "found jobs interrupted by a stop; lifecycle applications among them run again"
+        ),
+        Err(error) => tracing::warn!(%error, "could not look for interrupted jobs"),
+    }
     let background = jobs::spawn(
         installation.registry.clone(),
         jobs::Schedule {
@@ -339,9 +352,12 @@ async fn gc(settings: Settings, args: berth::config::GcArgs) -> CliResult {
         installation.settings.gc_grace,
         std::time::Duration::from_secs,
     );
-    let report = jobs::gc::collect(&installation.registry, grace, args.dry_run)
-        .await
-        .map_err(|e| e.to_string())?;
+    let report = if args.dry_run {
+        jobs::gc::collect(&installation.registry, grace, true).await
+    } else {
+        jobs::gc::run(&installation.registry, grace).await
+    }
+    .map_err(|e| e.to_string())?;
     let verb = if report.dry_run {
         "would delete"
     } else {
@@ -365,6 +381,61 @@ async fn gc(settings: Settings, args: berth::config::GcArgs) -> CliResult {
         report.links.len(),
         report.leftover_uploads
     );
+    Ok(())
+}
+
+async fn jobs_list(settings: Settings, kind: Option<&str>, limit: u32, json: bool) -> CliResult {
+    use berth::service::jobs::JobKind;
+    let kind = match kind {
+        None => None,
+        Some("gc") => Some(JobKind::Gc),
+        Some("lifecycle") => Some(JobKind::Lifecycle),
+        Some(other) => return Err(format!("--kind {other:?}: use gc or lifecycle")),
+    };
+    let installation = open(settings, Open::Existing).await?;
+    let rows = installation
+        .registry
+        .jobs(kind, i64::from(limit))
+        .await
+        .map_err(|e| e.to_string())?;
+    let when = |ms: Option<i64>| ms.map(console::format_utc);
+    if json {
+        let list: Vec<_> = rows
+            .iter()
+            .map(|j| {
+                serde_json::json!({
+                    "id": j.id,
+                    "kind": j.kind,
+                    "repositoryName": j.repository,
+                    "status": j.status,
+                    "runAfter": console::format_utc(j.run_after),
+                    "startedAt": when(j.started_at),
+                    "finishedAt": when(j.finished_at),
+                    "summary": j.summary,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(list));
+    } else {
+        println!(
+            "{:<6} {:<10} {:<12} {:<24} {:<24} SUMMARY",
+            "ID", "KIND", "STATUS", "REPOSITORY", "FINISHED"
+        );
+        for j in rows {
+            println!(
+                "{:<6} {:<10} {:<12} {:<24} {:<24} {}",
+                j.id,
+                j.kind,
+                j.status,
+                j.repository.as_deref().unwrap_or("-"),
+                when(j.finished_at).unwrap_or_else(|| match j.status.as_str() {
+                    "pending" => format!("due {}", console::format_utc(j.run_after)),
+                    _ => "-".into(),
+                }),
+                j.summary.as_deref().unwrap_or("")
+            );
+        }
+    }
     Ok(())
 }
 

@@ -139,6 +139,27 @@ async fn the_console_dry_run_reports_what_gc_would_delete_and_writes_nothing() {
         status["last_run"].is_null(),
         "no real collection ran: {status}"
     );
+    assert_eq!(status["jobs"], serde_json::json!([]), "a dry run is no job");
+
+    // A real collection, from the CLI, is a job the console lists.
+    let real = server.admin(&["gc"]);
+    assert!(real.status.success());
+    let status = console
+        .call("load_operations_status", &[])
+        .await
+        .ok()
+        .expect("the status");
+    let jobs = status["jobs"].as_array().expect("jobs");
+    assert_eq!(jobs.len(), 1, "{status}");
+    assert_eq!(jobs[0]["kind"], "gc");
+    assert_eq!(jobs[0]["status"], "succeeded");
+    assert!(
+        jobs[0]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("deleted 1 blob(s)"),
+        "{status}"
+    );
 }
 
 #[tokio::test]

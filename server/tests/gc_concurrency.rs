@@ -36,16 +36,41 @@ fn text(out: &std::process::Output) -> String {
 }
 
 /// A pusher's first step, as docker takes it: HEAD the layer and upload it
-/// only if it is missing.
+/// only if it is missing. An upload that commits the very moment a
+/// collection removes an older copy of the same blob is refused with
+/// `BLOB_UPLOAD_UNKNOWN` ("start the upload again"), and docker starts again,
+/// as this does.
 async fn head_or_upload(reg: &Registry, layer: &[u8]) {
     let digest = sha256_digest(layer);
-    let head = reg
-        .send(reg.head(&format!("/v2/{REPO}/blobs/{digest}")))
-        .await;
-    if head.status() != StatusCode::OK {
+    for _attempt in 0..3 {
+        let head = reg
+            .send(reg.head(&format!("/v2/{REPO}/blobs/{digest}")))
+            .await;
+        if head.status() == StatusCode::OK {
+            return;
+        }
         assert_eq!(head.status(), StatusCode::NOT_FOUND, "HEAD {digest}");
-        reg.push_blob(REPO, layer).await;
+        let location = reg.start_upload(REPO).await;
+        let resp = reg
+            .send(
+                reg.put(&Registry::with_digest(&location, &digest))
+                    .header("Content-Type", "application/octet-stream")
+                    .body(layer.to_vec()),
+            )
+            .await;
+        match resp.status() {
+            StatusCode::CREATED => return,
+            StatusCode::NOT_FOUND => {
+                let body = resp.text().await.unwrap();
+                assert!(body.contains("BLOB_UPLOAD_UNKNOWN"), "{body}");
+            }
+            other => panic!(
+                "upload of {digest}: {other}: {}",
+                resp.text().await.unwrap()
+            ),
+        }
     }
+    panic!("{digest} could not be pushed in three attempts");
 }
 
 /// The end of a push: the manifest (which must succeed) of an image of

@@ -128,3 +128,118 @@ async fn a_repository_without_a_policy_expires_nothing_and_unknown_ones_fail() {
         String::from_utf8_lossy(&missing.stderr)
     );
 }
+
+const EXPIRE_UNTAGGED: &str = r#"{"rules":[{"rulePriority":1,"description":"expire untagged images a day old","selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":1},"action":{"type":"expire"}}]}"#;
+
+/// `berth lifecycle …` two days from now, when every image is over a day old.
+fn run_later(server: &TestServer, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["lifecycle"];
+    all.extend_from_slice(args);
+    let output = server.admin_at("+2d", &all);
+    assert!(
+        output.status.success(),
+        "berth {all:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON output")
+}
+
+fn digests(report: &serde_json::Value) -> Vec<String> {
+    let mut all: Vec<String> = report["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["imageDigest"].as_str().unwrap().to_owned())
+        .collect();
+    all.sort();
+    all
+}
+
+/// An index and its children, referrers of expiring and of kept images: the
+/// dry run runs the real run's deletions in a transaction it rolls back, so
+/// it lists exactly what the real run then deletes, and writes nothing.
+#[tokio::test]
+async fn the_dry_run_lists_exactly_what_the_real_run_deletes_with_indexes_and_referrers() {
+    let server = TestServer::start();
+    let client = Registry::new(&server);
+    let repo = "lc/mixed";
+    let amd = client.push_image(repo, None).await;
+    let arm = client.push_image(repo, None).await;
+    let index = common::oci::to_bytes(&common::oci::image_index(&[
+        amd.descriptor(),
+        arm.descriptor(),
+    ]));
+    let index_digest = common::oci::sha256_digest(&index);
+    client
+        .push_manifest(repo, &index_digest, common::oci::OCI_INDEX, &index)
+        .await;
+    let lone = client.push_image(repo, None).await;
+    let (_, lone_sig) = client
+        .push_referrer(
+            repo,
+            &lone.descriptor(),
+            Some("application/vnd.example.sig"),
+            None,
+        )
+        .await;
+    let kept = client.push_image(repo, Some("v1")).await;
+    let (_, kept_sig) = client
+        .push_referrer(
+            repo,
+            &kept.descriptor(),
+            Some("application/vnd.example.sig"),
+            None,
+        )
+        .await;
+    set_policy(&server, repo, EXPIRE_UNTAGGED).await;
+
+    let before = snapshot(server.data_dir());
+    let dry = run_later(
+        &server,
+        &["run", "--repository", repo, "--dry-run", "--json"],
+    );
+    assert_eq!(
+        before,
+        snapshot(server.data_dir()),
+        "a dry run writes nothing"
+    );
+    let mut expected = vec![
+        index_digest.clone(),
+        lone.digest.clone(),
+        lone_sig.clone(),
+        kept_sig.clone(),
+    ];
+    expected.sort();
+    assert_eq!(
+        digests(&dry),
+        expected,
+        "the index, the lone image and the untagged referrers; not the index's children"
+    );
+    let real = run_later(&server, &["run", "--repository", repo, "--json"]);
+    assert_eq!(
+        digests(&real),
+        digests(&dry),
+        "the real run deletes what the dry run listed"
+    );
+    for gone in &expected {
+        let resp = client
+            .send(client.get(&format!("/v2/{repo}/manifests/{gone}")))
+            .await;
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{gone} expired");
+    }
+
+    // The children are free now: the next dry run and real run agree again.
+    let dry = run_later(
+        &server,
+        &["run", "--repository", repo, "--dry-run", "--json"],
+    );
+    let mut children = vec![amd.digest.clone(), arm.digest.clone()];
+    children.sort();
+    assert_eq!(digests(&dry), children);
+    let real = run_later(&server, &["run", "--repository", repo, "--json"]);
+    assert_eq!(digests(&real), children);
+    let resp = client
+        .send(client.get(&format!("/v2/{repo}/manifests/v1")))
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK, "the tagged image stays");
+}

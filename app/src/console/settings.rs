@@ -223,6 +223,31 @@ fn OperationsView(status: OperationsStatus, dry_run: ServerAction<GcDryRun>) -> 
                 None => view! { <p class="empty" data-testid="gc-last-run">"No collection has run since the server started; the first runs one interval after start-up."</p> }.into_any(),
             }}
         </section>
+        <section class="panel" aria-labelledby="jobs-heading">
+            <h2 id="jobs-heading">"Jobs"</h2>
+            <p class="help">"Garbage collections and the lifecycle applications a saved policy queues, kept across restarts (also " <code>"berth jobs"</code> ")."</p>
+            {if status.jobs.is_empty() {
+                view! { <p class="empty" data-testid="jobs-empty">"No job yet."</p> }.into_any()
+            } else {
+                view! {
+                    <table data-testid="jobs">
+                        <thead><tr><th>"Job"</th><th>"Kind"</th><th>"Repository"</th><th>"Status"</th><th>"When (UTC)"</th><th>"Summary"</th></tr></thead>
+                        <tbody>
+                            {status.jobs.into_iter().map(|job| view! {
+                                <tr data-testid="job">
+                                    <td>{job.id}</td>
+                                    <td>{job.kind}</td>
+                                    <td>{job.repository.unwrap_or_else(|| "-".into())}</td>
+                                    <td data-testid="job-status">{job.status}</td>
+                                    <td>{job.when}</td>
+                                    <td>{job.summary}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
     }
 }
 

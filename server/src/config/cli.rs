@@ -31,6 +31,19 @@ pub enum Command {
     User(UserCommand),
     /// Delete blobs that no repository links any more (online; safe while serving).
     Gc(GcArgs),
+    /// List the persisted jobs (garbage collections, delayed lifecycle
+    /// applications), newest first, with their status.
+    Jobs {
+        /// Only jobs of this kind: `gc` or `lifecycle`.
+        #[arg(long)]
+        kind: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check every blob's bytes against its digest and every manifest's references;
     /// exits non-zero if anything is wrong.
     Fsck {

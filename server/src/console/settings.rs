@@ -12,10 +12,13 @@ use crate::service::scanning::{
     self, RegistryScanningConfiguration, RepositoryFilter, ScanningError, ScanningRule,
 };
 use berth_app::console::api::settings::{
-    GcEntry, GcRunReport, OperationsStatus, ScanRule, ScanningSettings, SettingsBackend,
+    GcEntry, GcRunReport, JobView, OperationsStatus, ScanRule, ScanningSettings, SettingsBackend,
 };
 use berth_app::console::ConsoleError;
 use std::sync::Arc;
+
+/// Jobs the settings page lists, newest first.
+const SHOWN_JOBS: i64 = 20;
 
 /// What the settings page shows besides stored settings: start-up settings
 /// and the garbage collector that the periodic job shares.
@@ -173,12 +176,33 @@ impl SettingsBackend for ConsoleRequest {
             Some(run) => Some(self.gc_report(run).await?),
             None => None,
         };
+        let jobs = self
+            .console
+            .registry
+            .jobs(None, SHOWN_JOBS)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|job| JobView {
+                id: job.id,
+                kind: job.kind,
+                repository: job.repository,
+                when: match (job.finished_at, job.status.as_str()) {
+                    (Some(at), _) => super::format_utc(at),
+                    (None, "pending") => format!("due {}", super::format_utc(job.run_after)),
+                    (None, _) => job.started_at.map(super::format_utc).unwrap_or_default(),
+                },
+                status: job.status,
+                summary: job.summary.unwrap_or_default(),
+            })
+            .collect();
         Ok(OperationsStatus {
             create_on_push: operations.create_on_push,
             gc_interval_seconds: gc.interval.as_secs(),
             gc_grace_seconds: gc.grace.as_secs(),
             last_run,
             last_dry_run,
+            jobs,
         })
     }
 

@@ -1,6 +1,90 @@
 //! Lifecycle policies, the facts their evaluation needs, and previews.
 
-use super::{now_millis, Db, DbError};
+use super::{now_millis, Db, DbError, DeleteOutcome};
+use sqlx::{Sqlite, Transaction};
+
+/// Whether a [`LifecycleRun`] keeps what it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effects {
+    /// Commit: the real run.
+    Apply,
+    /// Roll back: a dry run. The same statements run, their outcomes (what
+    /// a delete would refuse, too) are real, and nothing is kept.
+    DryRun,
+}
+
+/// One application of a repository's lifecycle policy, in one write
+/// transaction: the facts it evaluates, the deletions and their records all
+/// see one state, which no push can change half-way. [`Effects`] is the one
+/// switch between a real run and a dry run; the caller runs the same code
+/// either way. Dropping it rolls back.
+pub struct LifecycleRun {
+    tx: Transaction<'static, Sqlite>,
+    repository_id: i64,
+    effects: Effects,
+}
+
+impl LifecycleRun {
+    /// The repository's images as the evaluator sees them, inside the run.
+    pub async fn facts(&mut self) -> Result<Vec<LifecycleFactsRow>, DbError> {
+        sqlx::query_as(FACTS)
+            .bind(self.repository_id)
+            .fetch_all(&mut *self.tx)
+            .await
+    }
+
+    /// Deletes a manifest unless an index of the repository references it,
+    /// as every delete does (see [`Db::delete_manifest`]).
+    pub async fn delete_manifest(&mut self, digest: &str) -> Result<DeleteOutcome, DbError> {
+        super::manifests::delete_manifest_in(&mut self.tx, self.repository_id, digest).await
+    }
+
+    /// Records an expiration in the history.
+    pub async fn record_expiration(
+        &mut self,
+        digest: &str,
+        tags_json: &str,
+        pushed_at: i64,
+        rule: Option<i64>,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO lifecycle_expirations (repository_id, digest, tags, pushed_at, rule_priority, expired_at)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(self.repository_id)
+        .bind(digest)
+        .bind(tags_json)
+        .bind(pushed_at)
+        .bind(rule)
+        .bind(now_millis())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Ends the run: commits a real one, rolls back a dry one.
+    pub async fn finish(mut self) -> Result<(), DbError> {
+        sqlx::query("UPDATE repositories SET lifecycle_evaluated_at = ? WHERE id = ?")
+            .bind(now_millis())
+            .bind(self.repository_id)
+            .execute(&mut *self.tx)
+            .await?;
+        match self.effects {
+            Effects::Apply => self.tx.commit().await,
+            Effects::DryRun => self.tx.rollback().await,
+        }
+    }
+}
+
+/// The evaluator's facts about each image of a repository.
+const FACTS: &str = "SELECT m.digest,
+        (SELECT group_concat(name, char(10)) FROM tags t WHERE t.manifest_id = m.id) AS tags,
+        m.pushed_at, m.last_pulled_at,
+        EXISTS (SELECT 1 FROM manifest_refs r JOIN manifests p ON p.id = r.manifest_id
+                WHERE p.repository_id = m.repository_id AND r.digest = m.digest
+                  AND r.kind = 'manifest') AS referenced_by_index,
+        m.subject_digest
+ FROM manifests m WHERE m.repository_id = ? ORDER BY m.digest";
 
 /// One image as the lifecycle evaluator sees it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -60,19 +144,10 @@ impl Db {
         &self,
         repository_id: i64,
     ) -> Result<Vec<LifecycleFactsRow>, DbError> {
-        sqlx::query_as(
-            "SELECT m.digest,
-                    (SELECT group_concat(name, char(10)) FROM tags t WHERE t.manifest_id = m.id) AS tags,
-                    m.pushed_at, m.last_pulled_at,
-                    EXISTS (SELECT 1 FROM manifest_refs r JOIN manifests p ON p.id = r.manifest_id
-                            WHERE p.repository_id = m.repository_id AND r.digest = m.digest
-                              AND r.kind = 'manifest') AS referenced_by_index,
-                    m.subject_digest
-             FROM manifests m WHERE m.repository_id = ? ORDER BY m.digest",
-        )
-        .bind(repository_id)
-        .fetch_all(&self.reader)
-        .await
+        sqlx::query_as(FACTS)
+            .bind(repository_id)
+            .fetch_all(&self.reader)
+            .await
     }
 
     /// Replaces the repository's preview.
@@ -107,38 +182,17 @@ impl Db {
         .await
     }
 
-    /// Records one expiration.
-    pub async fn record_expiration(
+    /// Starts a [`LifecycleRun`] on the repository: takes the write lock.
+    pub async fn begin_lifecycle_run(
         &self,
         repository_id: i64,
-        digest: &str,
-        tags_json: &str,
-        pushed_at: i64,
-        rule: Option<i64>,
-    ) -> Result<(), DbError> {
-        sqlx::query(
-            "INSERT INTO lifecycle_expirations (repository_id, digest, tags, pushed_at, rule_priority, expired_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(repository_id)
-        .bind(digest)
-        .bind(tags_json)
-        .bind(pushed_at)
-        .bind(rule)
-        .bind(now_millis())
-        .execute(&self.writer)
-        .await?;
-        Ok(())
-    }
-
-    /// Marks when the repository's policy was last applied.
-    pub async fn set_lifecycle_evaluated(&self, repository_id: i64) -> Result<(), DbError> {
-        sqlx::query("UPDATE repositories SET lifecycle_evaluated_at = ? WHERE id = ?")
-            .bind(now_millis())
-            .bind(repository_id)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        effects: Effects,
+    ) -> Result<LifecycleRun, DbError> {
+        Ok(LifecycleRun {
+            tx: self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            repository_id,
+            effects,
+        })
     }
 
     /// When the repository's policy was last applied (ms).

@@ -22,6 +22,28 @@ pub(super) async fn first_referrer(
     .await
 }
 
+/// Deletes a manifest inside `tx` unless an index of the repository
+/// references it.
+pub(super) async fn delete_manifest_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    repository_id: i64,
+    digest: &str,
+) -> Result<DeleteOutcome, DbError> {
+    if let Some(parent) = first_referrer(tx, repository_id, digest, "manifest").await? {
+        return Ok(DeleteOutcome::ReferencedBy(parent));
+    }
+    let done = sqlx::query("DELETE FROM manifests WHERE repository_id = ? AND digest = ?")
+        .bind(repository_id)
+        .bind(digest)
+        .execute(&mut **tx)
+        .await?;
+    Ok(if done.rows_affected() == 1 {
+        DeleteOutcome::Deleted
+    } else {
+        DeleteOutcome::NotFound
+    })
+}
+
 /// A manifest as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ManifestRow {
@@ -284,21 +306,11 @@ impl Db {
         digest: &str,
     ) -> Result<DeleteOutcome, DbError> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let parent = first_referrer(&mut tx, repository_id, digest, "manifest").await?;
-        if let Some(parent) = parent {
-            return Ok(DeleteOutcome::ReferencedBy(parent));
+        let outcome = delete_manifest_in(&mut tx, repository_id, digest).await?;
+        if outcome == DeleteOutcome::Deleted {
+            tx.commit().await?;
         }
-        let done = sqlx::query("DELETE FROM manifests WHERE repository_id = ? AND digest = ?")
-            .bind(repository_id)
-            .bind(digest)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(if done.rows_affected() == 1 {
-            DeleteOutcome::Deleted
-        } else {
-            DeleteOutcome::NotFound
-        })
+        Ok(outcome)
     }
 
     /// Deletes a tag, leaving its manifest.

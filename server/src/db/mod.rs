@@ -13,6 +13,7 @@
 mod access;
 mod blobs;
 mod images;
+mod jobs;
 mod lifecycle;
 mod manifests;
 mod policies;
@@ -25,7 +26,8 @@ mod users;
 pub use access::AccessKeyRow;
 pub use blobs::BlobRow;
 pub use images::{ImageRow, TagStatus};
-pub use lifecycle::{LifecycleFactsRow, PreviewRow};
+pub use jobs::JobRow;
+pub use lifecycle::{Effects, LifecycleFactsRow, LifecycleRun, PreviewRow};
 pub use manifests::{
     DeleteOutcome, ManifestRow, NewManifest, PutRejection, Reference, ReferrerRow,
 };

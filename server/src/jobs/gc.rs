@@ -6,6 +6,7 @@
 //! that commit. A dry run computes the same plan and skips the deleting steps.
 
 use crate::db::now_millis;
+use crate::service::jobs::JobKind;
 use crate::service::{check_gc_grace, Registry, ServiceResult};
 use berth_app::oci::Digest;
 use std::time::Duration;
@@ -81,6 +82,38 @@ pub async fn collect(
     delete_bytes(registry, &forgotten).await?;
     report.leftover_uploads = registry.remove_leftover_uploads(dry_run).await?;
     Ok(report)
+}
+
+/// Runs a real collection as a persisted job: a row that says it runs, then
+/// what it did or why it failed (a restart in between reports it
+/// `interrupted`). A dry run is [`collect`] alone: it writes nothing.
+pub async fn run(registry: &Registry, grace: Duration) -> ServiceResult<GcReport> {
+    check_gc_grace(grace)?;
+    let job = registry.start_job(JobKind::Gc).await?;
+    let result = collect(registry, grace, false).await;
+    let outcome = match &result {
+        Ok(report) => Ok(report.summary()),
+        Err(error) => Err(error.to_string()),
+    };
+    registry
+        .finish_job(job, outcome.as_deref().map_err(String::as_str))
+        .await?;
+    result
+}
+
+impl GcReport {
+    /// One line: what the run deleted (or, dry, would delete).
+    pub fn summary(&self) -> String {
+        format!(
+            "{} {} blob(s), {} bytes; {} stale repository link(s); {} manifest(s); {} leftover upload(s)",
+            if self.dry_run { "would delete" } else { "deleted" },
+            self.blobs.len(),
+            self.bytes,
+            self.links.len(),
+            self.manifests.len(),
+            self.leftover_uploads
+        )
+    }
 }
 
 /// Deletes the bytes of forgotten blobs, under the database's write lock and

@@ -1,5 +1,7 @@
 //! Background work: flushing coalesced pull times, expiring idle uploads,
-//! applying lifecycle policies, and garbage collection of blobs nothing links.
+//! applying lifecycle policies (hourly, and the persisted jobs queued when a
+//! policy is saved), and garbage collection of blobs nothing links (each run
+//! a persisted job).
 
 pub mod fsck;
 pub mod gc;
@@ -11,6 +13,8 @@ use std::time::Duration;
 
 /// How often pull times are written.
 const PULL_FLUSH_EVERY: Duration = Duration::from_secs(5);
+/// How often queued jobs (delayed lifecycle applications) are looked for.
+const JOBS_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// How often idle uploads are looked for, at most.
 const UPLOAD_SWEEP_EVERY: Duration = Duration::from_secs(600);
 
@@ -85,13 +89,14 @@ pub fn spawn(
         let mut sweep = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         let mut lifecycle = tokio::time::interval(schedule.lifecycle_every);
         let mut gc = tokio::time::interval(schedule.gc_every);
+        let mut due = tokio::time::interval(JOBS_CHECK_EVERY);
         gc.tick().await; // not at start: let pushes that were cut off resume first
         loop {
             tokio::select! {
                 _ = gc.tick() => {
                     // Link touches are in the metadata already (written
                     // through by the reads a pusher relies on).
-                    match gc::collect(&registry, schedule.gc_grace, false).await {
+                    match gc::run(&registry, schedule.gc_grace).await {
                         Ok(report) => {
                             if !report.blobs.is_empty() {
                                 tracing::info!(
@@ -104,6 +109,11 @@ pub fn spawn(
                     }
                 }
                 _ = lifecycle.tick() => apply_lifecycle_policies(&registry).await,
+                _ = due.tick() => {
+                    if let Err(error) = registry.run_due_jobs().await {
+                        tracing::warn!(%error, "could not run the queued jobs");
+                    }
+                }
                 _ = flush.tick() => {
                     if let Err(error) = registry.touches().flush(registry.db()).await {
                         tracing::warn!(%error, "could not record pull times");

@@ -1,9 +1,10 @@
-//! Lifecycle policies: storing them and previewing what they would expire.
-//! The preview runs the same evaluator a real run will, and writes only the
-//! preview itself.
+//! Lifecycle policies: storing them, applying them, and previewing what they
+//! would expire. The preview runs the same evaluator a real run will, and
+//! writes only the preview itself; a dry run of an application runs the real
+//! application's code in a transaction that is rolled back.
 
 use super::{Registry, ServiceError, ServiceResult};
-use crate::db::{now_millis, LifecycleFactsRow};
+use crate::db::{now_millis, DeleteOutcome, Effects, LifecycleFactsRow};
 use berth_app::lifecycle::{self, Action, ImageFacts, LifecycleDecision};
 
 /// One image a preview would expire, as it was when the preview ran.
@@ -88,29 +89,18 @@ impl Registry {
         Ok(self.db.set_lifecycle_policy(repo.id, text).await?)
     }
 
-    /// Saves a policy (PutLifecyclePolicy, from any face) and applies it
-    /// `delay` later, leaving time to preview first; the hourly run applies it
-    /// too.
+    /// Saves a policy (PutLifecyclePolicy, from any face) and queues its
+    /// application `delay` later, leaving time to preview first; the hourly
+    /// run applies it too. The queued application is a persisted job: a
+    /// restart before it runs does not lose it.
     pub async fn put_lifecycle_policy(
-        self: &std::sync::Arc<Self>,
+        &self,
         name: &str,
         text: &str,
         delay: std::time::Duration,
     ) -> ServiceResult<()> {
         self.set_lifecycle_policy(name, Some(text)).await?;
-        let registry = self.clone();
-        let repository = name.to_owned();
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            match registry.apply_lifecycle(&repository, false).await {
-                Ok(expired) => {
-                    tracing::info!(%repository, expired = expired.len(), "applied a newly saved lifecycle policy")
-                }
-                Err(error) => {
-                    tracing::warn!(%repository, %error, "could not apply the newly saved lifecycle policy")
-                }
-            }
-        });
+        self.queue_lifecycle_application(name, delay).await?;
         Ok(())
     }
 
@@ -193,8 +183,12 @@ impl Registry {
     }
 
     /// Applies the repository's saved policy: expires what it selects and records
-    /// each expiration. With `dry_run` the same evaluation runs and nothing is
-    /// written. Returns what was (or would be) expired.
+    /// each expiration, all in one write transaction (facts, deletions,
+    /// records). A dry run runs exactly that code with the transaction rolled
+    /// back at the end ([`Effects::DryRun`], the one switch, which the database
+    /// honours), so it reports what the real run deletes, including any image
+    /// a delete refuses, and writes nothing. Returns what was (or would be)
+    /// expired.
     pub async fn apply_lifecycle(
         &self,
         name: &str,
@@ -204,11 +198,18 @@ impl Registry {
         let Some(text) = self.db.lifecycle_policy(repo.id).await? else {
             return Ok(Vec::new());
         };
-        let (images, decisions) = self.evaluate_lifecycle(name, &text).await?;
+        let policy = lifecycle::parse(&text).map_err(|e| {
+            ServiceError::InvalidSetting(format!("Lifecycle policy validation failure: {e}"))
+        })?;
+        let effects = if dry_run {
+            Effects::DryRun
+        } else {
+            Effects::Apply
+        };
+        let mut run = self.db.begin_lifecycle_run(repo.id, effects).await?;
+        let images: Vec<ImageFacts> = run.facts().await?.into_iter().map(facts).collect();
+        let decisions = lifecycle::evaluate(&policy, &images, now_millis());
         let expiring = expiring_entries(&images, &decisions);
-        if dry_run {
-            return Ok(expiring);
-        }
         // Referrers first, so no subject disappears before what points at it.
         let mut order: Vec<&PreviewEntry> = expiring.iter().collect();
         order.sort_by_key(|e| {
@@ -218,28 +219,27 @@ impl Registry {
         });
         let mut done = Vec::new();
         for entry in order {
-            match self.db.delete_manifest(repo.id, &entry.digest).await? {
-                crate::db::DeleteOutcome::Deleted => {
+            match run.delete_manifest(&entry.digest).await? {
+                DeleteOutcome::Deleted => {
                     let tags = serde_json::to_string(&entry.tags).expect("tags serialize");
-                    self.db
-                        .record_expiration(
-                            repo.id,
-                            &entry.digest,
-                            &tags,
-                            entry.pushed_at,
-                            entry.rule.map(i64::from),
-                        )
-                        .await?;
-                    tracing::info!(repository = name, digest = %entry.digest, rule = ?entry.rule, "lifecycle expired an image");
+                    run.record_expiration(
+                        &entry.digest,
+                        &tags,
+                        entry.pushed_at,
+                        entry.rule.map(i64::from),
+                    )
+                    .await?;
+                    if !dry_run {
+                        tracing::info!(repository = name, digest = %entry.digest, rule = ?entry.rule, "lifecycle expired an image");
+                    }
                     done.push(entry.clone());
                 }
-                // Pushed into an index or deleted since the evaluation: keep it.
                 other => {
-                    tracing::info!(repository = name, digest = %entry.digest, ?other, "lifecycle left an image")
+                    tracing::info!(repository = name, digest = %entry.digest, ?other, dry_run, "lifecycle left an image")
                 }
             }
         }
-        self.db.set_lifecycle_evaluated(repo.id).await?;
+        run.finish().await?;
         Ok(done)
     }
 

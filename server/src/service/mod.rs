@@ -5,6 +5,7 @@
 mod blobs;
 mod discovery;
 mod images;
+pub mod jobs;
 pub mod json;
 pub mod lifecycle;
 pub mod limits;

@@ -81,6 +81,26 @@ pub struct OperationsStatus {
     pub last_run: Option<GcRunReport>,
     /// The latest dry run since the server started.
     pub last_dry_run: Option<GcRunReport>,
+    /// The newest persisted jobs (garbage collections, lifecycle
+    /// applications), newest first, as `berth jobs` lists them.
+    pub jobs: Vec<JobView>,
+}
+
+/// A persisted job as the console shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobView {
+    /// Its id.
+    pub id: i64,
+    /// `gc` or `lifecycle`.
+    pub kind: String,
+    /// The repository, for a lifecycle application.
+    pub repository: Option<String>,
+    /// `pending`, `running`, `succeeded`, `failed` or `interrupted`.
+    pub status: String,
+    /// When it ended, or (pending) when it is due, in UTC.
+    pub when: String,
+    /// What it did, or why it failed.
+    pub summary: String,
 }
 
 /// The server side of this module's functions (administrators only).
