@@ -359,6 +359,9 @@ async fn gc_deletes_only_unlinked_blobs_and_its_dry_run_deletes_nothing() {
             .join(hex)
     };
     assert!(blob_file(&orphan).exists());
+    // An upload the store holds without a session (a crash leaves these).
+    let leftover = server.data_dir().join("uploads/0b7c5d6e-leftover");
+    std::fs::write(&leftover, b"half an upload").unwrap();
 
     let before = common::snapshot(server.data_dir());
     let dry = berth(server.data_dir(), &["gc", "--dry-run"])
@@ -373,6 +376,15 @@ async fn gc_deletes_only_unlinked_blobs_and_its_dry_run_deletes_nothing() {
         "blobs of images are kept: {out}"
     );
     assert!(blob_file(&orphan).exists(), "a dry run deletes nothing");
+    assert!(leftover.exists(), "a dry run removes no upload");
+    assert!(out.contains("1 leftover upload(s)"), "{out}");
+    let listed = |out: &str, verb: &str| -> Vec<String> {
+        out.lines()
+            .filter_map(|l| l.strip_prefix(verb))
+            .map(|rest| rest.split(' ').next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let would = listed(&out, "would delete ");
     assert_eq!(
         before,
         common::snapshot(server.data_dir()),
@@ -386,6 +398,16 @@ async fn gc_deletes_only_unlinked_blobs_and_its_dry_run_deletes_nothing() {
     let out = text(&real);
     assert!(real.status.success(), "{out}");
     assert!(out.contains(&format!("deleted {orphan}")), "{out}");
+    assert_eq!(
+        listed(&out, "deleted "),
+        would,
+        "the dry run listed exactly what the real run deleted"
+    );
+    assert!(out.contains("1 leftover upload(s)"), "{out}");
+    assert!(
+        !leftover.exists(),
+        "the real run removes the leftover upload"
+    );
     assert!(!blob_file(&orphan).exists(), "the orphan's bytes are gone");
     assert!(
         blob_file(&image.layers[0].digest).exists(),

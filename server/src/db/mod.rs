@@ -179,6 +179,24 @@ impl Db {
             .unwrap_or(0))
     }
 
+    /// A private copy of the database for a dry run, in a new temporary
+    /// directory (removed when the returned guard drops): the real code runs
+    /// against it and whatever it writes is thrown away. `VACUUM INTO` copies
+    /// from a read snapshot, so no writer waits for it.
+    pub async fn dry_run_copy(&self) -> Result<(Db, tempfile::TempDir), OpenError> {
+        let dir = tempfile::Builder::new()
+            .prefix("berth-dry-run-")
+            .tempdir()
+            .map_err(sqlx::Error::Io)?;
+        let path = dir.path().join("berth.db");
+        sqlx::query("VACUUM INTO ?")
+            .bind(path.to_string_lossy().into_owned())
+            .execute(&self.reader)
+            .await?;
+        let copy = Db::open(&path, Schema::Current).await?;
+        Ok((copy, dir))
+    }
+
     /// Closes both pools, flushing the WAL.
     pub async fn close(&self) {
         self.writer.close().await;

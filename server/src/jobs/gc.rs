@@ -1,94 +1,28 @@
-//! Online garbage collection. Safe while pushes run, in this process or any
-//! other: it only considers links untouched for a grace period (never shorter
-//! than [`MIN_GC_GRACE`](crate::service::MIN_GC_GRACE), which the touches a pusher relies on are written
-//! through for; see `service::pulls`), re-checks "still unreferenced and still
-//! old" inside each deleting write transaction, and removes bytes only after
-//! that commit. A dry run computes the same plan and skips the deleting steps.
+//! Garbage collection as a job: the periodic run, and the runs the console
+//! remembers. The collection itself is `service::gc`, where a dry run is the
+//! same code against a private copy of the database and a store that
+//! deletes nothing.
 
 use crate::db::now_millis;
 use crate::service::jobs::JobKind;
-use crate::service::{check_gc_grace, Registry, ServiceResult};
-use berth_app::oci::Digest;
+pub use crate::service::GcReport;
+use crate::service::{Registry, ServiceResult};
 use std::time::Duration;
 
-/// What a collection did (or, dry, would do).
-#[derive(Debug, Default, Clone, serde::Serialize)]
-pub struct GcReport {
-    /// Child manifests no index or tag needs any more: (repository id, digest).
-    /// Their blobs become collectable at the next run.
-    pub manifests: Vec<(i64, String)>,
-    /// Repository links removed: (repository id, digest).
-    pub links: Vec<(i64, String)>,
-    /// Blobs deleted: (digest, size).
-    pub blobs: Vec<(String, i64)>,
-    /// Bytes freed.
-    pub bytes: i64,
-    /// Uploads the store held without a session (abandoned S3 multipart
-    /// uploads, files left by a crash), removed.
-    pub leftover_uploads: usize,
-    /// Whether this was a dry run.
-    pub dry_run: bool,
-}
-
-/// Blobs whose bytes are deleted in one store request.
-const DELETE_BATCH: usize = 1000;
-
-/// Runs one collection with the given grace period; refuses one shorter than
-/// [`MIN_GC_GRACE`](crate::service::MIN_GC_GRACE) (a dry run too, as it shows what the real run would do).
+/// Runs one collection (see [`Registry::collect_garbage`]).
 pub async fn collect(
     registry: &Registry,
     grace: Duration,
     dry_run: bool,
 ) -> ServiceResult<GcReport> {
-    check_gc_grace(grace)?;
-    let cutoff = now_millis() - grace.as_millis() as i64;
-    let db = registry.db();
-    let orphans = db.orphaned_children(cutoff).await?;
-    let stale_links = db.stale_blob_links(cutoff).await?;
-    let doomed = db.collectable_blobs(cutoff).await?;
-    let mut report = GcReport {
-        dry_run,
-        ..GcReport::default()
-    };
-    for (repository_id, digest) in orphans {
-        if dry_run
-            || db
-                .delete_orphaned_child(repository_id, &digest, cutoff)
-                .await?
-        {
-            report.manifests.push((repository_id, digest));
-        }
-    }
-    for (repository_id, digest) in stale_links {
-        if dry_run || db.unlink_if_stale(repository_id, &digest, cutoff).await? {
-            report.links.push((repository_id, digest));
-        }
-    }
-    // Bytes go only after their row's deletion committed, in batches.
-    let mut forgotten = Vec::new();
-    for blob in doomed {
-        if dry_run || db.forget_blob_if_unlinked(&blob.digest, cutoff).await? {
-            if !dry_run {
-                forgotten.push(blob.digest.clone());
-                if forgotten.len() == DELETE_BATCH {
-                    delete_bytes(registry, &forgotten).await?;
-                    forgotten.clear();
-                }
-            }
-            report.bytes += blob.size;
-            report.blobs.push((blob.digest, blob.size));
-        }
-    }
-    delete_bytes(registry, &forgotten).await?;
-    report.leftover_uploads = registry.remove_leftover_uploads(dry_run).await?;
-    Ok(report)
+    registry.collect_garbage(grace, dry_run).await
 }
 
 /// Runs a real collection as a persisted job: a row that says it runs, then
 /// what it did or why it failed (a restart in between reports it
 /// `interrupted`). A dry run is [`collect`] alone: it writes nothing.
 pub async fn run(registry: &Registry, grace: Duration) -> ServiceResult<GcReport> {
-    check_gc_grace(grace)?;
+    crate::service::check_gc_grace(grace)?;
     let job = registry.start_job(JobKind::Gc).await?;
     let result = collect(registry, grace, false).await;
     let outcome = match &result {
@@ -99,41 +33,6 @@ pub async fn run(registry: &Registry, grace: Duration) -> ServiceResult<GcReport
         .finish_job(job, outcome.as_deref().map_err(String::as_str))
         .await?;
     result
-}
-
-impl GcReport {
-    /// One line: what the run deleted (or, dry, would delete).
-    pub fn summary(&self) -> String {
-        format!(
-            "{} {} blob(s), {} bytes; {} stale repository link(s); {} manifest(s); {} leftover upload(s)",
-            if self.dry_run { "would delete" } else { "deleted" },
-            self.blobs.len(),
-            self.bytes,
-            self.links.len(),
-            self.manifests.len(),
-            self.leftover_uploads
-        )
-    }
-}
-
-/// Deletes the bytes of forgotten blobs, under the database's write lock and
-/// only for those still without a row: an upload of the same digest that
-/// committed its bytes meanwhile records its row under that lock too, after
-/// checking its bytes are there (see `db::BlobWrite`).
-async fn delete_bytes(registry: &Registry, forgotten: &[String]) -> ServiceResult<()> {
-    if forgotten.is_empty() {
-        return Ok(());
-    }
-    let mut write = registry.db().begin_blob_write().await?;
-    let recorded = write.recorded(forgotten).await?;
-    let gone: Vec<Digest> = forgotten
-        .iter()
-        .filter(|d| !recorded.contains(d))
-        .filter_map(|d| Digest::parse(d).ok())
-        .collect();
-    registry.store().delete(&gone).await?;
-    write.commit().await?;
-    Ok(())
 }
 
 /// Entries of each list a remembered run keeps, so memory stays small.

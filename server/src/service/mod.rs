@@ -4,6 +4,7 @@
 
 mod blobs;
 mod discovery;
+mod gc;
 mod images;
 pub mod jobs;
 pub mod json;
@@ -22,6 +23,7 @@ pub(crate) mod uploads;
 
 pub use blobs::{BlobRead, ByteRange};
 pub use discovery::{Page, Referrer};
+pub use gc::GcReport;
 pub use images::{Image, ImageFailure, ImageId, ImageResult, TagStatus};
 pub use limits::{LimitExceeded, Limits};
 pub use manifests::{ManifestPut, ManifestRef, StoredManifest};

@@ -372,7 +372,7 @@ impl Registry {
             self.discard(&id).await?;
             removed += 1;
         }
-        removed += self.remove_leftover_uploads(false).await?;
+        removed += self.remove_leftover_uploads().await?;
         Ok(removed)
     }
 
@@ -380,15 +380,13 @@ impl Registry {
     /// session. The store is listed before the sessions are read, and sessions
     /// are created before their uploads: an upload listed without a session
     /// has none and never will.
-    pub async fn remove_leftover_uploads(&self, dry_run: bool) -> ServiceResult<usize> {
+    pub async fn remove_leftover_uploads(&self) -> ServiceResult<usize> {
         let stored = self.store.list_uploads().await?;
         let live: std::collections::HashSet<String> =
             self.db.all_upload_ids().await?.into_iter().collect();
         let mut removed = 0;
         for id in stored.into_iter().filter(|id| !live.contains(id)) {
-            if !dry_run {
-                self.store.delete_upload(&id).await?;
-            }
+            self.store.delete_upload(&id).await?;
             removed += 1;
         }
         Ok(removed)

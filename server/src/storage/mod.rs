@@ -4,9 +4,11 @@
 
 #[doc(hidden)]
 pub mod conformance;
+mod dry_run;
 mod fs;
 mod s3;
 
+pub use dry_run::DryRunStore;
 pub use fs::FsBlobStore;
 pub use s3::{S3BlobStore, S3Settings};
 
