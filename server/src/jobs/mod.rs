@@ -3,7 +3,7 @@
 //! policy is saved), and garbage collection of blobs nothing links (each run
 //! a persisted job).
 
-pub mod fsck;
+pub use crate::service::fsck;
 pub mod gc;
 pub mod migrate;
 
@@ -35,7 +35,7 @@ pub async fn sweep_uploads(registry: &Registry, expiry: Duration) {
         Ok(n) => tracing::info!(removed = n, "removed idle uploads"),
         Err(error) => tracing::warn!(%error, "could not expire uploads"),
     }
-    if let Err(error) = registry.db().delete_expired_console_sessions().await {
+    if let Err(error) = registry.sessions().delete_expired().await {
         tracing::warn!(%error, "could not remove expired console sessions");
     }
 }
@@ -55,7 +55,7 @@ pub struct Schedule {
 
 /// Applies every repository's lifecycle policy once.
 pub async fn apply_lifecycle_policies(registry: &Registry) {
-    let names = match registry.db().repositories_with_lifecycle().await {
+    let names = match registry.repositories_with_lifecycle().await {
         Ok(names) => names,
         Err(error) => {
             tracing::warn!(%error, "could not list lifecycle policies");
@@ -115,7 +115,7 @@ pub fn spawn(
                     }
                 }
                 _ = flush.tick() => {
-                    if let Err(error) = registry.touches().flush(registry.db()).await {
+                    if let Err(error) = registry.flush_pull_times().await {
                         tracing::warn!(%error, "could not record pull times");
                     }
                 }

@@ -135,7 +135,7 @@ async fn resolve(
     repository_id: i64,
     id: &ImageId,
 ) -> ServiceResult<Result<Image, ImageFailure>> {
-    let db = registry.db();
+    let db = &registry.db;
     let by_digest = match &id.digest {
         Some(d) if Digest::parse(d).is_err() => return Ok(Err(ImageFailure::InvalidImageDigest)),
         Some(d) => Some(db.image_by_digest(repository_id, d).await?),

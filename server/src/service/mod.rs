@@ -4,6 +4,7 @@
 
 mod blobs;
 mod discovery;
+pub mod fsck;
 mod gc;
 mod images;
 pub mod jobs;
@@ -246,20 +247,15 @@ impl Registry {
         self
     }
 
-    /// The metadata database, for the jobs that work below the service
-    /// layer (GC, fsck). Faces never see it: they call the service.
-    pub(crate) fn db(&self) -> &Db {
-        &self.db
-    }
-
-    /// The blob store, for the same jobs.
-    pub(crate) fn store(&self) -> &Arc<dyn BlobStore> {
-        &self.store
-    }
-
     /// Where the blobs are, in words (for the start-up banner).
     pub fn describe_store(&self) -> String {
         self.store.describe()
+    }
+
+    /// Writes the coalesced last-pulled times; those that fail stay pending.
+    pub async fn flush_pull_times(&self) -> ServiceResult<()> {
+        self.touches.flush(&self.db).await?;
+        Ok(())
     }
 
     /// The coalesced last-pulled times waiting to be written.

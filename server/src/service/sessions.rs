@@ -26,6 +26,13 @@ impl Sessions {
     }
 }
 
+impl Sessions {
+    /// Removes the sessions past their expiry; how many.
+    pub async fn delete_expired(&self) -> ServiceResult<u64> {
+        Ok(self.db.delete_expired_console_sessions().await?)
+    }
+}
+
 impl Registry {
     /// The console's sessions.
     pub fn sessions(&self) -> Sessions {

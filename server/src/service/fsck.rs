@@ -5,7 +5,7 @@
 //! waste space but harm nothing, yet are hashed too, since a later push of
 //! their digest keeps them as they are). Reads only.
 
-use crate::service::{Registry, ServiceResult};
+use super::{Registry, ServiceResult};
 use berth_app::oci::{Digest, DigestAlgorithm};
 use futures_util::StreamExt;
 use sha2::{Digest as _, Sha256, Sha512};
@@ -24,7 +24,7 @@ pub struct FsckReport {
 }
 
 async fn hash_blob(registry: &Registry, digest: &Digest, size: u64) -> std::io::Result<Digest> {
-    let mut stream = registry.store().read(digest, 0..size).await?;
+    let mut stream = registry.store.read(digest, 0..size).await?;
     let mut sha256 = Sha256::new();
     let mut sha512 = Sha512::new();
     while let Some(chunk) = stream.next().await {
@@ -43,10 +43,10 @@ async fn hash_blob(registry: &Registry, digest: &Digest, size: u64) -> std::io::
 /// Checks the whole installation.
 pub async fn check(registry: &Registry) -> ServiceResult<FsckReport> {
     let mut report = FsckReport::default();
-    let recorded = registry.db().all_blobs().await?;
+    let recorded = registry.db.all_blobs().await?;
     let known: std::collections::HashSet<&str> =
         recorded.iter().map(|b| b.digest.as_str()).collect();
-    for stored in registry.store().list_blobs().await? {
+    for stored in registry.store.list_blobs().await? {
         if !known.contains(stored.digest.as_str()) {
             // A later push of this digest would keep these bytes as they are,
             // so they must be whole even though nothing reaches them yet.
@@ -74,7 +74,7 @@ pub async fn check(registry: &Registry) -> ServiceResult<FsckReport> {
             ));
             continue;
         };
-        match registry.store().stat(&digest).await? {
+        match registry.store.stat(&digest).await? {
             None => report
                 .problems
                 .push(format!("blob {digest}: recorded but its bytes are missing")),
@@ -93,7 +93,7 @@ pub async fn check(registry: &Registry) -> ServiceResult<FsckReport> {
             },
         }
     }
-    for (repository, digest, body) in registry.db().all_manifest_bodies().await? {
+    for (repository, digest, body) in registry.db.all_manifest_bodies().await? {
         report.manifests_checked += 1;
         let actual = Digest::from_hash(DigestAlgorithm::Sha256, &Sha256::digest(&body));
         if digest.starts_with("sha256:") && actual.as_str() != digest {
@@ -102,7 +102,7 @@ pub async fn check(registry: &Registry) -> ServiceResult<FsckReport> {
             ));
         }
     }
-    for (repository, manifest, missing, kind) in registry.db().dangling_references().await? {
+    for (repository, manifest, missing, kind) in registry.db.dangling_references().await? {
         report.problems.push(format!(
             "manifest {repository}@{manifest}: references {kind} {missing}, which the repository does not hold"
         ));
