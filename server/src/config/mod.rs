@@ -107,6 +107,7 @@ settings! {
         value_name: "SECONDS",
         file: "upload_expiry",
         default: "86400",
+        check: at_least_one,
     }
     /// Seconds between applications of every repository's lifecycle policy.
     lifecycle_interval: u64 {
@@ -114,6 +115,7 @@ settings! {
         value_name: "SECONDS",
         file: "lifecycle_interval",
         default: "3600",
+        check: at_least_one,
     }
     /// Seconds after a lifecycle policy is saved before it is applied.
     lifecycle_delay_after_save: u64 {
@@ -128,6 +130,7 @@ settings! {
         value_name: "SECONDS",
         file: "gc_interval",
         default: "3600",
+        check: at_least_one,
     }
     /// Seconds a blob must go untouched and unreferenced before GC deletes it.
     gc_grace: u64 {
@@ -142,6 +145,7 @@ settings! {
         value_name: "SECONDS",
         file: "console_idle_timeout",
         default: "3600",
+        check: at_least_one,
     }
     /// Seconds a console session lives at most, however busy.
     console_session_lifetime: u64 {
@@ -149,6 +153,7 @@ settings! {
         value_name: "SECONDS",
         file: "console_session_lifetime",
         default: "43200",
+        check: at_least_one,
     }
     /// Requests a second each user may make, sustained, on the registry and
     /// ECR APIs (ECR's quota); over it they get 429 TOOMANYREQUESTS or
@@ -165,6 +170,7 @@ settings! {
         value_name: "REQUESTS",
         file: "rate_burst",
         default: "400",
+        check: at_least_one,
     }
     /// Tags one image may have (ECR's quota); another is refused.
     max_tags_per_image: u32 {
@@ -367,15 +373,15 @@ impl Settings {
             create_on_push: s.create_on_push,
             site_root: s.site_root,
             upload_expiry: seconds(s.upload_expiry),
-            lifecycle_interval: seconds(s.lifecycle_interval.max(1)),
+            lifecycle_interval: seconds(s.lifecycle_interval),
             lifecycle_delay_after_save: seconds(s.lifecycle_delay_after_save),
-            gc_interval: seconds(s.gc_interval.max(1)),
+            gc_interval: seconds(s.gc_interval),
             gc_grace: seconds(s.gc_grace),
-            console_idle_timeout: seconds(s.console_idle_timeout.max(1)),
-            console_session_lifetime: seconds(s.console_session_lifetime.max(1)),
+            console_idle_timeout: seconds(s.console_idle_timeout),
+            console_session_lifetime: seconds(s.console_session_lifetime),
             rate_limit: RateLimit {
                 per_second: s.rate_limit,
-                burst: s.rate_burst.max(1),
+                burst: s.rate_burst,
             },
             limits: Limits {
                 tags_per_image: s.max_tags_per_image,

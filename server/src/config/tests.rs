@@ -171,6 +171,32 @@ fn the_limits_are_ecr_s_quotas_unless_set_and_never_zero() {
     );
 }
 
+/// An interval, a timeout or a burst of 0 would mean "all the time" or
+/// "never": it is refused by name rather than quietly read as 1.
+#[test]
+fn intervals_timeouts_and_the_burst_are_never_zero() {
+    type Set = fn(&mut SettingsArgs);
+    let cases: [(&str, Set); 6] = [
+        ("upload_expiry", |a| a.upload_expiry = Some(0)),
+        ("lifecycle_interval", |a| a.lifecycle_interval = Some(0)),
+        ("gc_interval", |a| a.gc_interval = Some(0)),
+        ("console_idle_timeout", |a| a.console_idle_timeout = Some(0)),
+        ("console_session_lifetime", |a| {
+            a.console_session_lifetime = Some(0)
+        }),
+        ("rate_burst", |a| a.rate_burst = Some(0)),
+    ];
+    for (name, set) in cases {
+        let mut a = args();
+        set(&mut a);
+        let err = Settings::load(&a).unwrap_err().to_string();
+        assert!(
+            err.contains(name) && err.contains("at least 1"),
+            "{name}: {err}"
+        );
+    }
+}
+
 #[test]
 fn tls_cert_and_key_come_together() {
     let mut a = args();
