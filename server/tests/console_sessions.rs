@@ -203,8 +203,9 @@ async fn a_wrong_password_is_refused_and_logged_without_the_password() {
         serde_json::json!({"Invalid": {"field": "password", "message": "The user name or password is not correct."}})
     );
     assert_eq!(home_status(&client, &server).await.0, StatusCode::SEE_OTHER);
-    let logs = server.logs();
-    assert!(logs.contains("console sign-in failed"), "{logs}");
+    let logs = server.logs_once("the failed sign-in", |l| {
+        l.contains("console sign-in failed")
+    });
     assert!(
         !logs.contains("wrong-horse-battery"),
         "the password reached the log"

@@ -238,6 +238,24 @@ impl TestServer {
         self.logs.lock().expect("log lock").clone()
     }
 
+    /// The server's log once `logged` holds of it: a line is read from the
+    /// server's stderr by another thread, a moment after the response that
+    /// followed it may have arrived. Panics, showing the log, after 10 s.
+    pub fn logs_once(&self, what: &str, logged: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let logs = self.logs();
+            if logged(&logs) {
+                return logs;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server did not log {what}:\n{logs}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The server's data directory.
     pub fn data_dir(&self) -> &Path {
         &self.data_path
