@@ -48,7 +48,7 @@ impl SecretBox {
     /// An HMAC-SHA256 of `message` with the URL-signing key, hex.
     pub fn sign(&self, message: &str) -> String {
         use hmac::Mac;
-        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.url_key)
+        let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(&self.url_key)
             .expect("any key length");
         mac.update(message.as_bytes());
         hex::encode(mac.finalize().into_bytes())
@@ -89,7 +89,8 @@ impl SecretBox {
 /// A subkey for one purpose, so the sealing key itself never signs anything.
 fn derive(key: &[u8], purpose: &[u8]) -> [u8; 32] {
     use hmac::Mac;
-    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("any key length");
+    let mut mac =
+        <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(key).expect("any key length");
     mac.update(purpose);
     mac.finalize().into_bytes().into()
 }

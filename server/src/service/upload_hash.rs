@@ -1,52 +1,33 @@
 //! SHA-256 whose running state can be saved with an upload session and restored
 //! by the next request, on any node and after a restart, so a resumed upload is
 //! never read back to be hashed (S3 cannot even read a multipart upload before
-//! it is complete). The compression function is `sha2`'s own (SHA-NI or
-//! assembly where the CPU has them); this file only keeps the state and the padding.
+//! it is complete). The hashing and its state are `sha2`'s own (SHA-NI or
+//! assembly where the CPU has them; its `SerializableState`): this file only
+//! frames the saved bytes, and still reads the format Berth saved before it
+//! used `sha2`'s, so uploads in flight across an upgrade resume.
 
-use sha2::digest::generic_array::GenericArray;
+use sha2::digest::common::hazmat::{SerializableState, SerializedState};
+use sha2::{Digest, Sha256};
 
-const BLOCK: usize = 64;
+const BLOCK: u64 = 64;
 
-/// SHA-256's initial hash value (FIPS 180-4, 5.3.3).
-const INITIAL: [u32; 8] = [
-    0x6a09_e667,
-    0xbb67_ae85,
-    0x3c6e_f372,
-    0xa54f_f53a,
-    0x510e_527f,
-    0x9b05_688c,
-    0x1f83_d9ab,
-    0x5be0_cd19,
-];
-
-/// Blocks hashed per call into `sha2`: copied to a small stack buffer so that no
-/// unsafe cast is needed, which costs a few per cent at most.
-const BATCH: usize = 64;
+/// `sha2`'s serialized SHA-256: the eight state words (little-endian), the
+/// count of whole blocks (u64 LE), the count of buffered bytes, then the
+/// buffer (a whole block is never buffered: at most 63 bytes).
+const SAVED_LEN: usize = 32 + 8 + 1 + 63;
 
 /// A SHA-256 in progress that can be saved and restored.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct UploadHasher {
-    state: [u32; 8],
+    inner: Sha256,
     /// Bytes hashed so far, including the buffered ones.
     length: u64,
-    buffer: [u8; BLOCK],
-}
-
-impl Default for UploadHasher {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 impl UploadHasher {
     /// A hasher over no bytes.
     pub fn new() -> Self {
-        Self {
-            state: INITIAL,
-            length: 0,
-            buffer: [0; BLOCK],
-        }
+        Self::default()
     }
 
     /// Bytes hashed so far.
@@ -54,90 +35,61 @@ impl UploadHasher {
         self.length
     }
 
-    fn buffered(&self) -> usize {
-        (self.length % BLOCK as u64) as usize
-    }
-
     /// Hashes `data` after the bytes so far.
-    pub fn update(&mut self, mut data: &[u8]) {
-        let buffered = self.buffered();
+    pub fn update(&mut self, data: &[u8]) {
+        self.inner.update(data);
         self.length += data.len() as u64;
-        if buffered > 0 {
-            let take = (BLOCK - buffered).min(data.len());
-            self.buffer[buffered..buffered + take].copy_from_slice(&data[..take]);
-            data = &data[take..];
-            if buffered + take < BLOCK {
-                return;
-            }
-            let block = GenericArray::clone_from_slice(&self.buffer);
-            sha2::compress256(&mut self.state, std::slice::from_ref(&block));
-        }
-        let mut blocks = data.chunks_exact(BLOCK);
-        let mut batch = [GenericArray::default(); BATCH];
-        loop {
-            let mut filled = 0;
-            for (slot, block) in batch.iter_mut().zip(blocks.by_ref()) {
-                slot.copy_from_slice(block);
-                filled += 1;
-            }
-            if filled == 0 {
-                break;
-            }
-            sha2::compress256(&mut self.state, &batch[..filled]);
-        }
-        let rest = blocks.remainder();
-        self.buffer[..rest.len()].copy_from_slice(rest);
     }
 
     /// The digest of the bytes so far.
     pub fn finalize(&self) -> [u8; 32] {
-        let mut state = self.state;
-        let buffered = self.buffered();
-        let mut tail = [0u8; 2 * BLOCK];
-        tail[..buffered].copy_from_slice(&self.buffer[..buffered]);
-        tail[buffered] = 0x80;
-        let blocks = if buffered < BLOCK - 8 { 1 } else { 2 };
-        let end = blocks * BLOCK;
-        tail[end - 8..end].copy_from_slice(&(self.length * 8).to_be_bytes());
-        let padded: Vec<_> = tail[..end]
-            .chunks_exact(BLOCK)
-            .map(GenericArray::clone_from_slice)
-            .collect();
-        sha2::compress256(&mut state, &padded);
-        let mut out = [0u8; 32];
-        for (bytes, word) in out.chunks_exact_mut(4).zip(state) {
-            bytes.copy_from_slice(&word.to_be_bytes());
-        }
-        out
+        self.inner.clone().finalize().into()
     }
 
-    /// The state as bytes: the eight words, the length, then the buffered bytes.
+    /// The state as bytes (`sha2`'s serialization, [`SAVED_LEN`] bytes).
     pub fn save(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(40 + self.buffered());
-        for word in self.state {
-            out.extend_from_slice(&word.to_be_bytes());
-        }
-        out.extend_from_slice(&self.length.to_be_bytes());
-        out.extend_from_slice(&self.buffer[..self.buffered()]);
-        out
+        self.inner.serialize().to_vec()
     }
 
-    /// A hasher from [`Self::save`]'s bytes, or `None` if they are not such bytes.
+    /// A hasher from [`Self::save`]'s bytes (or the older format's), or
+    /// `None` if they are not such bytes.
     pub fn restore(saved: &[u8]) -> Option<Self> {
-        let (words, rest) = saved.split_at_checked(32)?;
-        let (length, buffered) = rest.split_at_checked(8)?;
-        let length = u64::from_be_bytes(length.try_into().ok()?);
-        if buffered.len() as u64 != length % BLOCK as u64 {
+        let current = match saved.len() {
+            SAVED_LEN => saved.to_vec(),
+            _ => from_first_format(saved)?,
+        };
+        let blocks = u64::from_le_bytes(current[32..40].try_into().ok()?);
+        let buffered = u64::from(current[40]);
+        if buffered >= BLOCK {
             return None;
         }
-        let mut hasher = Self::new();
-        for (word, bytes) in hasher.state.iter_mut().zip(words.chunks_exact(4)) {
-            *word = u32::from_be_bytes(bytes.try_into().ok()?);
-        }
-        hasher.length = length;
-        hasher.buffer[..buffered.len()].copy_from_slice(buffered);
-        Some(hasher)
+        let state = SerializedState::<Sha256>::try_from(current.as_slice()).ok()?;
+        let inner = Sha256::deserialize(&state).ok()?;
+        let length = blocks.checked_mul(BLOCK)?.checked_add(buffered)?;
+        Some(Self { inner, length })
     }
+}
+
+/// The format Berth saved before it used `sha2`'s (at most 103 bytes, so
+/// never [`SAVED_LEN`] long): the eight state words (big-endian), the byte
+/// count (u64 BE), then the buffered bytes; in the current format.
+fn from_first_format(saved: &[u8]) -> Option<Vec<u8>> {
+    let (words, rest) = saved.split_at_checked(32)?;
+    let (length, buffered) = rest.split_at_checked(8)?;
+    let length = u64::from_be_bytes(length.try_into().ok()?);
+    if buffered.len() as u64 != length % BLOCK {
+        return None;
+    }
+    let mut out = Vec::with_capacity(SAVED_LEN);
+    for word in words.chunks_exact(4) {
+        let word = u32::from_be_bytes(word.try_into().ok()?);
+        out.extend_from_slice(&word.to_le_bytes());
+    }
+    out.extend_from_slice(&(length / BLOCK).to_le_bytes());
+    out.push(buffered.len() as u8);
+    out.extend_from_slice(buffered);
+    out.resize(SAVED_LEN, 0);
+    Some(out)
 }
 
 #[cfg(test)]
@@ -187,6 +139,14 @@ mod tests {
     }
 
     #[test]
+    fn the_saved_length_is_sha2_s() {
+        let mut h = UploadHasher::new();
+        h.update(b"abc");
+        let saved = h.save();
+        assert_eq!(saved.len(), super::SAVED_LEN, "{saved:?}");
+    }
+
+    #[test]
     fn the_known_answers() {
         let hex = |h: [u8; 32]| hex::encode(h);
         assert_eq!(
@@ -199,6 +159,44 @@ mod tests {
             hex(abc.finalize()),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    /// A state saved in the first format, as Berth wrote it before it used
+    /// `sha2`'s: an upload in flight across the upgrade resumes.
+    #[test]
+    fn the_first_format_still_restores() {
+        use sha2::block_api::compress256;
+        for n in [0, 3, 63, 64, 65, 200] {
+            let data = bytes(n);
+            let mut state: [u32; 8] = [
+                0x6a09_e667,
+                0xbb67_ae85,
+                0x3c6e_f372,
+                0xa54f_f53a,
+                0x510e_527f,
+                0x9b05_688c,
+                0x1f83_d9ab,
+                0x5be0_cd19,
+            ];
+            let whole = n / 64 * 64;
+            let blocks: Vec<[u8; 64]> = data[..whole]
+                .chunks_exact(64)
+                .map(|b| b.try_into().unwrap())
+                .collect();
+            compress256(&mut state, &blocks);
+            let mut saved: Vec<u8> = state.iter().flat_map(|w| w.to_be_bytes()).collect();
+            saved.extend_from_slice(&(n as u64).to_be_bytes());
+            saved.extend_from_slice(&data[whole..]);
+            let mut hasher = UploadHasher::restore(&saved).expect("a first-format state");
+            assert_eq!(hasher.bytes_hashed(), n as u64);
+            hasher.update(b"more");
+            let all = [data.as_slice(), b"more"].concat();
+            assert_eq!(
+                hasher.finalize(),
+                Sha256::digest(&all).as_slice(),
+                "{n} bytes"
+            );
+        }
     }
 
     #[test]

@@ -353,7 +353,7 @@ pub fn verify(
 fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
     // HMAC takes keys of any length, so `new_from_slice` cannot fail; the fallback
     // (an all-zero tag, which matches nothing) only keeps this free of panics.
-    match <Hmac<Sha256> as Mac>::new_from_slice(key) {
+    match <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key) {
         Ok(mut mac) => {
             mac.update(data);
             mac.finalize().into_bytes().into()

@@ -14,7 +14,7 @@ fn sign_plain(
     service: &str,
     secret: &str,
 ) -> String {
-    use hmac::{Hmac, Mac};
+    use hmac::{Hmac, KeyInit, Mac};
     fn mac(key: &[u8], data: &str) -> Vec<u8> {
         let mut m = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
         m.update(data.as_bytes());
