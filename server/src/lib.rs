@@ -15,6 +15,7 @@ pub mod installation;
 pub mod jobs;
 #[doc(hidden)]
 pub mod layering;
+pub mod model;
 pub mod registry;
 pub mod request_limits;
 pub mod service;

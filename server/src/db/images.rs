@@ -1,49 +1,13 @@
 //! Images as the ECR API lists and describes them: a manifest with its tags.
 
 use super::{Db, DbError};
+use crate::model::Image;
 
-/// The columns of [`ImageRow`], for a manifest aliased `m`.
+/// The columns of an [`Image`], for a manifest aliased `m`.
 const COLUMNS: &str = "m.id, m.digest, m.media_type, m.artifact_type, m.subject_digest, m.size,
      length(m.body) AS manifest_size, m.annotations,
      m.pushed_at, m.last_pulled_at,
-     (SELECT group_concat(name, char(10)) FROM (SELECT name FROM tags t WHERE t.manifest_id = m.id ORDER BY name)) AS tags";
-
-/// An image: one manifest and its tags.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ImageRow {
-    /// Manifest row id (the pagination key).
-    pub id: i64,
-    /// Manifest digest.
-    pub digest: String,
-    /// Manifest media type.
-    pub media_type: String,
-    /// Artifact media type.
-    pub artifact_type: Option<String>,
-    /// Subject digest, for referrers.
-    pub subject_digest: Option<String>,
-    /// Size as ECR counts it.
-    pub size: i64,
-    /// Length of the manifest itself.
-    pub manifest_size: i64,
-    /// The manifest's annotations, as JSON text.
-    pub annotations: Option<String>,
-    /// Push time (ms).
-    pub pushed_at: i64,
-    /// Last recorded pull (ms).
-    pub last_pulled_at: Option<i64>,
-    /// Tags, newline-separated, sorted.
-    pub tags: Option<String>,
-}
-
-impl ImageRow {
-    /// The image's tags.
-    pub fn tag_list(&self) -> Vec<String> {
-        self.tags
-            .as_deref()
-            .map(|t| t.split('\n').map(str::to_owned).collect())
-            .unwrap_or_default()
-    }
-}
+     (SELECT json_group_array(name) FROM (SELECT name FROM tags t WHERE t.manifest_id = m.id ORDER BY name)) AS tags";
 
 /// Which images a listing includes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +38,7 @@ impl Db {
         status: TagStatus,
         after: i64,
         limit: i64,
-    ) -> Result<Vec<ImageRow>, DbError> {
+    ) -> Result<Vec<Image>, DbError> {
         sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM manifests m WHERE m.repository_id = ? AND m.id > ? AND {} ORDER BY m.id LIMIT ?",
             status.sql()
@@ -118,7 +82,7 @@ impl Db {
         &self,
         repository_id: i64,
         digest: &str,
-    ) -> Result<Option<ImageRow>, DbError> {
+    ) -> Result<Option<Image>, DbError> {
         sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM manifests m WHERE m.repository_id = ? AND m.digest = ?"
         ))
@@ -133,7 +97,7 @@ impl Db {
         &self,
         repository_id: i64,
         tag: &str,
-    ) -> Result<Option<ImageRow>, DbError> {
+    ) -> Result<Option<Image>, DbError> {
         sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM tags tg JOIN manifests m ON m.id = tg.manifest_id WHERE tg.repository_id = ? AND tg.name = ?"
         ))
@@ -151,7 +115,7 @@ impl Db {
         subject: &str,
         last: &str,
         limit: i64,
-    ) -> Result<Vec<ImageRow>, DbError> {
+    ) -> Result<Vec<Image>, DbError> {
         sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM manifests m WHERE m.repository_id = ? AND m.subject_digest = ? AND m.digest > ?
              ORDER BY m.digest LIMIT ?"

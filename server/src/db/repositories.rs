@@ -1,34 +1,12 @@
 //! Repositories, their settings and resource tags.
 
 use super::{now_millis, Db, DbError};
+use crate::model::Repository;
 
-/// The columns every repository query selects, in [`RepositoryRow`]'s order.
-const COLUMNS: &str = "r.id, r.name, r.created_at, r.tag_mutability, r.tag_mutability_exclusions,
+/// The columns every repository query selects, as a [`Repository`].
+const COLUMNS: &str = "r.id, r.name, r.created_at, r.tag_mutability,
+     coalesce(r.tag_mutability_exclusions, '[]') AS exclusions,
      r.scan_on_push, r.encryption_type, r.kms_key";
-
-/// A repository as stored.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct RepositoryRow {
-    /// Row id.
-    pub id: i64,
-    /// Name with namespaces.
-    pub name: String,
-    /// Creation time (ms).
-    pub created_at: i64,
-    /// `MUTABLE`, `IMMUTABLE`, `IMMUTABLE_WITH_EXCLUSION`, `MUTABLE_WITH_EXCLUSION`.
-    pub tag_mutability: String,
-    /// Exclusion filters (wildcard patterns) as a JSON array of strings.
-    pub tag_mutability_exclusions: Option<String>,
-    /// Scan on push.
-    pub scan_on_push: bool,
-    /// `AES256`, `KMS`, `KMS_DSSE`.
-    pub encryption_type: String,
-    /// KMS key, when the encryption type uses one.
-    pub kms_key: Option<String>,
-    /// Number of images (manifests); filled by listing queries only.
-    #[sqlx(default)]
-    pub image_count: i64,
-}
 
 /// How a repository listing is sorted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +42,7 @@ pub struct NewRepository<'a> {
 
 impl Db {
     /// Finds a repository by name.
-    pub async fn repository(&self, name: &str) -> Result<Option<RepositoryRow>, DbError> {
+    pub async fn repository(&self, name: &str) -> Result<Option<Repository>, DbError> {
         sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM repositories r WHERE r.name = ?"
         ))
@@ -78,7 +56,7 @@ impl Db {
     pub async fn get_or_create_repository(
         &self,
         name: &str,
-    ) -> Result<(RepositoryRow, bool), DbError> {
+    ) -> Result<(Repository, bool), DbError> {
         let done = sqlx::query(
             "INSERT INTO repositories (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
         )
@@ -99,7 +77,7 @@ impl Db {
     pub async fn create_repository(
         &self,
         new: &NewRepository<'_>,
-    ) -> Result<Option<RepositoryRow>, DbError> {
+    ) -> Result<Option<Repository>, DbError> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let done = sqlx::query(
             "INSERT INTO repositories (name, created_at, tag_mutability, tag_mutability_exclusions, scan_on_push, encryption_type, kms_key)
@@ -205,7 +183,7 @@ impl Db {
         &self,
         last: Option<&str>,
         limit: i64,
-    ) -> Result<Vec<RepositoryRow>, DbError> {
+    ) -> Result<Vec<Repository>, DbError> {
         sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM repositories r WHERE r.name > ? ORDER BY r.name LIMIT ?"
         ))
@@ -216,7 +194,7 @@ impl Db {
     }
 
     /// All repositories with their image counts, by name.
-    pub async fn list_repositories(&self) -> Result<Vec<RepositoryRow>, DbError> {
+    pub async fn list_repositories(&self) -> Result<Vec<Repository>, DbError> {
         sqlx::query_as(&format!(
             "SELECT {COLUMNS}, (SELECT count(*) FROM manifests m WHERE m.repository_id = r.id) AS image_count
              FROM repositories r ORDER BY r.name"
@@ -233,7 +211,7 @@ impl Db {
         order: RepositoryOrder,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<RepositoryRow>, i64), DbError> {
+    ) -> Result<(Vec<Repository>, i64), DbError> {
         let order_by = match order {
             RepositoryOrder::NameAscending => "r.name ASC",
             RepositoryOrder::NameDescending => "r.name DESC",

@@ -119,9 +119,7 @@ impl Registry {
 impl Registry {
     /// Every repository with its image count, for the console.
     pub async fn repository_overview(&self) -> ServiceResult<Vec<super::Repository>> {
-        Ok(super::repositories::repositories(
-            self.db.list_repositories().await?,
-        ))
+        Ok(self.db.list_repositories().await?)
     }
 
     /// One page of the repositories whose names contain `needle`, and the
@@ -137,6 +135,6 @@ impl Registry {
             .db
             .search_repositories(needle, order.into(), limit as i64, offset as i64)
             .await?;
-        Ok((super::repositories::repositories(rows), total.max(0) as u64))
+        Ok((rows, total.max(0) as u64))
     }
 }

@@ -2,57 +2,10 @@
 //! by tag or digest, with per-image failures instead of whole-request errors.
 
 use super::{ManifestRef, Registry, ServiceError, ServiceResult};
-use crate::db::{self, DeleteOutcome, ImageRow};
+use crate::db::{self, DeleteOutcome};
 use berth_app::oci::{validate_tag, Digest};
 
-/// An image: a manifest in a repository, with its tags.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Image {
-    /// The image's place in its repository's listings (a pagination key).
-    pub id: i64,
-    /// Manifest digest.
-    pub digest: String,
-    /// Manifest media type.
-    pub media_type: String,
-    /// Artifact media type.
-    pub artifact_type: Option<String>,
-    /// Subject digest, for referrers.
-    pub subject_digest: Option<String>,
-    /// Size as ECR counts it.
-    pub size: i64,
-    /// Length of the manifest itself.
-    pub manifest_size: i64,
-    /// The manifest's annotations, as JSON text.
-    pub annotations: Option<String>,
-    /// Push time (ms).
-    pub pushed_at: i64,
-    /// Last recorded pull (ms).
-    pub last_pulled_at: Option<i64>,
-    /// Tags, sorted.
-    pub tags: Vec<String>,
-}
-
-impl From<ImageRow> for Image {
-    fn from(row: ImageRow) -> Self {
-        Self {
-            tags: row.tag_list(),
-            id: row.id,
-            digest: row.digest,
-            media_type: row.media_type,
-            artifact_type: row.artifact_type,
-            subject_digest: row.subject_digest,
-            size: row.size,
-            manifest_size: row.manifest_size,
-            annotations: row.annotations,
-            pushed_at: row.pushed_at,
-            last_pulled_at: row.last_pulled_at,
-        }
-    }
-}
-
-fn images(rows: Vec<ImageRow>) -> Vec<Image> {
-    rows.into_iter().map(Image::from).collect()
-}
+pub use crate::model::Image;
 
 /// Which images a listing includes (ECR's `tagStatus`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,7 +104,7 @@ async fn resolve(
         (Some(Some(a)), Some(Some(b))) if a.id != b.id => {
             Err(ImageFailure::ImageTagDoesNotMatchDigest)
         }
-        (Some(Some(image)), None | Some(Some(_))) | (None, Some(Some(image))) => Ok(image.into()),
+        (Some(Some(image)), None | Some(Some(_))) | (None, Some(Some(image))) => Ok(image),
         _ => Err(ImageFailure::ImageNotFound),
     })
 }
@@ -169,11 +122,10 @@ impl Registry {
         limit: usize,
     ) -> ServiceResult<Vec<Image>> {
         let repo = self.repository(name).await?;
-        Ok(images(
-            self.db
-                .images_after(repo.id, status.into(), after, limit as i64)
-                .await?,
-        ))
+        Ok(self
+            .db
+            .images_after(repo.id, status.into(), after, limit as i64)
+            .await?)
     }
 
     /// ListImages entries after the cursor `(manifest id, tag)`.
@@ -254,11 +206,10 @@ impl Registry {
         limit: usize,
     ) -> ServiceResult<Vec<Image>> {
         let repo = self.repository(name).await?;
-        Ok(images(
-            self.db
-                .referrer_images(repo.id, subject.as_str(), last, limit as i64)
-                .await?,
-        ))
+        Ok(self
+            .db
+            .referrer_images(repo.id, subject.as_str(), last, limit as i64)
+            .await?)
     }
 
     /// ECR's PutImage: stores a manifest under a tag (or digest only), refusing a
@@ -304,6 +255,6 @@ impl Registry {
             .image_by_digest(repo.id, put.digest.as_str())
             .await?
             .ok_or_else(|| ServiceError::ManifestUnknown(put.digest.to_string()))?;
-        Ok((put, image.into()))
+        Ok((put, image))
     }
 }

@@ -268,7 +268,6 @@ impl Registry {
         self.db
             .repository(name)
             .await?
-            .map(Repository::from)
             .ok_or_else(|| ServiceError::RepositoryUnknown {
                 name: name.to_owned(),
                 registry_id: self.registry_id.clone(),
@@ -283,7 +282,7 @@ impl Registry {
     /// A repository a push writes to: created on first push when create-on-push is on.
     pub async fn repository_for_push(&self, name: &str) -> ServiceResult<Repository> {
         if let Some(repo) = self.db.repository(name).await? {
-            return Ok(repo.into());
+            return Ok(repo);
         }
         if !self.create_on_push {
             return Err(ServiceError::RepositoryNotCreated {
@@ -295,7 +294,7 @@ impl Registry {
         if created {
             tracing::info!(repository = name, "created repository on push");
         }
-        Ok(repo.into())
+        Ok(repo)
     }
 }
 

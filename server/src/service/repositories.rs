@@ -2,7 +2,7 @@
 //! exclusion filters), scan on push, resource tags.
 
 use super::{Registry, ServiceError, ServiceResult};
-use crate::db::{self, NewRepository, RepositoryRow};
+use crate::db::{self, NewRepository};
 
 /// The tag-mutability settings ECR knows.
 pub const TAG_MUTABILITIES: &[&str] = &[
@@ -12,51 +12,7 @@ pub const TAG_MUTABILITIES: &[&str] = &[
     "MUTABLE_WITH_EXCLUSION",
 ];
 
-/// A repository and its settings, as every face shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Repository {
-    pub(in crate::service) id: i64,
-    /// Name with namespaces.
-    pub name: String,
-    /// Creation time (ms).
-    pub created_at: i64,
-    /// `MUTABLE`, `IMMUTABLE`, `IMMUTABLE_WITH_EXCLUSION`, `MUTABLE_WITH_EXCLUSION`.
-    pub tag_mutability: String,
-    /// Tag-mutability exclusion filters (wildcard patterns).
-    pub exclusions: Vec<String>,
-    /// Scan on push.
-    pub scan_on_push: bool,
-    /// `AES256`, `KMS`, `KMS_DSSE`.
-    pub encryption_type: String,
-    /// KMS key, when the encryption type uses one.
-    pub kms_key: Option<String>,
-    /// Number of images; filled by listings only (0 elsewhere).
-    pub image_count: i64,
-}
-
-impl From<RepositoryRow> for Repository {
-    fn from(row: RepositoryRow) -> Self {
-        Self {
-            exclusions: row
-                .tag_mutability_exclusions
-                .as_deref()
-                .and_then(|text| serde_json::from_str(text).ok())
-                .unwrap_or_default(),
-            id: row.id,
-            name: row.name,
-            created_at: row.created_at,
-            tag_mutability: row.tag_mutability,
-            scan_on_push: row.scan_on_push,
-            encryption_type: row.encryption_type,
-            kms_key: row.kms_key,
-            image_count: row.image_count,
-        }
-    }
-}
-
-pub(super) fn repositories(rows: Vec<RepositoryRow>) -> Vec<Repository> {
-    rows.into_iter().map(Repository::from).collect()
-}
+pub use crate::model::Repository;
 
 /// How a repository listing is sorted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,7 +146,6 @@ impl Registry {
         self.db
             .create_repository(&new)
             .await?
-            .map(Repository::from)
             .ok_or_else(|| ServiceError::RepositoryExists(name.to_owned()))
     }
 
@@ -210,9 +165,7 @@ impl Registry {
         last: Option<&str>,
         limit: usize,
     ) -> ServiceResult<Vec<Repository>> {
-        Ok(repositories(
-            self.db.repositories_after(last, limit as i64).await?,
-        ))
+        Ok(self.db.repositories_after(last, limit as i64).await?)
     }
 
     /// Sets tag mutability and exclusion filters.
@@ -290,18 +243,17 @@ mod tests {
     use super::*;
 
     fn repo(mutability: &str, exclusions: &[&str]) -> Repository {
-        RepositoryRow {
+        Repository {
             id: 1,
             name: "r".into(),
             created_at: 0,
             tag_mutability: mutability.into(),
-            tag_mutability_exclusions: Some(serde_json::to_string(exclusions).unwrap()),
+            exclusions: exclusions.iter().map(|e| e.to_string()).collect(),
             scan_on_push: false,
             encryption_type: "AES256".into(),
             kms_key: None,
             image_count: 0,
         }
-        .into()
     }
 
     #[test]

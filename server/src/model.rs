@@ -1,0 +1,57 @@
+//! The registry's records as every layer passes them: `db` decodes its rows
+//! straight into them, `service` hands them to the faces. One definition
+//! each, below both, so no layer keeps a copy of another's.
+
+/// An image: one manifest in a repository, and its tags.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Image {
+    /// The image's place in its repository's listings (a pagination key).
+    pub id: i64,
+    /// Manifest digest.
+    pub digest: String,
+    /// Manifest media type.
+    pub media_type: String,
+    /// Artifact media type.
+    pub artifact_type: Option<String>,
+    /// Subject digest, for referrers.
+    pub subject_digest: Option<String>,
+    /// Size as ECR counts it.
+    pub size: i64,
+    /// Length of the manifest itself.
+    pub manifest_size: i64,
+    /// The manifest's annotations, as JSON text.
+    pub annotations: Option<String>,
+    /// Push time (ms).
+    pub pushed_at: i64,
+    /// Last recorded pull (ms).
+    pub last_pulled_at: Option<i64>,
+    /// Tags, sorted (selected as a JSON array).
+    #[sqlx(json)]
+    pub tags: Vec<String>,
+}
+
+/// A repository and its settings.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Repository {
+    /// Row id: what `service` and `db` name the repository by inside.
+    pub(crate) id: i64,
+    /// Name with namespaces.
+    pub name: String,
+    /// Creation time (ms).
+    pub created_at: i64,
+    /// `MUTABLE`, `IMMUTABLE`, `IMMUTABLE_WITH_EXCLUSION`, `MUTABLE_WITH_EXCLUSION`.
+    pub tag_mutability: String,
+    /// Tag-mutability exclusion filters (wildcard patterns; selected as a
+    /// JSON array).
+    #[sqlx(json)]
+    pub exclusions: Vec<String>,
+    /// Scan on push.
+    pub scan_on_push: bool,
+    /// `AES256`, `KMS`, `KMS_DSSE`.
+    pub encryption_type: String,
+    /// KMS key, when the encryption type uses one.
+    pub kms_key: Option<String>,
+    /// Number of images; filled by listings only (0 elsewhere).
+    #[sqlx(default)]
+    pub image_count: i64,
+}
