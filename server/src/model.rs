@@ -55,3 +55,27 @@ pub struct Repository {
     #[sqlx(default)]
     pub image_count: i64,
 }
+
+/// Which images a listing includes (ECR's `tagStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagStatus {
+    /// Images with at least one tag.
+    Tagged,
+    /// Images without tags.
+    Untagged,
+    /// All images.
+    Any,
+}
+
+/// How a repository listing is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepositoryOrder {
+    /// By name, A to Z.
+    NameAscending,
+    /// By name, Z to A.
+    NameDescending,
+    /// Oldest first.
+    CreatedAscending,
+    /// Newest first.
+    CreatedDescending,
+}

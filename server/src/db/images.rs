@@ -1,7 +1,7 @@
 //! Images as the ECR API lists and describes them: a manifest with its tags.
 
 use super::{Db, DbError};
-use crate::model::Image;
+use crate::model::{Image, TagStatus};
 
 /// The columns of an [`Image`], for a manifest aliased `m`.
 const COLUMNS: &str = "m.id, m.digest, m.media_type, m.artifact_type, m.subject_digest, m.size,
@@ -9,24 +9,12 @@ const COLUMNS: &str = "m.id, m.digest, m.media_type, m.artifact_type, m.subject_
      m.pushed_at, m.last_pulled_at,
      (SELECT json_group_array(name) FROM (SELECT name FROM tags t WHERE t.manifest_id = m.id ORDER BY name)) AS tags";
 
-/// Which images a listing includes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TagStatus {
-    /// Images with at least one tag.
-    Tagged,
-    /// Images without tags.
-    Untagged,
-    /// All images.
-    Any,
-}
-
-impl TagStatus {
-    fn sql(self) -> &'static str {
-        match self {
-            Self::Tagged => "EXISTS (SELECT 1 FROM tags t WHERE t.manifest_id = m.id)",
-            Self::Untagged => "NOT EXISTS (SELECT 1 FROM tags t WHERE t.manifest_id = m.id)",
-            Self::Any => "1",
-        }
+/// The condition a listing's [`TagStatus`] puts on a manifest aliased `m`.
+fn status_sql(status: TagStatus) -> &'static str {
+    match status {
+        TagStatus::Tagged => "EXISTS (SELECT 1 FROM tags t WHERE t.manifest_id = m.id)",
+        TagStatus::Untagged => "NOT EXISTS (SELECT 1 FROM tags t WHERE t.manifest_id = m.id)",
+        TagStatus::Any => "1",
     }
 }
 
@@ -41,7 +29,7 @@ impl Db {
     ) -> Result<Vec<Image>, DbError> {
         sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM manifests m WHERE m.repository_id = ? AND m.id > ? AND {} ORDER BY m.id LIMIT ?",
-            status.sql()
+            status_sql(status)
         ))
         .bind(repository_id)
         .bind(after)

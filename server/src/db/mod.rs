@@ -25,14 +25,13 @@ mod users;
 
 pub use access::AccessKeyRow;
 pub use blobs::BlobRow;
-pub use images::TagStatus;
 pub use jobs::JobRow;
 pub use lifecycle::{Effects, LifecycleFactsRow, LifecycleRun, PreviewRow};
 pub use manifests::{
     DeleteOutcome, ManifestRow, NewManifest, PutRejection, Reference, ReferrerRow,
 };
 pub use registry::RegistryRow;
-pub use repositories::{NewRepository, RepositoryOrder};
+pub use repositories::NewRepository;
 pub use uploads::UploadRow;
 pub use users::{UserOverviewRow, UserRow};
 

@@ -1,25 +1,12 @@
 //! Repositories, their settings and resource tags.
 
 use super::{now_millis, Db, DbError};
-use crate::model::Repository;
+use crate::model::{Repository, RepositoryOrder};
 
 /// The columns every repository query selects, as a [`Repository`].
 const COLUMNS: &str = "r.id, r.name, r.created_at, r.tag_mutability,
      coalesce(r.tag_mutability_exclusions, '[]') AS exclusions,
      r.scan_on_push, r.encryption_type, r.kms_key";
-
-/// How a repository listing is sorted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RepositoryOrder {
-    /// By name, A to Z.
-    NameAscending,
-    /// By name, Z to A.
-    NameDescending,
-    /// Oldest first.
-    CreatedAscending,
-    /// Newest first.
-    CreatedDescending,
-}
 
 /// Settings for a new repository.
 #[derive(Debug, Clone)]

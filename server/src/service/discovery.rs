@@ -133,7 +133,7 @@ impl Registry {
     ) -> ServiceResult<(Vec<super::Repository>, u64)> {
         let (rows, total) = self
             .db
-            .search_repositories(needle, order.into(), limit as i64, offset as i64)
+            .search_repositories(needle, order, limit as i64, offset as i64)
             .await?;
         Ok((rows, total.max(0) as u64))
     }

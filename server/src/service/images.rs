@@ -2,31 +2,12 @@
 //! by tag or digest, with per-image failures instead of whole-request errors.
 
 use super::{ManifestRef, Registry, ServiceError, ServiceResult};
-use crate::db::{self, DeleteOutcome};
+use crate::db::DeleteOutcome;
 use berth_app::oci::{validate_tag, Digest};
 
 pub use crate::model::Image;
 
-/// Which images a listing includes (ECR's `tagStatus`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TagStatus {
-    /// Images with at least one tag.
-    Tagged,
-    /// Images without tags.
-    Untagged,
-    /// All images.
-    Any,
-}
-
-impl From<TagStatus> for db::TagStatus {
-    fn from(status: TagStatus) -> Self {
-        match status {
-            TagStatus::Tagged => Self::Tagged,
-            TagStatus::Untagged => Self::Untagged,
-            TagStatus::Any => Self::Any,
-        }
-    }
-}
+pub use crate::model::TagStatus;
 
 /// An image named by tag, digest, or both, as ECR's `ImageIdentifier`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -124,7 +105,7 @@ impl Registry {
         let repo = self.repository(name).await?;
         Ok(self
             .db
-            .images_after(repo.id, status.into(), after, limit as i64)
+            .images_after(repo.id, status, after, limit as i64)
             .await?)
     }
 
@@ -139,7 +120,7 @@ impl Registry {
         let repo = self.repository(name).await?;
         Ok(self
             .db
-            .image_ids_after(repo.id, status.into(), after, limit as i64)
+            .image_ids_after(repo.id, status, after, limit as i64)
             .await?)
     }
 

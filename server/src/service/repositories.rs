@@ -2,7 +2,7 @@
 //! exclusion filters), scan on push, resource tags.
 
 use super::{Registry, ServiceError, ServiceResult};
-use crate::db::{self, NewRepository};
+use crate::db::NewRepository;
 
 /// The tag-mutability settings ECR knows.
 pub const TAG_MUTABILITIES: &[&str] = &[
@@ -14,29 +14,7 @@ pub const TAG_MUTABILITIES: &[&str] = &[
 
 pub use crate::model::Repository;
 
-/// How a repository listing is sorted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RepositoryOrder {
-    /// By name, A to Z.
-    NameAscending,
-    /// By name, Z to A.
-    NameDescending,
-    /// Oldest first.
-    CreatedAscending,
-    /// Newest first.
-    CreatedDescending,
-}
-
-impl From<RepositoryOrder> for db::RepositoryOrder {
-    fn from(order: RepositoryOrder) -> Self {
-        match order {
-            RepositoryOrder::NameAscending => Self::NameAscending,
-            RepositoryOrder::NameDescending => Self::NameDescending,
-            RepositoryOrder::CreatedAscending => Self::CreatedAscending,
-            RepositoryOrder::CreatedDescending => Self::CreatedDescending,
-        }
-    }
-}
+pub use crate::model::RepositoryOrder;
 
 /// The most resource tags a repository has (ECR's limit).
 pub const MAX_RESOURCE_TAGS: usize = 50;
