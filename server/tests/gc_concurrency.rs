@@ -181,6 +181,58 @@ async fn a_grace_shorter_than_the_guard_needs_is_refused_with_the_minimum() {
     );
 }
 
+/// How long one `berth gc` may take here (a run takes well under a second).
+const GC_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Runs `command` to its end, or fails the test naming where each of its
+/// threads waits if it runs past `deadline`: a collection that never ends
+/// is a defect this test must report, not wait out.
+fn output_within(
+    mut command: std::process::Command,
+    deadline: std::time::Duration,
+) -> std::process::Output {
+    let dir = tempfile::tempdir().expect("output dir");
+    let (out, err) = (dir.path().join("out"), dir.path().join("err"));
+    let mut child = command
+        .stdout(std::fs::File::create(&out).expect("stdout file"))
+        .stderr(std::fs::File::create(&err).expect("stderr file"))
+        .spawn()
+        .expect("run berth gc");
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for berth gc") {
+            break status;
+        }
+        if started.elapsed() > deadline {
+            let tasks = std::fs::read_dir(format!("/proc/{}/task", child.id()))
+                .map(|tasks| {
+                    tasks
+                        .flatten()
+                        .map(|t| {
+                            let read = |f: &str| {
+                                std::fs::read_to_string(t.path().join(f)).unwrap_or_default()
+                            };
+                            format!("{} waits in {}", read("comm").trim(), read("wchan"))
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+                .unwrap_or_default();
+            let _ = child.kill();
+            panic!(
+                "berth gc ran past {deadline:?} ({tasks}); its log:\n{}",
+                std::fs::read_to_string(&err).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    std::process::Output {
+        status,
+        stdout: std::fs::read(&out).unwrap_or_default(),
+        stderr: std::fs::read(&err).unwrap_or_default(),
+    }
+}
+
 /// That story many times while `berth gc` loops in its own process: each
 /// round's layer and a control blob are uploaded, unreferenced, through a
 /// second server of the installation whose clock runs two days behind; a
@@ -213,13 +265,12 @@ async fn pushes_that_skip_old_unreferenced_layers_race_gc_and_lose_nothing() {
         std::thread::spawn(move || {
             while !done.load(Ordering::SeqCst) {
                 started.fetch_add(1, Ordering::SeqCst);
-                let out = std::process::Command::new(common::berth_binary())
-                    .args(["gc", "--data-dir"])
+                let mut gc = std::process::Command::new(common::berth_binary());
+                gc.args(["gc", "--data-dir"])
                     .arg(&data_dir)
                     .env_remove("BERTH_CONFIG")
-                    .envs(env.iter().map(|(k, v)| (k, v)))
-                    .output()
-                    .expect("run berth gc");
+                    .envs(env.iter().map(|(k, v)| (k, v)));
+                let out = output_within(gc, GC_DEADLINE);
                 assert!(out.status.success(), "gc failed: {}", text(&out));
                 let mut deleted = deleted.lock().unwrap();
                 for line in String::from_utf8_lossy(&out.stdout).lines() {
@@ -246,6 +297,10 @@ async fn pushes_that_skip_old_unreferenced_layers_race_gc_and_lose_nothing() {
         if round % 10 == 0 {
             // Let one whole collection run between the HEAD and the manifest.
             while finished.load(Ordering::SeqCst) <= before {
+                assert!(
+                    !gc.is_finished(),
+                    "the `berth gc` loop stopped (see its panic)"
+                );
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             }
         }
