@@ -50,14 +50,7 @@ async fn head_or_upload(reg: &Registry, layer: &[u8]) {
             return;
         }
         assert_eq!(head.status(), StatusCode::NOT_FOUND, "HEAD {digest}");
-        let location = reg.start_upload(REPO).await;
-        let resp = reg
-            .send(
-                reg.put(&Registry::with_digest(&location, &digest))
-                    .header("Content-Type", "application/octet-stream")
-                    .body(layer.to_vec()),
-            )
-            .await;
+        let resp = reg.try_push_blob(REPO, layer).await;
         match resp.status() {
             StatusCode::CREATED => return,
             StatusCode::NOT_FOUND => {

@@ -297,17 +297,22 @@ impl Registry {
     }
 
     /// Uploads `data` to `repo` (POST, then PUT with the whole body) and
+    /// returns the PUT's answer, whatever it is.
+    pub async fn try_push_blob(&self, repo: &str, data: &[u8]) -> Response {
+        let location = self.start_upload(repo).await;
+        self.send(
+            self.put(&Self::with_digest(&location, &sha256_digest(data)))
+                .header("Content-Type", "application/octet-stream")
+                .body(data.to_vec()),
+        )
+        .await
+    }
+
+    /// Uploads `data` to `repo` (POST, then PUT with the whole body) and
     /// returns its digest; asserts 201.
     pub async fn push_blob(&self, repo: &str, data: &[u8]) -> String {
         let digest = sha256_digest(data);
-        let location = self.start_upload(repo).await;
-        let resp = self
-            .send(
-                self.put(&Self::with_digest(&location, &digest))
-                    .header("Content-Type", "application/octet-stream")
-                    .body(data.to_vec()),
-            )
-            .await;
+        let resp = self.try_push_blob(repo, data).await;
         let status = resp.status();
         assert_eq!(
             status,
