@@ -18,6 +18,7 @@ pub mod layering;
 pub mod model;
 pub mod registry;
 pub mod request_limits;
+pub mod scan;
 pub mod service;
 pub mod storage;
 pub mod tls;
