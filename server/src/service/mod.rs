@@ -21,6 +21,7 @@ mod sessions;
 pub mod settings;
 mod upload_hash;
 pub(crate) mod uploads;
+pub mod vulndb;
 
 pub use blobs::{BlobRead, ByteRange};
 pub use discovery::{Page, Referrer};
