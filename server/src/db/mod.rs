@@ -196,12 +196,30 @@ impl Db {
         Ok((copy, dir))
     }
 
-    /// Closes both pools, flushing the WAL.
+    /// Closes both pools, flushing the WAL. Waits at most [`CLOSE_WAIT`] per
+    /// pool: sqlx's `Pool::close` can wait forever for a connection whose
+    /// return raced the close (sqlx issues #3217, #1773), which once hung
+    /// `berth gc` after its work was done. Every commit is already durable
+    /// (`synchronous = FULL`), so a connection left open loses nothing; SQLite
+    /// checkpoints the WAL at the next open.
     pub async fn close(&self) {
-        self.writer.close().await;
-        self.reader.close().await;
+        self.close_within(CLOSE_WAIT).await
+    }
+
+    async fn close_within(&self, wait: Duration) {
+        for (name, pool) in [("writer", &self.writer), ("reader", &self.reader)] {
+            if tokio::time::timeout(wait, pool.close()).await.is_err() {
+                tracing::warn!(
+                    pool = name,
+                    "a database connection was still checked out after {wait:?}; closing without it"
+                );
+            }
+        }
     }
 }
+
+/// How long [`Db::close`] waits for each pool's connections to come back.
+pub const CLOSE_WAIT: Duration = Duration::from_secs(10);
 
 pub use crate::clock::now_millis;
 
@@ -218,4 +236,37 @@ async fn applied_migrations(pool: &SqlitePool) -> Result<Vec<i64>, DbError> {
     sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
         .fetch_all(pool)
         .await
+}
+
+#[cfg(test)]
+mod close_tests {
+    use super::*;
+
+    /// A connection that never comes back does not hold the close forever,
+    /// and what was committed before is there at the next open.
+    #[tokio::test]
+    async fn close_gives_up_on_a_connection_that_never_comes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("berth.db");
+        let db = Db::open(&path, Schema::Migrate).await.unwrap();
+        sqlx::query("CREATE TABLE kept (x INTEGER) STRICT")
+            .execute(&db.writer)
+            .await
+            .unwrap();
+        let held = db.reader.acquire().await.unwrap();
+        let closed = tokio::time::timeout(
+            Duration::from_secs(60),
+            db.close_within(Duration::from_millis(200)),
+        )
+        .await;
+        assert!(closed.is_ok(), "close waited for the held connection");
+        drop(held);
+        let again = Db::open(&path, Schema::Current).await.unwrap();
+        let tables: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = 'kept'")
+                .fetch_one(&again.reader)
+                .await
+                .unwrap();
+        assert_eq!(tables, 1);
+    }
 }
