@@ -786,6 +786,42 @@ mod tests {
         .is_empty());
     }
 
+    /// Maven's order, and one package in several affected entries: the
+    /// entry that covers the version gives the fix.
+    #[test]
+    fn maven_backport_ranges() {
+        let log4j = "org.apache.logging.log4j:log4j-core";
+        for (version, want) in [
+            ("2.14.1", Some("2.15.0")),
+            ("2.12.1", Some("2.12.2")),
+            ("2.0-beta9", Some("2.3.1")),
+            ("2.3", Some("2.3.1")),
+            ("2.3.1", None),
+            ("2.12.2", None),
+            ("2.15.0", None),
+            ("2.17.1", None),
+        ] {
+            let packages = [package(PackageKind::Maven, log4j, version, None, "Maven")];
+            let (found, _) = run(&packages, vec![record("GHSA-jfh8-c2jp-5v3q.json")]);
+            match want {
+                None => assert!(found.is_empty(), "log4j-core {version}: {found:#?}"),
+                Some(fix) => {
+                    assert_eq!(found.len(), 1, "log4j-core {version}: {found:#?}");
+                    assert_eq!(
+                        found[0].fixed_version.as_deref(),
+                        Some(fix),
+                        "log4j-core {version}"
+                    );
+                    assert_eq!(found[0].name, "CVE-2021-44228");
+                    assert_eq!(
+                        (found[0].severity, found[0].cvss3_score),
+                        (Severity::Critical, Some(10.0))
+                    );
+                }
+            }
+        }
+    }
+
     fn affected(json: serde_json::Value) -> Affected {
         serde_json::from_value(json).expect("affected")
     }
