@@ -1,8 +1,10 @@
-//! Maven's version order: `ComparableVersion` of maven-artifact (3.8 line:
-//! the list items of apache/maven commit 01eb2e962467b0e3150a5f386e0294e67a306e53,
-//! with the `release` alias and MNG-6964's comparison of a sub-list with
-//! nothing). Written here because no maintained crate implements Maven's
-//! order; OSV evaluates Maven ranges with it.
+//! Maven's version order: `ComparableVersion` of maven-artifact 3.8.7 (the
+//! items of apache/maven commit 01eb2e962467b0e3150a5f386e0294e67a306e53,
+//! with the 3.8 line's changes: the `release` alias, MNG-6964's comparison of
+//! a sub-list with nothing, and MNG-7644's `.X` read as `-X` for a
+//! qualifier X). Written
+//! here because no maintained crate implements Maven's order; OSV evaluates
+//! Maven ranges with it. The tests compare it with maven-artifact itself.
 
 use std::cmp::Ordering;
 
@@ -151,6 +153,10 @@ fn parse(version: &str) -> Vec<Item> {
             }
         } else if c.is_ascii_digit() {
             if !digit && i > start {
+                // 1.0.0.X1 < 1.0.0-X2: `.X` reads as `-X` for a qualifier X.
+                if stack.last().is_some_and(|l| !l.is_empty()) {
+                    stack.push(Vec::new());
+                }
                 let t = top(&mut stack);
                 stack[t].push(Item::qualifier(&version[start..i], true));
                 start = i;
@@ -168,6 +174,9 @@ fn parse(version: &str) -> Vec<Item> {
         }
     }
     if version.len() > start {
+        if !digit && stack.last().is_some_and(|l| !l.is_empty()) {
+            stack.push(Vec::new());
+        }
         let t = top(&mut stack);
         stack[t].push(Item::parse(digit, &version[start..]));
     }
@@ -195,10 +204,17 @@ pub(super) fn compare(a: &str, b: &str) -> Option<Ordering> {
 #[cfg(test)]
 mod tests {
     use super::compare;
+    use rand::{Rng, SeedableRng};
     use std::cmp::Ordering;
+    use std::process::Command;
 
     // The cases below are Maven's own, from maven-artifact's
-    // ComparableVersionTest.java (apache/maven, 3.8 line), copied verbatim.
+    // ComparableVersionTest.java (apache/maven
+    // compat/maven-artifact/src/test/java/org/apache/maven/artifact/versioning/ComparableVersionTest.java
+    // @ a8a99e081971e1016a3795c8452f869c9017cc70), copied verbatim: those
+    // that hold for maven-artifact 3.8.7 (MNG-7714's `sp` ordering and the
+    // non-ASCII qualifiers are later changes). The random test against the
+    // 3.8.7 jar itself is the authority.
 
     const VERSIONS_QUALIFIER: &[&str] = &[
         "1-alpha2snapshot",
@@ -226,9 +242,9 @@ mod tests {
     ];
 
     const VERSIONS_NUMBER: &[&str] = &[
-        "2.0", "2-1", "2.0.a", "2.0.0.a", "2.0.2", "2.0.123", "2.1.0", "2.1-a", "2.1b", "2.1-c",
-        "2.1-1", "2.1.0.1", "2.2", "2.123", "11.a2", "11.a11", "11.b2", "11.b11", "11.m2",
-        "11.m11", "11", "11.a", "11b", "11c", "11m",
+        "2.0", "2.0.a", "2-1", "2.0.2", "2.0.123", "2.1.0", "2.1-a", "2.1b", "2.1-c", "2.1-1",
+        "2.1.0.1", "2.2", "2.123", "11.a2", "11.a11", "11.b2", "11.b11", "11.m2", "11.m11", "11",
+        "11.a", "11b", "11c", "11m",
     ];
 
     fn check_versions_order(v1: &str, v2: &str) {
@@ -296,10 +312,6 @@ mod tests {
             ("1x", "1.0.0-x"),
             ("1.0x", "1-x"),
             ("1.0.0x", "1-x"),
-            // aliases
-            ("1ga", "1"),
-            ("1release", "1"),
-            ("1final", "1"),
             ("1cr", "1rc"),
             // special "aliases" a, b and m for alpha, beta and milestone
             ("1a1", "1-alpha-1"),
@@ -310,6 +322,19 @@ mod tests {
             ("1A", "1a"),
             ("1B", "1b"),
             ("1M", "1m"),
+            ("1Cr", "1Rc"),
+            ("1cR", "1rC"),
+            ("1m3", "1Milestone3"),
+            ("1m3", "1MileStone3"),
+            ("1m3", "1MILESTONE3"),
+        ] {
+            check_versions_equal(a, b);
+        }
+        // testVersionsHaveSameOrderButAreNotEqual: the release aliases.
+        for (a, b) in [
+            ("1ga", "1"),
+            ("1release", "1"),
+            ("1final", "1"),
             ("1Ga", "1"),
             ("1GA", "1"),
             ("1RELEASE", "1"),
@@ -318,13 +343,38 @@ mod tests {
             ("1Final", "1"),
             ("1FinaL", "1"),
             ("1FINAL", "1"),
-            ("1Cr", "1Rc"),
-            ("1cR", "1rC"),
-            ("1m3", "1Milestone3"),
-            ("1m3", "1MileStone3"),
-            ("1m3", "1MILESTONE3"),
         ] {
             check_versions_equal(a, b);
+        }
+    }
+
+    #[test]
+    fn leading_zeroes_digits_and_letters() {
+        check_versions_order("0.7", "2");
+        check_versions_order("0.2", "1.0.7");
+        check_versions_order("J", "7");
+        check_versions_order("c", "7");
+        check_versions_order("aardvark", "zebra");
+    }
+
+    /// MNG-7644: 1.0.0.X1 < 1.0.0-X2, and 2.0.X == 2-X == 2.0.0.X.
+    #[test]
+    fn mng_7644() {
+        for x in [
+            "abc",
+            "alpha",
+            "a",
+            "beta",
+            "b",
+            "def",
+            "milestone",
+            "m",
+            "RC",
+        ] {
+            check_versions_order(&format!("1.0.0.{x}1"), &format!("1.0.0-{x}2"));
+            check_versions_equal(&format!("2-{x}"), &format!("2.0.{x}"));
+            check_versions_equal(&format!("2-{x}"), &format!("2.0.0.{x}"));
+            check_versions_equal(&format!("2.0.{x}"), &format!("2.0.0.{x}"));
         }
     }
 
@@ -402,6 +452,122 @@ mod tests {
         check_versions_order(a, c);
         check_versions_order(b, c);
         check_versions_order(a, b);
+    }
+
+    /// maven-artifact's own jar (Debian's `libmaven3-core-java`, Maven 3.8.7).
+    const MAVEN_ARTIFACT_JAR: &str = "/usr/share/java/maven3-artifact.jar";
+
+    fn random_version(rng: &mut impl Rng) -> String {
+        const WORDS: &[&str] = &[
+            "alpha",
+            "a",
+            "beta",
+            "b",
+            "milestone",
+            "m",
+            "rc",
+            "cr",
+            "snapshot",
+            "ga",
+            "final",
+            "release",
+            "sp",
+            "abc",
+            "x",
+            "RC",
+            "Final",
+        ];
+        const NUMBERS: &[&str] = &[
+            "0",
+            "1",
+            "2",
+            "10",
+            "00",
+            "007",
+            "1234567890",
+            "12345678901234567890",
+        ];
+        let mut v = String::new();
+        for i in 0..rng.gen_range(1..6) {
+            if i > 0 {
+                v.push_str(["", ".", "-", "."][rng.gen_range(0..4)]);
+            }
+            if rng.gen_bool(0.6) {
+                v.push_str(NUMBERS[rng.gen_range(0..NUMBERS.len())]);
+            } else {
+                v.push_str(WORDS[rng.gen_range(0..WORDS.len())]);
+            }
+        }
+        if rng.gen_bool(0.05) {
+            v.push(['.', '-'][rng.gen_range(0..2)]);
+        }
+        v
+    }
+
+    /// Random pairs against maven-artifact's own ComparableVersion (its
+    /// `main` compares each argument with the next), in one JVM.
+    #[test]
+    fn random_pairs_agree_with_maven_artifact() {
+        let seed: u64 = rand::random();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let pairs: Vec<(String, String)> = (0..1500)
+            .map(|_| {
+                let a = random_version(&mut rng);
+                let b = if rng.gen_bool(0.2) {
+                    format!(
+                        "{a}{}",
+                        ["", ".0", "-0", "0", "-sp", ".a", "1"][rng.gen_range(0..7)]
+                    )
+                } else {
+                    random_version(&mut rng)
+                };
+                (a, b)
+            })
+            .collect();
+        let mut java = Command::new("java");
+        java.args([
+            "-cp",
+            MAVEN_ARTIFACT_JAR,
+            "org.apache.maven.artifact.versioning.ComparableVersion",
+        ]);
+        for (a, b) in &pairs {
+            java.args([a, b]);
+        }
+        let out = java.output().unwrap_or_else(|e| {
+            panic!("running java (Debian's default-jre-headless, .ci/deps.sh): {e}")
+        });
+        assert!(
+            out.status.success(),
+            "maven-artifact's ComparableVersion failed (needs {MAVEN_ARTIFACT_JAR} from Debian's libmaven3-core-java, .ci/deps.sh): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Lines "   A op B" compare each argument with the next: a1 b1, b1 a2,
+        // a2 b2, …; the pairs are every other one.
+        let text = String::from_utf8(out.stdout).expect("utf-8");
+        let answers: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("   "))
+            .step_by(2)
+            .map(|l| l.split_whitespace().nth(1).expect("an operator"))
+            .collect();
+        assert_eq!(
+            answers.len(),
+            pairs.len(),
+            "maven-artifact answered every pair"
+        );
+        for ((a, b), answer) in pairs.iter().zip(answers) {
+            let want = match answer {
+                "<" => Ordering::Less,
+                "==" => Ordering::Equal,
+                ">" => Ordering::Greater,
+                other => panic!("unexpected answer {other:?}"),
+            };
+            assert_eq!(
+                compare(a, b),
+                Some(want),
+                "seed {seed}: {a} vs {b}, Maven says {answer}"
+            );
+        }
     }
 
     #[test]
