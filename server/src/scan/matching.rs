@@ -221,11 +221,22 @@ struct Hit<'a> {
     fixed: Option<String>,
 }
 
-/// The start of a record's details: its first paragraph, whitespace folded,
-/// cut at a word near [`DESCRIPTION_CHARS`].
+/// The start of a record's details: its first paragraph of text (Markdown
+/// heading lines left out), whitespace folded, cut at a word near
+/// [`DESCRIPTION_CHARS`].
 fn details_start(details: &str) -> String {
-    let paragraph = details.trim().split("\n\n").next().unwrap_or_default();
-    let folded = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
+    let folded = details
+        .split("\n\n")
+        .map(|paragraph| {
+            paragraph
+                .lines()
+                .filter(|line| !line.trim_start().starts_with('#'))
+                .flat_map(str::split_whitespace)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .find(|text| !text.is_empty())
+        .unwrap_or_default();
     if folded.chars().count() <= DESCRIPTION_CHARS {
         return folded;
     }
@@ -820,6 +831,50 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Without a summary, the description is the details' first paragraph
+    /// of text, not a Markdown heading.
+    #[test]
+    fn description_from_details() {
+        let mut r = record("GHSA-jfh8-c2jp-5v3q.json");
+        r.summary = None;
+        let packages = [package(
+            PackageKind::Maven,
+            "org.apache.logging.log4j:log4j-core",
+            "2.14.1",
+            None,
+            "Maven",
+        )];
+        let (found, _) = run(&packages, vec![r]);
+        assert!(
+            found[0].description.starts_with(
+                "Log4j versions prior to 2.16.0 are subject to a remote code execution vulnerability via the ldap JNDI parser. As per"
+            ),
+            "{}",
+            found[0].description
+        );
+        assert!(found[0].description.ends_with('…'));
+        let (found, _) = run(
+            &[package(
+                PackageKind::Dpkg,
+                "nginx",
+                "1.2.1-2.2",
+                Some(("nginx", "1.2.1-2.2")),
+                "Debian:7",
+            )],
+            vec![{
+                let mut dsa = record("DSA-3029-1.json");
+                dsa.summary = None;
+                dsa
+            }],
+        );
+        assert_eq!(
+            found[0].description,
+            "Antoine Delignat-Lavaud and Karthikeyan Bhargavan discovered that it was possible to reuse cached SSL \
+             sessions in unrelated contexts, allowing virtual host confusion attacks in some configurations by an \
+             attacker in a privileged network position."
+        );
     }
 
     fn affected(json: serde_json::Value) -> Affected {
