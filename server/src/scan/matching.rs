@@ -136,12 +136,14 @@ fn pep503(name: &str) -> String {
     out
 }
 
-/// A Go toolchain version (`go1.20.2`, `go1.21rc2`) as OSV writes it
-/// (`1.20.2`, `1.21.0-rc.2`); a module version without its `v`.
+/// A Go toolchain version (`go1.20.2`, `go1.21rc2`, `go1.22.1 X:boringcrypto`)
+/// as OSV writes it (`1.20.2`, `1.21.0-rc.2`, `1.22.1`); a module version
+/// without its `v`.
 fn go_version(name: &str, version: &str) -> String {
     if name != "stdlib" {
         return version.strip_prefix('v').unwrap_or(version).to_owned();
     }
+    let version = version.split_whitespace().next().unwrap_or_default();
     let version = version.strip_prefix("go").unwrap_or(version);
     match version.find(|c: char| c.is_ascii_alphabetic()) {
         Some(i) => {
@@ -934,6 +936,7 @@ mod tests {
     fn go_toolchain_versions() {
         assert_eq!(go_version("stdlib", "go1.20.2"), "1.20.2");
         assert_eq!(go_version("stdlib", "go1.21rc2"), "1.21.0-rc.2");
+        assert_eq!(go_version("stdlib", "go1.22.1 X:boringcrypto"), "1.22.1");
         assert_eq!(go_version("golang.org/x/net", "v0.10.0"), "0.10.0");
     }
 }
