@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need and the machine may lack: Debian packages
-# (docker engine, skopeo, chromium, CNCF Distribution, libfaketime) and the browser-test packages from npm.
+# (docker engine, skopeo, chromium, CNCF Distribution, libfaketime, rpm, Java and maven-artifact) and the browser-test packages from npm.
 # Idempotent: installs only what is missing.
 set -euo pipefail
 
@@ -14,6 +14,11 @@ command -v skopeo >/dev/null || missing+=(skopeo)
 [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
 # libfaketime: tests age blob links by running a server or `berth gc` with a moved clock.
 [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ] || missing+=(faketime)
+# rpm: the scanner's rpm version order is tested against rpm's own rpm.vercmp.
+command -v rpm >/dev/null || missing+=(rpm)
+# Java and maven-artifact: the Maven version order is tested against Maven's own ComparableVersion.
+command -v java >/dev/null || missing+=(default-jre-headless)
+[ -e /usr/share/java/maven3-artifact.jar ] || missing+=(libmaven3-core-java)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
