@@ -15,7 +15,7 @@ use super::version::Scheme;
 use super::{Finding, Package, PackageKind, Severity};
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// How long a description taken from a record's details may be.
@@ -205,15 +205,37 @@ fn withdrawn(record: &Record) -> bool {
 
 /// Every id a record is known by: its own, its aliases, and for the
 /// distributions' per-CVE records (`DEBIAN-CVE-…`, `UBUNTU-CVE-…`,
-/// `ALPINE-CVE-…`, which name their CVE only in `upstream`) that CVE.
+/// `ALPINE-CVE-…`, which name their CVE only in `upstream`) that CVE. A
+/// bundled advisory's several upstream CVEs are not aliases of it: folding
+/// through them would merge different vulnerabilities (see [`bundled`]).
 fn record_ids(record: &Record) -> impl Iterator<Item = &str> {
     let renamed = ["DEBIAN-", "UBUNTU-", "ALPINE-"]
         .iter()
         .find_map(|prefix| record.id.strip_prefix(prefix))
         .filter(|rest| rest.starts_with("CVE-"));
+    let single_upstream = match record.upstream.as_slice() {
+        [one] => Some(one.as_str()),
+        _ => None,
+    };
     std::iter::once(record.id.as_str())
         .chain(record.aliases.iter().map(String::as_str))
         .chain(renamed)
+        .chain(single_upstream)
+}
+
+/// Whether a finding only repeats others: every record folded into it is a
+/// bundled advisory (a DSA naming several CVEs in `upstream`) whose CVEs all
+/// have findings of their own for the package. Such an advisory is shown
+/// through those CVEs, not a second time under its own name.
+fn bundled(group: &[&Hit<'_>], named: &HashSet<&str>) -> bool {
+    group.iter().all(|hit| {
+        hit.record.upstream.len() > 1
+            && hit
+                .record
+                .upstream
+                .iter()
+                .all(|cve| named.contains(cve.as_str()))
+    })
 }
 
 /// One record that affects one package.
@@ -432,10 +454,19 @@ pub fn findings(
             }
             hits.extend(hit);
         }
+        let groups = fold(&hits);
+        let found: Vec<Finding> = groups
+            .iter()
+            .map(|group| finding(package, ecosystem, scheme, group))
+            .collect();
+        let named: HashSet<&str> = found.iter().map(|f| f.name.as_str()).collect();
+        let repeats: Vec<bool> = groups.iter().map(|g| bundled(g, &named)).collect();
         out.extend(
-            fold(&hits)
-                .iter()
-                .map(|group| finding(package, ecosystem, scheme, group)),
+            found
+                .into_iter()
+                .zip(repeats)
+                .filter(|(_, repeat)| !repeat)
+                .map(|(f, _)| f),
         );
     }
     out.sort_by(|a, b| {
@@ -517,6 +548,64 @@ mod tests {
                 .collect()
         });
         (found, calls.into_inner())
+    }
+
+    /// A Debian record in the shape osv.dev publishes: `id`, `upstream`, one
+    /// affected `Debian:12` source package fixed in `fixed`.
+    fn debian_record(id: &str, upstream: &[&str], fixed: &str) -> Record {
+        serde_json::from_value(serde_json::json!({
+            "id": id,
+            "upstream": upstream,
+            "affected": [{
+                "package": {"ecosystem": "Debian:12", "name": "openssl"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}]
+            }]
+        }))
+        .unwrap()
+    }
+
+    /// A bundled advisory (DSA naming two CVEs) is not shown a second time
+    /// when both CVEs have findings of their own, and does not merge them;
+    /// one whose CVEs have no records of their own is still a finding.
+    #[test]
+    fn a_bundled_advisory_is_shown_through_its_cves() {
+        let openssl = [package(
+            PackageKind::Dpkg,
+            "libssl3",
+            "3.0.9-1",
+            Some(("openssl", "3.0.9-1")),
+            "Debian:12",
+        )];
+        let records = vec![
+            debian_record(
+                "DSA-5532-1",
+                &["CVE-2023-5363", "CVE-2023-5678"],
+                "3.0.11-1~deb12u2",
+            ),
+            debian_record(
+                "DEBIAN-CVE-2023-5363",
+                &["CVE-2023-5363"],
+                "3.0.11-1~deb12u2",
+            ),
+            debian_record(
+                "DEBIAN-CVE-2023-5678",
+                &["CVE-2023-5678"],
+                "3.0.13-1~deb12u1",
+            ),
+        ];
+        let (found, _) = run(&openssl, records);
+        let names: Vec<&str> = found.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["CVE-2023-5363", "CVE-2023-5678"]);
+        assert_eq!(found[0].ids, ["CVE-2023-5363", "DEBIAN-CVE-2023-5363"]);
+
+        let only_the_advisory = vec![debian_record(
+            "DSA-5532-1",
+            &["CVE-2023-5363", "CVE-2023-5678"],
+            "3.0.11-1~deb12u2",
+        )];
+        let (found, _) = run(&openssl, only_the_advisory);
+        let names: Vec<&str> = found.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["DSA-5532-1"]);
     }
 
     #[test]
