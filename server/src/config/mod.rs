@@ -22,7 +22,9 @@ mod storage;
 mod tests;
 mod vulndb;
 
-pub use cli::{AccessKeyCommand, Cli, Command, GcArgs, LifecycleCommand, UserCommand};
+pub use cli::{
+    AccessKeyCommand, Cli, Command, GcArgs, LifecycleCommand, UserCommand, VulndbCommand,
+};
 pub use declare::SettingInfo;
 pub use storage::StorageKind;
 pub use vulndb::{default_sources, osv_export_url, SourceList, DEFAULT_SOURCE_ECOSYSTEMS};
