@@ -300,6 +300,68 @@ fn json_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Lookups of the records in service by package, over one read snapshot
+/// (an import switching a source meanwhile is not seen half-way), for
+/// `scan::matching` on a blocking thread: each key is queried once and each
+/// record parsed once.
+struct Lookup {
+    snapshot: crate::db::VulndbSnapshot,
+    runtime: tokio::runtime::Handle,
+    by_key: HashMap<(String, String), Vec<Arc<Record>>>,
+    by_row: HashMap<i64, Arc<Record>>,
+    /// The first database failure; later lookups then find nothing.
+    failure: Option<crate::db::DbError>,
+}
+
+impl Lookup {
+    /// Must be made inside the runtime.
+    fn new(snapshot: crate::db::VulndbSnapshot) -> Self {
+        Self {
+            snapshot,
+            runtime: tokio::runtime::Handle::current(),
+            by_key: HashMap::new(),
+            by_row: HashMap::new(),
+            failure: None,
+        }
+    }
+
+    /// The records that name the package (see [`index_key`]). Blocks: call
+    /// it from a blocking thread, not from the runtime.
+    fn records(&mut self, ecosystem: &str, name: &str) -> Vec<Arc<Record>> {
+        let key = index_key(ecosystem, name);
+        if let Some(records) = self.by_key.get(&key) {
+            return records.clone();
+        }
+        if self.failure.is_some() {
+            return Vec::new();
+        }
+        let rows = match self
+            .runtime
+            .block_on(self.snapshot.records_of(&key.0, &key.1))
+        {
+            Ok(rows) => rows,
+            Err(error) => {
+                self.failure = Some(error);
+                return Vec::new();
+            }
+        };
+        let records: Vec<Arc<Record>> = rows
+            .into_iter()
+            .filter_map(|(row, json)| {
+                if let Some(record) = self.by_row.get(&row) {
+                    return Some(record.clone());
+                }
+                // Stored records were checked when they were imported.
+                let record = Arc::new(serde_json::from_str::<Record>(&json).ok()?);
+                self.by_row.insert(row, record.clone());
+                Some(record)
+            })
+            .collect();
+        self.by_key.insert(key, records.clone());
+        records
+    }
+}
+
 /// Options of [`Registry::vulndb_update`].
 #[derive(Debug, Clone)]
 pub struct UpdateOptions {
@@ -311,43 +373,17 @@ pub struct UpdateOptions {
 
 impl Registry {
     /// The findings of `inventory` against the database in service.
+    /// `scan::matching` decides which keys a package is looked up by; each
+    /// is fetched once from one read snapshot, on a blocking thread.
     pub async fn match_inventory(&self, inventory: &Inventory) -> ServiceResult<Matched> {
-        let mut snapshot = self.db.vulndb_snapshot().await?;
+        let mut lookup = Lookup::new(self.db.vulndb_snapshot().await?);
         let database_updated_at = self.db.vulndb_updated_at().await?;
         let packages = inventory.packages.clone();
-        let runtime = tokio::runtime::Handle::current();
         let (findings, failure) = tokio::task::spawn_blocking(move || {
-            let mut by_key: HashMap<(String, String), Vec<Arc<Record>>> = HashMap::new();
-            let mut by_row: HashMap<i64, Arc<Record>> = HashMap::new();
-            let mut failure = None;
             let findings = crate::scan::matching::findings(&packages, |ecosystem, name| {
-                let key = index_key(ecosystem, name);
-                if let Some(records) = by_key.get(&key) {
-                    return records.clone();
-                }
-                let rows = match runtime.block_on(snapshot.records_of(&key.0, &key.1)) {
-                    Ok(rows) => rows,
-                    Err(error) => {
-                        failure.get_or_insert(error);
-                        Vec::new()
-                    }
-                };
-                let records: Vec<Arc<Record>> = rows
-                    .into_iter()
-                    .filter_map(|(row, json)| {
-                        if let Some(record) = by_row.get(&row) {
-                            return Some(record.clone());
-                        }
-                        // Stored records were checked when imported.
-                        let record = Arc::new(serde_json::from_str::<Record>(&json).ok()?);
-                        by_row.insert(row, record.clone());
-                        Some(record)
-                    })
-                    .collect();
-                by_key.insert(key, records.clone());
-                records
+                lookup.records(ecosystem, name)
             });
-            (findings, failure)
+            (findings, lookup.failure)
         })
         .await
         .map_err(|e| std::io::Error::other(format!("matching failed: {e}")))?;
@@ -680,6 +716,93 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn records_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vulndb/records")
+    }
+
+    async fn registry(dir: &Path) -> Registry {
+        let db = crate::db::Db::open(&dir.join("berth.db"), crate::db::Schema::Migrate)
+            .await
+            .unwrap();
+        let store: Arc<dyn crate::storage::BlobStore> = Arc::new(
+            crate::storage::FsBlobStore::open(&dir.join("store"))
+                .await
+                .unwrap(),
+        );
+        Registry::new(db, store, "123456789012".into(), true)
+    }
+
+    fn ids(records: Vec<Arc<Record>>) -> Vec<String> {
+        records.iter().map(|r| r.id.clone()).collect()
+    }
+
+    /// What matching will look up: records in service by package, over the
+    /// snapshot taken when matching started, even if a source is replaced
+    /// meanwhile.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn lookups_find_records_by_package_in_one_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = registry(dir.path()).await;
+        let empty = registry
+            .match_inventory(&Inventory::default())
+            .await
+            .unwrap();
+        assert_eq!(empty.database_updated_at, None);
+        let report = registry
+            .vulndb_import(&records_dir(), "test")
+            .await
+            .unwrap();
+        assert_eq!((report.records, report.skipped), (4, 0));
+        let matched = registry
+            .match_inventory(&Inventory::default())
+            .await
+            .unwrap();
+        assert!(matched.database_updated_at.is_some());
+
+        let before = Lookup::new(registry.db.vulndb_snapshot().await.unwrap());
+        // The source is replaced by an export of the Maven record only.
+        let only_ghsa = dir.path().join("only-ghsa");
+        std::fs::create_dir(&only_ghsa).unwrap();
+        std::fs::copy(
+            records_dir().join("GHSA-838r-hvwh-24h8.json"),
+            only_ghsa.join("GHSA-838r-hvwh-24h8.json"),
+        )
+        .unwrap();
+        registry.vulndb_import(&only_ghsa, "test").await.unwrap();
+        let after = Lookup::new(registry.db.vulndb_snapshot().await.unwrap());
+
+        let (before, after) = tokio::task::spawn_blocking(move || {
+            let look = |mut lookup: Lookup| {
+                [
+                    ids(lookup.records("PyPI", "Cryptography")),
+                    ids(lookup.records("Debian:7", "nginx")),
+                    ids(lookup.records("Debian:12", "nginx")),
+                    ids(lookup.records("Maven", "org.apache.any23:apache-any23")),
+                    // Asked twice: served from what was fetched.
+                    ids(lookup.records("Debian:7", "nginx")),
+                ]
+            };
+            (look(before), look(after))
+        })
+        .await
+        .unwrap();
+        let v = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            before,
+            [
+                v(&["PYSEC-2021-63"]),
+                v(&["DSA-3029-1"]),
+                v(&[]),
+                v(&["GHSA-838r-hvwh-24h8"]),
+                v(&["DSA-3029-1"]),
+            ]
+        );
+        assert_eq!(
+            after,
+            [v(&[]), v(&[]), v(&[]), v(&["GHSA-838r-hvwh-24h8"]), v(&[])]
+        );
+    }
 
     #[test]
     fn pypi_names_are_normalised_as_pep_503_says() {
