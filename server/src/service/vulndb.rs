@@ -72,6 +72,14 @@ pub enum VulndbError {
     Write(VulndbWriteError),
 }
 
+impl VulndbError {
+    /// Whether the error is the source's (recorded on it as its last error),
+    /// rather than another import of it running at the same time.
+    pub fn is_source_failure(&self) -> bool {
+        !matches!(self, Self::Write(VulndbWriteError::Busy(_)))
+    }
+}
+
 impl From<VulndbWriteError> for VulndbError {
     fn from(error: VulndbWriteError) -> Self {
         Self::Write(error)
@@ -409,10 +417,18 @@ impl Registry {
         path: &Path,
         source: &str,
     ) -> Result<ImportReport, VulndbError> {
+        // A path that is not there is a typo, not a failure of the source:
+        // no source is made for it.
+        std::fs::metadata(path).map_err(|source| VulndbError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         let row = self.db.vulndb_source_ensure(source).await?;
         let result = self.import_into(row.id, source, path, None, None).await;
         if let Err(error) = &result {
-            self.db.vulndb_failed(row.id, &error.to_string()).await?;
+            if error.is_source_failure() {
+                self.db.vulndb_failed(row.id, &error.to_string()).await?;
+            }
         }
         result
     }
@@ -564,7 +580,10 @@ impl Registry {
         match &result {
             Ok(UpdateOutcome::NotModified) => self.db.vulndb_checked(row.id).await?,
             Ok(_) => {}
-            Err(error) => self.db.vulndb_failed(row.id, &error.to_string()).await?,
+            Err(error) if error.is_source_failure() => {
+                self.db.vulndb_failed(row.id, &error.to_string()).await?
+            }
+            Err(_) => {}
         }
         result
     }
@@ -802,6 +821,109 @@ mod tests {
             after,
             [v(&[]), v(&[]), v(&[]), v(&["GHSA-838r-hvwh-24h8"]), v(&[])]
         );
+    }
+
+    /// A download over the size limit fails whether the server announces
+    /// its length or streams it, leaves no file behind, and is recorded on
+    /// the source.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_download_over_the_limit_fails_and_leaves_nothing() {
+        use axum::body::{Body, Bytes};
+        let dir = tempfile::tempdir().unwrap();
+        let registry = registry(dir.path()).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new()
+            .route(
+                "/sized.zip",
+                axum::routing::get(|| async { vec![b'x'; 1000] }),
+            )
+            .route(
+                "/streamed.zip",
+                axum::routing::get(|| async {
+                    let chunks =
+                        (0..10).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![b'x'; 100])));
+                    Body::from_stream(futures_util::stream::iter(chunks))
+                }),
+            );
+        let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let options = UpdateOptions {
+            temp_dir: dir.path().join("downloads"),
+            max_download: 500,
+        };
+        let sources = [
+            format!("http://{addr}/sized.zip"),
+            format!("http://{addr}/streamed.zip"),
+        ];
+        let outcomes = registry.vulndb_update(&sources, &options).await;
+        for (source, outcome) in &outcomes {
+            match outcome {
+                UpdateOutcome::Failed(error) => assert!(
+                    error.contains("is larger than the 500-byte limit"),
+                    "{source}: {error}"
+                ),
+                other => panic!("{source}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            std::fs::read_dir(&options.temp_dir).unwrap().count(),
+            0,
+            "a download was left behind"
+        );
+        let status = registry.vulndb_status(&sources).await.unwrap();
+        for source in &status {
+            assert!(
+                source
+                    .last_error
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("limit"),
+                "{source:?}"
+            );
+        }
+        server.abort();
+    }
+
+    /// Another import of the same source running is no failure of the
+    /// source; a path that is not there makes no source.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_busy_source_or_a_missing_path_records_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = registry(dir.path()).await;
+        let row = registry.db.vulndb_source_ensure("busy").await.unwrap();
+        let (held, _) = registry.db.vulndb_begin(row.id).await.unwrap();
+        let error = registry
+            .vulndb_import(&records_dir(), "busy")
+            .await
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("another import of this source is running"),
+            "{error}"
+        );
+        let error = registry
+            .vulndb_import(&dir.path().join("no-such.zip"), "typo")
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("no-such.zip"), "{error}");
+        let status = registry.vulndb_status(&[]).await.unwrap();
+        assert_eq!(status.len(), 1, "{status:?}");
+        assert_eq!(
+            (status[0].name.as_str(), &status[0].last_error),
+            ("busy", &None)
+        );
+        // The holder finishes: its (empty) generation goes into service.
+        registry
+            .db
+            .vulndb_switch(row.id, held, &VulndbImported::default())
+            .await
+            .unwrap();
+        let report = registry
+            .vulndb_import(&records_dir(), "busy")
+            .await
+            .unwrap();
+        assert_eq!(report.records, 4);
     }
 
     #[test]
