@@ -195,20 +195,23 @@ fn parse_record(bytes: &[u8]) -> Result<NewVulnRecord, String> {
     })
 }
 
-/// Reads `reader` (at most [`MAX_RECORD_BYTES`]) and checks it as a record.
+/// Reads `reader` (at most [`MAX_RECORD_BYTES`]) and checks it as a record;
+/// also returns how many bytes it read.
 fn read_record(
     reader: impl Read,
     declared: Option<u64>,
-) -> std::io::Result<Result<NewVulnRecord, String>> {
+) -> std::io::Result<(Result<NewVulnRecord, String>, u64)> {
+    let too_large = || Err(format!("larger than {MAX_RECORD_BYTES} bytes"));
     if declared.is_some_and(|size| size > MAX_RECORD_BYTES) {
-        return Ok(Err(format!("larger than {MAX_RECORD_BYTES} bytes")));
+        return Ok((too_large(), 0));
     }
     let mut bytes = Vec::new();
     reader.take(MAX_RECORD_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_RECORD_BYTES {
-        return Ok(Err(format!("larger than {MAX_RECORD_BYTES} bytes")));
+    let read = bytes.len() as u64;
+    if read > MAX_RECORD_BYTES {
+        return Ok((too_large(), read));
     }
-    Ok(parse_record(&bytes))
+    Ok((parse_record(&bytes), read))
 }
 
 /// Reads every record of the zip at `path` or of the `.json` files under the
@@ -244,7 +247,7 @@ fn read_records(path: &Path, out: &tokio::sync::mpsc::Sender<Parsed>) -> Result<
                 path: file.clone(),
                 source,
             })?;
-            let checked = read_record(reader, None).map_err(|source| VulndbError::Read {
+            let (checked, _) = read_record(reader, None).map_err(|source| VulndbError::Read {
                 path: file.clone(),
                 source,
             })?;
@@ -270,17 +273,19 @@ fn read_records(path: &Path, out: &tokio::sync::mpsc::Sender<Parsed>) -> Result<
             .name()
             .map(|n| n.into_owned())
             .unwrap_or_else(|_| format!("entry {index}"));
-        expanded = expanded.saturating_add(entry.size());
-        if expanded > MAX_EXPANDED_BYTES {
-            return Err(VulndbError::TooLarge);
-        }
         let declared = entry.size();
         // A read error inside an entry (bad CRC, truncated data) is a damaged
         // archive, not a malformed record.
-        let checked = read_record(entry, Some(declared)).map_err(|e| VulndbError::Archive {
-            path: path.to_owned(),
-            message: format!("{name}: {e}"),
-        })?;
+        let (checked, read) =
+            read_record(entry, Some(declared)).map_err(|e| VulndbError::Archive {
+                path: path.to_owned(),
+                message: format!("{name}: {e}"),
+            })?;
+        // What was really expanded, whatever the headers declare.
+        expanded = expanded.saturating_add(read);
+        if expanded > MAX_EXPANDED_BYTES {
+            return Err(VulndbError::TooLarge);
+        }
         if !send(&name, checked) {
             break;
         }
@@ -924,6 +929,35 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(report.records, 4);
+    }
+
+    /// A record over the size limit is one malformed record, found by what
+    /// the entry expands to (a zip's headers may understate it).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_record_over_the_size_limit_is_skipped() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let registry = registry(dir.path()).await;
+        let zip_path = dir.path().join("all.zip");
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file("huge.json", options).unwrap();
+        zip.write_all(b"{\"id\": \"HUGE-1\", \"details\": \"")
+            .unwrap();
+        zip.write_all(&vec![b' '; MAX_RECORD_BYTES as usize])
+            .unwrap();
+        zip.write_all(b"\"}").unwrap();
+        zip.start_file("GHSA-838r-hvwh-24h8.json", options).unwrap();
+        zip.write_all(&std::fs::read(records_dir().join("GHSA-838r-hvwh-24h8.json")).unwrap())
+            .unwrap();
+        zip.finish().unwrap();
+        let report = registry.vulndb_import(&zip_path, "big").await.unwrap();
+        assert_eq!((report.records, report.skipped), (1, 1));
+        assert_eq!(
+            report.skipped_reasons,
+            [format!("huge.json: larger than {MAX_RECORD_BYTES} bytes")]
+        );
     }
 
     #[test]
