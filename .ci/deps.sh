@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need and the machine may lack: Debian packages
-# (docker engine, skopeo, chromium, CNCF Distribution, libfaketime) and the browser-test packages from npm.
+# (docker engine, skopeo, chromium, CNCF Distribution, libfaketime, the scan
+# fixtures' Go, rpm and jar) and the browser-test packages from npm.
 # Idempotent: installs only what is missing.
 set -euo pipefail
 
@@ -14,6 +15,13 @@ command -v skopeo >/dev/null || missing+=(skopeo)
 [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
 # libfaketime: tests age blob links by running a server or `berth gc` with a moved clock.
 [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ] || missing+=(faketime)
+# The scanner's real fixtures (.ci/scan-fixtures.sh): a Go toolchain and a Go
+# module's sources to build a Go binary with, rpm (rpmbuild, and rpm to install
+# into a private rpmdb), and a jar carrying Maven's pom.properties.
+command -v go >/dev/null || missing+=(golang-go)
+command -v rpmbuild >/dev/null || missing+=(rpm)
+[ -e /usr/share/gocode/src/golang.org/x/text/go.mod ] || missing+=(golang-golang-x-text-dev)
+[ -e /usr/share/java/snakeyaml.jar ] || missing+=(libyaml-snake-java)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
