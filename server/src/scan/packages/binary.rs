@@ -22,8 +22,10 @@
 //! size, so a hostile file costs no more memory than those caps.
 
 use super::super::{Found, PackageKind};
+use object::elf::{FileHeader32, FileHeader64, PF_W, PF_X, PT_LOAD};
+use object::read::elf::{FileHeader, ProgramHeader, SectionHeader, SectionTable};
 use object::read::ReadCache;
-use object::{Object, ObjectSection, ObjectSegment, SegmentFlags};
+use object::{Endianness, ReadRef};
 use std::io::{Read, Seek, SeekFrom};
 
 /// The build info header Go's linker writes.
@@ -45,79 +47,120 @@ const MAX_DEP_V0_COMPRESSED: u64 = 8 << 20;
 /// The inflated JSON: cargo auditable's own reader caps it at 8 MiB too.
 const MAX_DEP_V0_JSON: u64 = 8 << 20;
 
+/// The file, read lazily: only the ranges asked for are read (and kept).
+type Data<'a, 'f> = &'a ReadCache<&'f mut std::fs::File>;
+
 /// The packages an executable records (none for one that records none, or
-/// for a file that is not an ELF executable).
+/// for a file that is not an ELF file).
 pub fn executable(file: &mut std::fs::File) -> Result<Vec<Found>, String> {
-    let mut magic = [0u8; 4];
+    let mut ident = [0u8; 5];
     file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
-    match file.read_exact(&mut magic) {
-        Ok(()) if magic == *b"\x7fELF" => {}
+    match file.read_exact(&mut ident) {
+        Ok(()) if ident[..4] == *b"\x7fELF" => {}
         Ok(()) => return Ok(vec![]),
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(vec![]),
         Err(e) => return Err(e.to_string()),
     }
     let len = file.seek(SeekFrom::End(0)).map_err(|e| e.to_string())?;
     let cache = ReadCache::new(&mut *file);
-    let elf = object::File::parse(&cache).map_err(|e| format!("a malformed ELF file: {e}"))?;
-    if elf.format() != object::BinaryFormat::Elf {
-        return Ok(vec![]);
+    // Only the ELF header, the program headers, the section headers and
+    // their names are read, then the two sections wanted: not the symbol
+    // tables a full parse would load.
+    match ident[4] {
+        object::elf::ELFCLASS32 => elf_packages::<FileHeader32<Endianness>>(&cache, len),
+        object::elf::ELFCLASS64 => elf_packages::<FileHeader64<Endianness>>(&cache, len),
+        other => Err(format!("a malformed ELF file: class {other}")),
     }
-    let mut found = go_packages(&elf, &cache, len)?;
-    found.extend(rust_packages(&elf, len)?);
+}
+
+fn elf_packages<'a, 'f, Elf: FileHeader<Endian = Endianness>>(
+    data: Data<'a, 'f>,
+    file_len: u64,
+) -> Result<Vec<Found>, String> {
+    let malformed = |e: object::Error| format!("a malformed ELF file: {e}");
+    let header = Elf::parse(data).map_err(malformed)?;
+    let endian = header.endian().map_err(malformed)?;
+    let sections = header.sections(endian, data).map_err(malformed)?;
+    let segments: Vec<Segment> = header
+        .program_headers(endian, data)
+        .map_err(malformed)?
+        .iter()
+        .filter(|p| p.p_type(endian) == PT_LOAD)
+        .map(|p| Segment {
+            address: p.p_vaddr(endian).into(),
+            offset: p.p_offset(endian).into(),
+            size: p.p_filesz(endian).into(),
+            flags: p.p_flags(endian),
+        })
+        .collect();
+    let reader = AddressReader {
+        data,
+        file_len,
+        segments,
+    };
+    let mut found = go_packages::<Elf>(&sections, endian, &reader)?;
+    found.extend(rust_packages::<Elf>(&sections, endian, &reader)?);
     Ok(found)
 }
 
-/// Bytes of a section, checked to lie inside the file and to be at most `cap`.
-fn section_bytes<'a>(
-    section: &object::Section<'a, '_, &'a ReadCache<&mut std::fs::File>>,
-    file_len: u64,
+/// A `PT_LOAD` segment: where its bytes are in memory and in the file.
+struct Segment {
+    address: u64,
+    offset: u64,
+    size: u64,
+    flags: u32,
+}
+
+/// The bytes of the section named `name`, checked to lie inside the file and
+/// to be at most `cap`; `None` when there is no such section (or it holds no
+/// bytes in the file).
+fn section_bytes<'a, Elf: FileHeader<Endian = Endianness>>(
+    sections: &SectionTable<'a, Elf, Data<'a, '_>>,
+    endian: Endianness,
+    reader: &AddressReader<'a, '_>,
+    name: &str,
     cap: u64,
 ) -> Result<Option<&'a [u8]>, String> {
-    let name = section.name().unwrap_or("?").to_owned();
-    let Some((offset, size)) = section.file_range() else {
+    let Some((_, section)) = sections.section_by_name(endian, name.as_bytes()) else {
+        return Ok(None);
+    };
+    let Some((offset, size)) = section.file_range(endian) else {
         return Ok(None);
     };
     if size > cap {
         return Err(format!("section {name} of {size} bytes (more than {cap})"));
     }
-    if offset.checked_add(size).is_none_or(|end| end > file_len) {
-        return Err(format!("section {name} lies outside the file"));
-    }
-    section
-        .data()
+    reader
+        .bytes_at_offset(offset, size)
         .map(Some)
-        .map_err(|e| format!("section {name}: {e}"))
+        .ok_or_else(|| format!("section {name} lies outside the file"))
 }
 
 // ---- Go ----
 
-fn go_packages<'a, 'f>(
-    elf: &object::File<'a, &'a ReadCache<&'f mut std::fs::File>>,
-    cache: &'a ReadCache<&'f mut std::fs::File>,
-    file_len: u64,
+fn go_packages<'a, Elf: FileHeader<Endian = Endianness>>(
+    sections: &SectionTable<'a, Elf, Data<'a, '_>>,
+    endian: Endianness,
+    reader: &AddressReader<'a, '_>,
 ) -> Result<Vec<Found>, String> {
-    let reader = AddressReader::new(elf, cache, file_len);
-    let header: &[u8] = if let Some(section) = elf.section_by_name(".go.buildinfo") {
-        match section_bytes(&section, file_len, MAX_GO_SECTION)? {
-            Some(bytes) if bytes.starts_with(GO_BUILDINFO_MAGIC) => bytes,
-            Some(_) => {
-                return Err(".go.buildinfo does not start with Go's build info header".into())
-            }
-            None => return Ok(vec![]),
+    let header: &[u8] = if let Some(bytes) =
+        section_bytes(sections, endian, reader, ".go.buildinfo", MAX_GO_SECTION)?
+    {
+        if !bytes.starts_with(GO_BUILDINFO_MAGIC) {
+            return Err(".go.buildinfo does not start with Go's build info header".into());
         }
+        bytes
     } else {
         // A stripped binary: the first writable, non-executable segment.
-        let Some(data) = elf.segments().find(|s| match s.flags() {
-            SegmentFlags::Elf { p_flags } => {
-                p_flags & object::elf::PF_W != 0 && p_flags & object::elf::PF_X == 0
-            }
-            _ => false,
-        }) else {
+        let Some(data) = reader
+            .segments
+            .iter()
+            .find(|s| s.flags & PF_W != 0 && s.flags & PF_X == 0)
+        else {
             return Ok(vec![]);
         };
-        let (offset, size) = data.file_range();
-        let size = size.min(GO_SEARCH_BYTES);
-        let Some(bytes) = reader.bytes_at_offset(offset, size) else {
+        let size = data.size.min(GO_SEARCH_BYTES);
+        let Some(bytes) = reader.bytes_at_offset(data.offset, size) else {
             return Err("the data segment lies outside the file".into());
         };
         match find_aligned(bytes, GO_BUILDINFO_MAGIC, GO_BUILDINFO_ALIGN) {
@@ -269,49 +312,29 @@ fn go_modules(go_version: &str, modinfo: &str) -> Vec<Found> {
 /// Reads bytes by file offset or by virtual address (through the `PT_LOAD`
 /// segments), within the file.
 struct AddressReader<'a, 'f> {
-    cache: &'a ReadCache<&'f mut std::fs::File>,
+    data: Data<'a, 'f>,
     file_len: u64,
-    /// (virtual address, file offset, size in the file) of each segment.
-    segments: Vec<(u64, u64, u64)>,
+    segments: Vec<Segment>,
 }
 
-impl<'a, 'f> AddressReader<'a, 'f> {
-    fn new(
-        elf: &object::File<'a, &'a ReadCache<&'f mut std::fs::File>>,
-        cache: &'a ReadCache<&'f mut std::fs::File>,
-        file_len: u64,
-    ) -> Self {
-        let segments = elf
-            .segments()
-            .map(|s| {
-                let (offset, size) = s.file_range();
-                (s.address(), offset, size)
-            })
-            .collect();
-        AddressReader {
-            cache,
-            file_len,
-            segments,
-        }
-    }
-
+impl<'a> AddressReader<'a, '_> {
     fn bytes_at_offset(&self, offset: u64, size: u64) -> Option<&'a [u8]> {
         if offset.checked_add(size)? > self.file_len {
             return None;
         }
-        object::ReadRef::read_bytes_at(self.cache, offset, size).ok()
+        self.data.read_bytes_at(offset, size).ok()
     }
 
     fn bytes_at_address(&self, address: u64, size: u64) -> Option<&'a [u8]> {
-        let (vaddr, offset, filesz) = self
+        let segment = self
             .segments
             .iter()
-            .find(|(vaddr, _, filesz)| address >= *vaddr && address - *vaddr < *filesz)?;
-        let within = address - vaddr;
-        if within.checked_add(size)? > *filesz {
+            .find(|s| address >= s.address && address - s.address < s.size)?;
+        let within = address - segment.address;
+        if within.checked_add(size)? > segment.size {
             return None;
         }
-        self.bytes_at_offset(offset + within, size)
+        self.bytes_at_offset(segment.offset.checked_add(within)?, size)
     }
 }
 
@@ -335,14 +358,14 @@ struct AuditablePackage {
     kind: Option<String>,
 }
 
-fn rust_packages<'a>(
-    elf: &object::File<'a, &'a ReadCache<&mut std::fs::File>>,
-    file_len: u64,
+fn rust_packages<'a, Elf: FileHeader<Endian = Endianness>>(
+    sections: &SectionTable<'a, Elf, Data<'a, '_>>,
+    endian: Endianness,
+    reader: &AddressReader<'a, '_>,
 ) -> Result<Vec<Found>, String> {
-    let Some(section) = elf.section_by_name(".dep-v0") else {
-        return Ok(vec![]);
-    };
-    let Some(compressed) = section_bytes(&section, file_len, MAX_DEP_V0_COMPRESSED)? else {
+    let Some(compressed) =
+        section_bytes(sections, endian, reader, ".dep-v0", MAX_DEP_V0_COMPRESSED)?
+    else {
         return Ok(vec![]);
     };
     let mut json = Vec::new();
@@ -402,6 +425,94 @@ mod tests {
         let mut bytes = b"\x7fELF\x02\x01\x01".to_vec();
         bytes.resize(64, 0xff);
         assert!(executable(&mut temp_file(&bytes)).is_err());
+    }
+
+    /// A minimal 64-bit little-endian ELF executable, without section
+    /// headers (as a stripped one may be), whose one writable `PT_LOAD`
+    /// segment holds Go < 1.18's build info: the header, then pointers to
+    /// Go string headers (pointer, length), then the strings.
+    fn old_go_binary(version: &str, modinfo: &[u8]) -> Vec<u8> {
+        const DATA_OFFSET: u64 = 128;
+        const DATA_ADDRESS: u64 = 0x50_0000;
+        let mut data = Vec::new();
+        data.extend_from_slice(GO_BUILDINFO_MAGIC);
+        data.push(8); // pointer size
+        data.push(0); // flags: little-endian, pointers (not inline strings)
+        data.extend_from_slice(&(DATA_ADDRESS + 32).to_le_bytes());
+        data.extend_from_slice(&(DATA_ADDRESS + 48).to_le_bytes());
+        data.extend_from_slice(&(DATA_ADDRESS + 64).to_le_bytes());
+        data.extend_from_slice(&(version.len() as u64).to_le_bytes());
+        let modinfo_at = DATA_ADDRESS + 64 + version.len() as u64;
+        data.extend_from_slice(&modinfo_at.to_le_bytes());
+        data.extend_from_slice(&(modinfo.len() as u64).to_le_bytes());
+        data.extend_from_slice(version.as_bytes());
+        data.extend_from_slice(modinfo);
+
+        let mut elf = Vec::new();
+        elf.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
+        elf.extend_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+        elf.extend_from_slice(&62u16.to_le_bytes()); // EM_X86_64
+        elf.extend_from_slice(&1u32.to_le_bytes());
+        elf.extend_from_slice(&0u64.to_le_bytes()); // entry
+        elf.extend_from_slice(&64u64.to_le_bytes()); // program headers
+        elf.extend_from_slice(&0u64.to_le_bytes()); // no section headers
+        elf.extend_from_slice(&0u32.to_le_bytes());
+        for half in [64u16, 56, 1, 64, 0, 0] {
+            elf.extend_from_slice(&half.to_le_bytes());
+        }
+        assert_eq!(elf.len(), 64);
+        elf.extend_from_slice(&object::elf::PT_LOAD.to_le_bytes());
+        elf.extend_from_slice(&(object::elf::PF_R | PF_W).to_le_bytes());
+        for word in [
+            DATA_OFFSET,
+            DATA_ADDRESS,
+            DATA_ADDRESS,
+            data.len() as u64,
+            data.len() as u64,
+            0x1000,
+        ] {
+            elf.extend_from_slice(&word.to_le_bytes());
+        }
+        elf.resize(DATA_OFFSET as usize, 0);
+        elf.extend(data);
+        elf
+    }
+
+    #[test]
+    fn go_before_1_18_build_info_through_pointers() {
+        let modinfo = [
+            &[0x30u8; 16][..],
+            b"path\texample.com/old\nmod\texample.com/old\t(devel)\t\ndep\tgithub.com/gorilla/websocket\tv1.4.0\th1:x\n",
+            &[0xf9u8; 16],
+        ]
+        .concat();
+        let bytes = old_go_binary("go1.16.15", &modinfo);
+        let found = executable(&mut temp_file(&bytes)).unwrap();
+        let pairs: Vec<(&str, &str)> = found
+            .iter()
+            .map(|f| (f.name.as_str(), f.version.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("github.com/gorilla/websocket", "1.4.0"),
+                ("stdlib", "1.16.15")
+            ]
+        );
+
+        // A string length pointing past the segment is an error.
+        let mut lying = bytes.clone();
+        let version_len_at = 128 + 40;
+        lying[version_len_at..version_len_at + 8].copy_from_slice(&(1u64 << 40).to_le_bytes());
+        assert!(executable(&mut temp_file(&lying))
+            .unwrap_err()
+            .contains("Go string"));
+        // So is a pointer to nowhere.
+        let mut nowhere = bytes.clone();
+        nowhere[128 + 16..128 + 24].copy_from_slice(&7u64.to_le_bytes());
+        assert!(executable(&mut temp_file(&nowhere))
+            .unwrap_err()
+            .contains("outside"));
     }
 
     #[test]
