@@ -351,7 +351,8 @@ struct VersionInfo {
 struct AuditablePackage {
     name: String,
     version: String,
-    /// `crates.io`, `git`, `local`, `registry` or `other`.
+    /// `crates.io`, `git`, `local`, `registry`, or the name of another kind
+    /// of source (auditable-serde's `Source` is always written as a string).
     source: String,
     /// `runtime` (the default) or `build`.
     #[serde(default)]
@@ -368,6 +369,11 @@ fn rust_packages<'a, Elf: FileHeader<Endian = Endianness>>(
     else {
         return Ok(vec![]);
     };
+    dep_v0_crates(compressed)
+}
+
+/// The crates.io crates compiled into a binary, from its `.dep-v0` bytes.
+fn dep_v0_crates(compressed: &[u8]) -> Result<Vec<Found>, String> {
     let mut json = Vec::new();
     flate2::read::ZlibDecoder::new(compressed)
         .take(MAX_DEP_V0_JSON + 1)
@@ -513,6 +519,47 @@ mod tests {
         assert!(executable(&mut temp_file(&nowhere))
             .unwrap_err()
             .contains("outside"));
+    }
+
+    fn zlib(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut encoder, bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    /// The shape cargo auditable writes (auditable-serde's `VersionInfo`).
+    #[test]
+    fn dep_v0_keeps_crates_io_runtime_crates() {
+        let json = serde_json::json!({"packages": [
+            {"name": "app", "version": "0.1.0", "source": "local", "dependencies": [1, 2, 3, 4], "root": true},
+            {"name": "smallvec", "version": "1.6.0", "source": "crates.io"},
+            {"name": "cc", "version": "1.0.0", "source": "crates.io", "kind": "build"},
+            {"name": "forked", "version": "0.2.0", "source": "git"},
+            {"name": "odd", "version": "0.3.0", "source": "sparse+https://example.com/"},
+        ]});
+        let found = dep_v0_crates(&zlib(json.to_string().as_bytes())).unwrap();
+        assert_eq!(
+            found,
+            [Found {
+                kind: PackageKind::Rust,
+                name: "smallvec".into(),
+                version: "1.6.0".into(),
+                source_name: None,
+                source_version: None,
+            }]
+        );
+    }
+
+    #[test]
+    fn dep_v0_bombs_and_garbage_are_errors() {
+        // 9 MiB of spaces (valid JSON padding) inflate past the 8 MiB cap.
+        let bomb = zlib(&vec![b' '; 9 << 20]);
+        assert!(bomb.len() < 64 << 10);
+        assert!(dep_v0_crates(&bomb).unwrap_err().contains("more than"));
+        assert!(dep_v0_crates(b"not zlib").unwrap_err().contains("not zlib"));
+        assert!(dep_v0_crates(&zlib(b"{\"packages\": 3}"))
+            .unwrap_err()
+            .contains("JSON"));
     }
 
     #[test]
