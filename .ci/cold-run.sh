@@ -9,7 +9,7 @@
 # pip's cache), ~/.npm, ~/.cargo/registry and ~/.cargo/git (crate downloads),
 # the wasm32-unknown-unknown target, and the Debian packages `make test`
 # installs (docker.io, skopeo, chromium, docker-registry, and the scan
-# fixtures' golang-go, rpm, golang-golang-x-text-dev, libyaml-snake-java). So it asks for
+# fixtures' golang-1.19-go, rpm, golang-golang-x-text-dev, libyaml-snake-java). So it asks for
 # --yes. Afterwards the caches are warm again with what the runs installed.
 #   .ci/cold-run.sh --yes [REF]          both, REF defaults to HEAD
 #   COLD_ONLY=run|test .ci/cold-run.sh --yes [REF]   one of them
@@ -35,7 +35,7 @@ purge() {
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get purge -y -qq docker.io skopeo chromium docker-registry \
-    golang-go rpm golang-golang-x-text-dev libyaml-snake-java >/dev/null 2>&1 || true
+    golang-1.19-go rpm golang-golang-x-text-dev libyaml-snake-java >/dev/null 2>&1 || true
   apt-get autoremove -y -qq >/dev/null 2>&1 || true
   apt-get clean
 }

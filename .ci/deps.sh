@@ -18,7 +18,7 @@ command -v skopeo >/dev/null || missing+=(skopeo)
 # The scanner's real fixtures (.ci/scan-fixtures.sh): a Go toolchain and a Go
 # module's sources to build a Go binary with, rpm (rpmbuild, and rpm to install
 # into a private rpmdb), and a jar carrying Maven's pom.properties.
-command -v go >/dev/null || missing+=(golang-go)
+[ -x /usr/lib/go-1.19/bin/go ] || missing+=(golang-1.19-go)
 command -v rpmbuild >/dev/null || missing+=(rpm)
 [ -e /usr/share/gocode/src/golang.org/x/text/go.mod ] || missing+=(golang-golang-x-text-dev)
 [ -e /usr/share/java/snakeyaml.jar ] || missing+=(libyaml-snake-java)

@@ -3,7 +3,7 @@
 # tool whose format it is, on this machine, offline except the package
 # registries (Debian, crates.io, PyPI, npm):
 #
-#   go/hello                 a Go 1.19 binary (Debian's golang-go) whose build
+#   go/hello                 a Go 1.19 binary (Debian's golang-1.19-go) whose build
 #                            info requires golang.org/x/text v0.3.7; no module
 #                            proxy is reachable, so the module is replaced by
 #                            Debian's golang-golang-x-text-dev sources (a
@@ -66,7 +66,10 @@ need() { # COMMAND-OR-FILE DEBIAN-PACKAGE
     exit 1
   }
 }
-need go golang-go
+# Debian's Go 1.19 by its own path: another go on PATH would change the
+# binary's Go version, which the tests check.
+go=/usr/lib/go-1.19/bin/go
+need "$go" golang-1.19-go
 need rpmbuild rpm
 need npm npm
 need /usr/share/gocode/src/golang.org/x/text/go.mod golang-golang-x-text-dev
@@ -83,7 +86,7 @@ export SOURCE_DATE_EPOCH=1700000000
 unset RUSTC_WORKSPACE_WRAPPER RUSTC_WRAPPER CARGO_TARGET_DIR CARGO_BUILD_TARGET_DIR
 
 # ---- Go ----
-log "a Go binary (go $(go env GOVERSION))"
+log "a Go binary ($("$go" env GOVERSION))"
 mkdir -p "$work/go/hello" "$out/go"
 # The module, with a go.mod of its own that requires nothing (Debian's names
 # golang.org/x/tools, for its generators), so nothing needs fetching.
@@ -119,7 +122,7 @@ func main() {
 EOF
 (cd "$work/go/hello" && env GOPROXY=off GOFLAGS=-mod=mod GOCACHE="$work/go/cache" \
   GOPATH="$work/go/path" CGO_ENABLED=0 GO111MODULE=on \
-  go build -trimpath -buildvcs=false -o "$out/go/hello" .)
+  "$go" build -trimpath -buildvcs=false -o "$out/go/hello" .)
 
 # ---- Rust ----
 "$here/tools.sh" cargo-auditable
