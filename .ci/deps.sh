@@ -17,11 +17,14 @@ command -v skopeo >/dev/null || missing+=(skopeo)
 [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ] || missing+=(faketime)
 # The scanner's real fixtures (.ci/scan-fixtures.sh): a Go toolchain and a Go
 # module's sources to build a Go binary with, rpm (rpmbuild, and rpm to install
-# into a private rpmdb), and a jar carrying Maven's pom.properties.
+# into a private rpmdb, gpg and Debian's keyring to import a signing key into
+# it), and a jar carrying Maven's pom.properties.
 [ -x /usr/lib/go-1.19/bin/go ] || missing+=(golang-1.19-go)
 command -v rpmbuild >/dev/null || missing+=(rpm)
 [ -e /usr/share/gocode/src/golang.org/x/text/go.mod ] || missing+=(golang-golang-x-text-dev)
 [ -e /usr/share/java/snakeyaml.jar ] || missing+=(libyaml-snake-java)
+command -v gpg >/dev/null || missing+=(gpg)
+[ -e /usr/share/keyrings/debian-archive-bookworm-stable.gpg ] || missing+=(debian-archive-keyring)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

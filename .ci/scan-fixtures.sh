@@ -15,7 +15,8 @@
 #                            an rpmdb (sqlite backend) made by `rpm --root -i`
 #                            of noarch packages built by `rpmbuild`, named and
 #                            versioned as RHEL 9.0's openssl, openssl-libs
-#                            (epoch 1, source openssl) and curl
+#                            (epoch 1, source openssl) and curl, and Debian
+#                            12's release key imported (a gpg-pubkey entry)
 #   apk/lib/apk/db/installed a verbatim real Alpine 3.19 installed database
 #                            (Debian has no apk-tools): .ci/scan-fixtures/
 #                            apk-installed, see the README beside it
@@ -74,6 +75,8 @@ need rpmbuild rpm
 need npm npm
 need /usr/share/gocode/src/golang.org/x/text/go.mod golang-golang-x-text-dev
 need /usr/share/java/snakeyaml.jar libyaml-snake-java
+need gpg gpg
+need /usr/share/keyrings/debian-archive-bookworm-stable.gpg debian-archive-keyring
 
 work="$(mktemp -d "$dest.tmp.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
@@ -187,6 +190,11 @@ for s in "$top"/SPECS/*.spec; do
 done
 rpm --root "$out/rpm" --dbpath /var/lib/rpm --define "_db_backend sqlite" \
   --nodeps --noscripts --notriggers --ignorearch -i "$top"/RPMS/noarch/*.rpm
+# A signing key imported as real systems have theirs (rpm records it as a
+# gpg-pubkey "package", which is none): Debian 12's release key.
+GNUPGHOME="$work/gnupg" gpg --quiet --no-default-keyring \
+  --keyring /usr/share/keyrings/debian-archive-bookworm-stable.gpg --export --armor >"$work/key.asc"
+rpm --root "$out/rpm" --dbpath /var/lib/rpm --define "_db_backend sqlite" --import "$work/key.asc"
 test -f "$out/rpm/var/lib/rpm/rpmdb.sqlite"
 
 # ---- apk ----

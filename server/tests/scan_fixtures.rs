@@ -22,6 +22,7 @@ fn found(kind: PackageKind, name: &str, version: &str, source: Option<&str>) -> 
 
 /// rpm leaves its database in WAL mode, with `-wal` and `-shm` files beside
 /// it; a scan sees only `rpmdb.sqlite` (copied out of a layer on its own).
+/// The imported signing key (`gpg-pubkey`) is no package.
 #[test]
 fn the_rpmdb_rpm_wrote_lists_its_packages_with_epochs_and_source_rpms() {
     let dir = tempfile::tempdir().unwrap();
@@ -53,6 +54,17 @@ fn the_rpmdb_rpm_wrote_lists_its_packages_with_epochs_and_source_rpms() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names, ["rpmdb.sqlite"]);
+
+    // rpm's own count: three packages and the key.
+    let db = rusqlite::Connection::open_with_flags(
+        format!("file:{}?immutable=1", copy.display()),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+    )
+    .unwrap();
+    let rows: i64 = db
+        .query_row("SELECT count(*) FROM Packages", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(rows, 4);
 }
 
 /// The same file cut short, as a truncated layer would give it.
