@@ -36,8 +36,9 @@ const MAX_HEADER_BYTES: usize = 32 << 20;
 /// rpm's `HEADER_TAGS_MAX`.
 const MAX_INDEX_ENTRIES: usize = 0xffff;
 /// SQLite virtual-machine steps before the read is interrupted (checked every
-/// 10,000 steps); reading a real rpmdb takes a few hundred thousand.
-const MAX_SQLITE_STEPS: u64 = 2_000_000_000;
+/// 10,000 steps): a few seconds of work, orders of magnitude more than a
+/// real rpmdb needs (a handful of steps per row).
+const MAX_SQLITE_STEPS: u64 = 200_000_000;
 
 const TAG_NAME: u32 = 1000;
 const TAG_VERSION: u32 = 1001;
@@ -72,10 +73,17 @@ pub fn rpmdb(path: &Path) -> Result<Vec<Found>, String> {
         None => return Err("rpmdb: no Packages table (not an rpm ≥ 4.16 database)".into()),
     }
 
+    // A blob over the cap is not even loaded: SQLite reads a blob's length
+    // from the record header.
     let mut stmt = conn
-        .prepare("SELECT hnum, blob FROM Packages ORDER BY hnum")
+        .prepare(
+            "SELECT hnum, length(blob), CASE WHEN length(blob) <= ?1 THEN blob END \
+             FROM Packages ORDER BY hnum",
+        )
         .map_err(sqlite_error)?;
-    let mut rows = stmt.query([]).map_err(sqlite_error)?;
+    let mut rows = stmt
+        .query([MAX_HEADER_BYTES as i64])
+        .map_err(sqlite_error)?;
     let mut found = Vec::new();
     let mut seen = 0usize;
     while let Some(row) = rows.next().map_err(sqlite_error)? {
@@ -84,7 +92,14 @@ pub fn rpmdb(path: &Path) -> Result<Vec<Found>, String> {
             return Err(format!("rpmdb: more than {MAX_PACKAGES} packages"));
         }
         let hnum: i64 = row.get(0).map_err(sqlite_error)?;
-        let blob = row.get_ref(1).map_err(sqlite_error)?;
+        let len: Option<i64> = row.get(1).map_err(sqlite_error)?;
+        if len.is_some_and(|len| len > MAX_HEADER_BYTES as i64) {
+            return Err(format!(
+                "rpmdb: package {hnum}: a header of {} bytes (more than {MAX_HEADER_BYTES})",
+                len.unwrap_or_default()
+            ));
+        }
+        let blob = row.get_ref(2).map_err(sqlite_error)?;
         let blob = blob
             .as_blob()
             .map_err(|_| format!("rpmdb: package {hnum}: its header is not a blob"))?;
@@ -456,5 +471,16 @@ mod tests {
         drop(conn);
         let err = rpmdb(&lying).unwrap_err();
         assert!(err.contains("package 1"), "{err}");
+
+        let huge = dir.path().join("huge.sqlite");
+        let conn = Connection::open(&huge).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL); \
+             INSERT INTO Packages (blob) VALUES (zeroblob(33 * 1024 * 1024));",
+        )
+        .unwrap();
+        drop(conn);
+        let err = rpmdb(&huge).unwrap_err();
+        assert!(err.contains("more than"), "{err}");
     }
 }
