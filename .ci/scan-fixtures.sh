@@ -35,6 +35,7 @@
 # a warm run only checks that DEST/.complete exists. Concurrent runs for the
 # same DEST wait for each other (flock).
 #   BERTH_TOOLS  cache root (default ~/.cache/berth-tools)
+#   PYTHON       the interpreter whose venv runs pip (default python3)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 TOOLS="${BERTH_TOOLS:-$HOME/.cache/berth-tools}"
@@ -82,7 +83,8 @@ work="$(mktemp -d "$dest.tmp.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 out="$work/out"
 mkdir -p "$out"
-# Builds are reproducible: fixed times, no paths of this machine.
+# Fixed build times and no paths of this machine in what is built (rpm still
+# records when it installed each package).
 export SOURCE_DATE_EPOCH=1700000000
 # The caller's Rust settings (a clippy wrapper, a shared target directory) are
 # not for these tiny builds.
@@ -204,7 +206,9 @@ cp "$here/scan-fixtures/apk-installed" "$out/apk/lib/apk/db/installed"
 
 # ---- Python ----
 log "a Python target directory (pip install --target)"
-python3 -m venv "$work/venv"
+# pip from a throwaway venv (as .ci/python.sh makes its own), not the tools venv,
+# which .ci/python.sh may be building at the same time.
+"${PYTHON:-python3}" -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet --disable-pip-version-check --no-compile --no-deps \
   --only-binary :all: --target "$out/python" \
   requests==2.19.1 urllib3==1.24.1 Jinja2==2.10 >&2
@@ -219,7 +223,7 @@ mkdir -p "$out/npm"
 log "jars with pom.properties (Debian's snakeyaml)"
 mkdir -p "$out/java"
 cp /usr/share/java/snakeyaml.jar "$out/java/snakeyaml-1.33.jar"
-python3 - "$out/java" <<'EOF'
+"${PYTHON:-python3}" - "$out/java" <<'EOF'
 import sys, zipfile
 d = sys.argv[1]
 with zipfile.ZipFile(f"{d}/app.jar", "w") as z:
