@@ -226,10 +226,13 @@ def debian_image(registry, ecr):
 
 def test_a_real_debian_image_completes_with_an_sbom_referrer(ecr, aws, registry, debian_image):
     name, image = debian_image
-    aws("ecr", "start-image-scan", "--repository-name", name, "--image-id", "imageTag=v1")
-    aws.text("ecr", "wait", "image-scan-complete", "--repository-name", name, "--image-id", "imageTag=v1")
-    out = ecr.describe_image_scan_findings(repositoryName=name, imageId={"imageTag": "v1"})
+    started = aws("ecr", "start-image-scan", "--repository-name", name, "--image-id", "imageTag=v1")
+    assert started["imageScanStatus"]["status"] == "IN_PROGRESS"
+    out = scan_result(ecr, name, {"imageTag": "v1"})
     assert out["imageScanStatus"] == {"status": "COMPLETE", "description": "The scan was completed successfully."}
+    # The CLI's waiter sees it complete (it polls every 5 s, so it is asked
+    # once the scan is known to have ended).
+    aws.text("ecr", "wait", "image-scan-complete", "--repository-name", name, "--image-id", "imageTag=v1")
     assert out["imageScanFindings"]["imageScanCompletedAt"]
     detail = ecr.describe_images(repositoryName=name, imageIds=[{"imageTag": "v1"}])["imageDetails"][0]
     assert detail["imageScanStatus"]["status"] == "COMPLETE"
@@ -279,11 +282,11 @@ def test_the_sbom_goes_with_its_subject(ecr, new_repo, registry):
 def test_a_corrupt_layer_fails_the_scan(ecr, aws, repo, registry):
     registry.push_files_image(repo, "v1", {}, layer=b"\x1f\x8b\x08\x00" + os.urandom(4096))
     ecr.start_image_scan(repositoryName=repo, imageId={"imageTag": "v1"})
-    error = aws.fail("ecr", "wait", "image-scan-complete", "--repository-name", repo, "--image-id", "imageTag=v1")
-    assert "FAILED" in error or "failure state" in error
-    out = ecr.describe_image_scan_findings(repositoryName=repo, imageId={"imageTag": "v1"})
-    assert out["imageScanStatus"]["status"] == "FAILED"
+    out = scan_result(ecr, repo, {"imageTag": "v1"})
+    assert out["imageScanStatus"]["status"] == "FAILED", out
     assert out["imageScanStatus"]["description"]
+    error = aws.fail("ecr", "wait", "image-scan-complete", "--repository-name", repo, "--image-id", "imageTag=v1")
+    assert "failure state" in error, error
 
 
 def test_findings_page_through_the_paginator(server, ecr, debian_image):
