@@ -279,6 +279,26 @@ def test_the_sbom_goes_with_its_subject(ecr, new_repo, registry):
     assert ecr.list_images(repositoryName=name)["imageIds"] == []
 
 
+def test_the_sbom_expires_with_its_subject_under_a_lifecycle_policy(ecr, server, new_repo, registry):
+    name = new_repo(imageScanningConfiguration={"scanOnPush": True})
+    old = registry.push_files_image(name, "old-1", machine_os_files())
+    assert scan_result(ecr, name, {"imageTag": "old-1"})["imageScanStatus"]["status"] == "COMPLETE"
+    newer = registry.push_files_image(name, "old-2", {**machine_os_files(), "etc/motd": b"newer\n"})
+    assert scan_result(ecr, name, {"imageTag": "old-2"})["imageScanStatus"]["status"] == "COMPLETE"
+    sbom = [m for m in referrers(registry, name, old.digest) if m.get("artifactType") == SBOM_TYPE]
+    kept = [m for m in referrers(registry, name, newer.digest) if m.get("artifactType") == SBOM_TYPE]
+    assert len(sbom) == 1 and len(kept) == 1
+    ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=json.dumps({"rules": [{
+        "rulePriority": 1, "description": "keep one old-*",
+        "selection": {"tagStatus": "tagged", "tagPrefixList": ["old"], "countType": "imageCountMoreThan",
+                      "countNumber": 1},
+        "action": {"type": "expire"}}]}))
+    out = json.loads(server.admin("lifecycle", "run", "--repository", name, "--json").stdout)
+    assert {i["imageDigest"] for i in out["images"]} == {old.digest, sbom[0]["digest"]}, out
+    assert registry.get_manifest(name, sbom[0]["digest"]).status_code == 404
+    assert registry.get_manifest(name, kept[0]["digest"]).status_code == 200
+
+
 def test_a_corrupt_layer_fails_the_scan(ecr, aws, repo, registry):
     registry.push_files_image(repo, "v1", {}, layer=b"\x1f\x8b\x08\x00" + os.urandom(4096))
     ecr.start_image_scan(repositoryName=repo, imageId={"imageTag": "v1"})
