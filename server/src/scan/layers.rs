@@ -524,7 +524,7 @@ impl Interest {
             }
             _ => {}
         }
-        if name == "os-release" {
+        if is_os_release(path) {
             Interest::OsRelease
         } else if dir == "var/lib/dpkg/status.d" && !name.ends_with(".md5sums") {
             Interest::Dpkg {
@@ -548,11 +548,18 @@ impl Interest {
     }
 }
 
-/// Symbolic links kept for resolving `os-release`: those named `os-release`
-/// and the folders on the way to one.
+/// Symbolic links kept for resolving `os-release`: those to an
+/// `os-release` and the folders on the way to one.
 fn keep_symlink(path: &str) -> bool {
-    path.rsplit('/').next() == Some("os-release")
-        || matches!(path, "etc" | "usr" | "lib" | "usr/lib")
+    is_os_release(path) || matches!(path, "etc" | "usr" | "lib" | "usr/lib")
+}
+
+/// Files that may hold an `os-release`: those named so, and the variants
+/// that Fedora's `/usr/lib/os-release` links to
+/// (`/usr/lib/os.release.d/os-release-container`, …).
+fn is_os_release(path: &str) -> bool {
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    name.starts_with("os-release") || dir.ends_with("os.release.d")
 }
 
 /// A path inside the image: no leading `/`, no `.` or empty parts, `..`
@@ -1380,6 +1387,28 @@ mod tests {
         assert_eq!(
             rejected(scan(&[tar])),
             "a symbolic link on the way to /etc/os-release leads outside the image root"
+        );
+        // Fedora's chain of links to a variant's file.
+        let tar = Tar::new()
+            .symlink("etc/os-release", "../usr/lib/os-release")
+            .symlink("usr/lib/os-release", "os.release.d/os-release-container")
+            .file(
+                "usr/lib/os.release.d/os-release-container",
+                b"NAME=\"Fedora Linux\"\nID=fedora\nVERSION_ID=40\nVARIANT_ID=container\n",
+            )
+            .file(
+                "usr/lib/os.release.d/os-release-workstation",
+                b"ID=fedora\nVERSION_ID=40\nVARIANT_ID=workstation\n",
+            )
+            .file(
+                "usr/lib/python3.12/site-packages/PyJWT-2.6.0.egg-info/PKG-INFO",
+                PKG_INFO,
+            )
+            .finish();
+        let distro = scan(&[tar]).unwrap().distro.unwrap();
+        assert_eq!(
+            (distro.id.as_str(), distro.version_id.as_str()),
+            ("fedora", "40")
         );
         // Inside the root, `..` and absolute targets are fine.
         let tar = Tar::new()
