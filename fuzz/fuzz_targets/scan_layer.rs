@@ -69,7 +69,10 @@ fuzz_target!(|data: &[u8]| {
     };
     for layers in [
         vec![layer("sha256:upper", data.to_vec())],
-        vec![layer("sha256:base", base()), layer("sha256:upper", data.to_vec())],
+        vec![
+            layer("sha256:base", base()),
+            layer("sha256:upper", data.to_vec()),
+        ],
     ] {
         let digests: Vec<String> = layers.iter().map(|l| l.digest.clone()).collect();
         match inventory_with_limits(layers, &limits) {
@@ -79,8 +82,16 @@ fuzz_target!(|data: &[u8]| {
                 for p in &inventory.packages {
                     // Inside the image, named by a layer it was given, in
                     // layer order then path order.
-                    assert!(!p.path.starts_with('/') && !p.path.split('/').any(|c| c == ".." || c.is_empty()), "{}", p.path);
-                    let index = digests.iter().position(|d| *d == p.layer).expect("a given layer");
+                    assert!(
+                        !p.path.starts_with('/')
+                            && !p.path.split('/').any(|c| c == ".." || c.is_empty()),
+                        "{}",
+                        p.path
+                    );
+                    let index = digests
+                        .iter()
+                        .position(|d| *d == p.layer)
+                        .expect("a given layer");
                     let here = (index, p.path.clone());
                     assert!(here >= last, "{here:?} after {last:?}");
                     last = here;
@@ -88,7 +99,9 @@ fuzz_target!(|data: &[u8]| {
                 }
                 assert!(inventory.notes.len() <= limits.max_notes + 1);
             }
-            Err(ScanError::Rejected(reason)) | Err(ScanError::Unsupported(reason)) => assert!(!reason.is_empty()),
+            Err(ScanError::Rejected(reason)) | Err(ScanError::Unsupported(reason)) => {
+                assert!(!reason.is_empty())
+            }
             Err(ScanError::Io(e)) => panic!("reading from memory failed: {e}"),
         }
     }
