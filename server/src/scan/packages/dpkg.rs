@@ -7,8 +7,10 @@ use super::super::{Found, PackageKind};
 
 /// The installed packages of a dpkg status file.
 ///
-/// Only stanzas whose `Status` is `install ok installed` count (removed
-/// packages that left their configuration files behind stay in the file). A
+/// Only stanzas whose `Status` is `install ok installed` (or `hold ok
+/// installed`, a package held at its version) count: removed packages that
+/// left their configuration files behind stay in the file, and half-installed
+/// ones are not what the status says they will be. A
 /// stanza with no `Status` at all counts only when `status_optional` (the
 /// `status.d` files of distroless images carry none). `Source: NAME (VERSION)`
 /// gives the source package and, when it differs, its version.
@@ -77,7 +79,12 @@ impl Stanza {
     fn finish(&mut self, status_optional: bool, found: &mut Vec<Found>) {
         let stanza = std::mem::take(self);
         let installed = match stanza.status.as_deref() {
-            Some(status) => status.split_whitespace().eq(["install", "ok", "installed"]),
+            // WANT FLAG STATUS: installed and sound, whether it is to stay
+            // (`install`) or is held at its version (`hold`).
+            Some(status) => {
+                let words: Vec<&str> = status.split_whitespace().collect();
+                matches!(words[..], ["install" | "hold", "ok", "installed"])
+            }
             None => status_optional,
         };
         let (Some(name), Some(version)) = (stanza.package, stanza.version) else {
@@ -134,7 +141,7 @@ mod tests {
         let mut expected: Vec<(String, String, String, String)> = String::from_utf8(out.stdout)
             .expect("utf-8")
             .lines()
-            .filter(|l| l.starts_with("ii"))
+            .filter(|l| l.starts_with("ii") || l.starts_with("hi"))
             .map(|l| {
                 let f: Vec<&str> = l.split('\t').collect();
                 (f[1].into(), f[2].into(), f[3].into(), f[4].into())
@@ -169,6 +176,8 @@ mod tests {
     fn keeps_installed_stanzas_and_sources() {
         let text = "Package: libc6\nStatus: install ok installed\nSource: glibc (2.36-9+deb12u4)\nVersion: 2.36-9+deb12u4\nDescription: GNU C Library\n multi-line\n .\n text\n\n\
 Package: removed\nStatus: deinstall ok config-files\nVersion: 1.0\n\n\
+Package: broken\nStatus: install reinstreq half-installed\nVersion: 1.0\n\n\
+Package: held\nStatus: hold ok installed\nVersion: 2.0\n\n\
 Package: zlib1g\nStatus: install ok installed\nSource: zlib\nVersion: 1:1.2.13.dfsg-1\n\n\
 Package: bsdutils\nStatus: install ok installed\nSource: util-linux (2.38.1-5)\nVersion: 1:2.38.1-5+b1\n";
         let found = parse(text, false).unwrap();
@@ -187,6 +196,7 @@ Package: bsdutils\nStatus: install ok installed\nSource: util-linux (2.38.1-5)\n
             names,
             [
                 ("libc6", "2.36-9+deb12u4", Some("glibc"), None),
+                ("held", "2.0", None, None),
                 ("zlib1g", "1:1.2.13.dfsg-1", Some("zlib"), None),
                 (
                     "bsdutils",
