@@ -888,7 +888,7 @@ impl Walker<'_> {
 /// All of `r`, or `None` if it holds more than `max` bytes.
 fn read_capped(r: &mut dyn Read, max: u64) -> io::Result<Option<Vec<u8>>> {
     let mut bytes = Vec::new();
-    r.take(max + 1).read_to_end(&mut bytes)?;
+    r.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
     Ok((bytes.len() as u64 <= max).then_some(bytes))
 }
 

@@ -166,7 +166,9 @@ impl<R: Read> TarReader<R> {
     }
 
     fn skip_rest(&mut self) -> io::Result<()> {
-        let rest = self.remaining + self.padding;
+        // A size near 2^64 (base-256 or PAX) cannot be skipped anyway: the
+        // stream ends first, and that is truncation, not an overflow.
+        let rest = self.remaining.saturating_add(self.padding);
         self.remaining = 0;
         self.padding = 0;
         skip(&mut self.inner, rest)
@@ -531,6 +533,32 @@ mod tests {
         );
         // A stream that ends at a block boundary without the end marker.
         assert_eq!(entries(&whole[..2560]).unwrap().len(), 1);
+        // Sizes no stream has, in both notations that can say them.
+        let mut tar = Tar::new();
+        tar.header(b'0', "huge", "", u64::MAX).data(b"x");
+        let err = entries(&tar.bytes).unwrap_err();
+        assert!(
+            matches!(&err, TarError::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof),
+            "{err:?}"
+        );
+        let mut tar = Tar::new();
+        let record = format!("29 size={}\n", u64::MAX);
+        tar.header(b'x', "PaxHeaders/huge", "", record.len() as u64)
+            .data(record.as_bytes())
+            .header(b'0', "huge", "", 0);
+        let err = entries(&tar.bytes).unwrap_err();
+        assert!(
+            matches!(&err, TarError::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof),
+            "{err:?}"
+        );
+        // Skipped rather than read, too.
+        let mut reader = TarReader::new(&tar.bytes[..], 1 << 20);
+        assert_eq!(reader.next().unwrap().unwrap().size, u64::MAX);
+        let err = reader.next().unwrap_err();
+        assert!(
+            matches!(&err, TarError::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof),
+            "{err:?}"
+        );
         let err = entries(&[b'x'; 1024]).unwrap_err();
         assert!(
             matches!(&err, TarError::Malformed(m) if m.starts_with("not a tar archive")),
