@@ -193,6 +193,7 @@ mod tests {
                 pretty_name: None,
             }),
             packages: vec![],
+            notes: vec![],
         }
     }
 
