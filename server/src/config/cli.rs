@@ -68,6 +68,36 @@ pub enum Command {
     /// Manage access keys (for the AWS CLI and SDKs, and `docker login`).
     #[command(subcommand)]
     AccessKey(AccessKeyCommand),
+    /// The vulnerability database scans match against: import OSV records,
+    /// download the configured sources, show what it holds.
+    #[command(subcommand)]
+    Vulndb(VulndbCommand),
+}
+
+/// `berth vulndb …`
+#[derive(Debug, Subcommand)]
+pub enum VulndbCommand {
+    /// Replace one source's records with the OSV records of a zip (such as
+    /// osv.dev's per-ecosystem all.zip) or of a directory of .json files.
+    /// Malformed records are skipped, counted and reported.
+    Import {
+        /// The zip file or directory.
+        path: PathBuf,
+        /// The source the records replace [default: import:<file name>].
+        #[arg(long, value_name = "NAME")]
+        source: Option<String>,
+    },
+    /// Download every configured source (vulndb_sources) that changed and
+    /// import it; exits non-zero if any source failed (its previous records
+    /// stay in service).
+    Update,
+    /// Show each source: when it last updated, how many records it holds and
+    /// skipped, and its last error.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `berth lifecycle …`

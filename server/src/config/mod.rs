@@ -20,10 +20,14 @@ mod declare;
 mod storage;
 #[cfg(test)]
 mod tests;
+mod vulndb;
 
-pub use cli::{AccessKeyCommand, Cli, Command, GcArgs, LifecycleCommand, UserCommand};
+pub use cli::{
+    AccessKeyCommand, Cli, Command, GcArgs, LifecycleCommand, UserCommand, VulndbCommand,
+};
 pub use declare::SettingInfo;
 pub use storage::StorageKind;
+pub use vulndb::{default_sources, osv_export_url, SourceList, DEFAULT_SOURCE_ECOSYSTEMS};
 
 /// Why the settings could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -264,6 +268,24 @@ settings! {
         file: "storage.redirect",
         default: "false",
     }
+    /// OSV exports (zip files of OSV JSON records) that `serve` and `berth
+    /// vulndb update` download, comma-separated; empty for none (air-gapped
+    /// sites import with `berth vulndb import`).
+    vulndb_sources: SourceList {
+        env: "BERTH_VULNDB_SOURCES",
+        value_name: "URLS",
+        file: "vulndb_sources",
+        unset: "osv.dev's all.zip exports of Debian, Ubuntu, Alpine, Red Hat, Rocky Linux, AlmaLinux, PyPI, npm, Go, crates.io and Maven",
+        check: vulndb::check_sources,
+    }
+    /// Seconds between downloads of the vulnerability database's sources by
+    /// `serve`; 0 turns periodic updates off.
+    vulndb_interval: u64 {
+        env: "BERTH_VULNDB_INTERVAL",
+        value_name: "SECONDS",
+        file: "vulndb_interval",
+        default: "86400",
+    }
 }
 
 /// The validated settings of one installation.
@@ -308,6 +330,10 @@ pub struct Settings {
     pub s3: Option<crate::storage::S3Settings>,
     /// Whether blob downloads are redirected to presigned store URLs.
     pub storage_redirect: bool,
+    /// The vulnerability database's sources (URLs of OSV exports).
+    pub vulndb_sources: Vec<String>,
+    /// How often `serve` updates the vulnerability database; `None`: never.
+    pub vulndb_interval: Option<std::time::Duration>,
 }
 
 /// A PEM certificate (chain) and its private key, as files.
@@ -389,6 +415,8 @@ impl Settings {
                 blob_size: s.max_blob_size,
             },
             tls,
+            vulndb_sources: s.vulndb_sources.map_or_else(default_sources, |list| list.0),
+            vulndb_interval: (s.vulndb_interval > 0).then(|| seconds(s.vulndb_interval)),
         })
     }
 

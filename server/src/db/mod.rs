@@ -22,6 +22,7 @@ mod repositories;
 mod sessions;
 mod uploads;
 mod users;
+mod vulndb;
 
 pub use access::AccessKeyRow;
 pub use blobs::BlobRow;
@@ -34,6 +35,9 @@ pub use registry::RegistryRow;
 pub use repositories::NewRepository;
 pub use uploads::UploadRow;
 pub use users::{UserOverviewRow, UserRow};
+pub use vulndb::{
+    NewVulnRecord, VulndbImported, VulndbSnapshot, VulndbSourceRow, VulndbWriteError,
+};
 
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,

@@ -1,11 +1,12 @@
 //! Background work: flushing coalesced pull times, expiring idle uploads,
 //! applying lifecycle policies (hourly, and the persisted jobs queued when a
 //! policy is saved), and garbage collection of blobs nothing links (each run
-//! a persisted job).
+//! a persisted job), and updates of the vulnerability database.
 
 pub use crate::service::fsck;
 pub mod gc;
 pub mod migrate;
+pub mod vulndb;
 
 use crate::service::Registry;
 use std::sync::Arc;

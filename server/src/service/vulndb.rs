@@ -1,8 +1,35 @@
 //! The vulnerability database: OSV records imported from files or downloaded
 //! from the configured sources, and matching inventories against them.
+//!
+//! An import reads a zip of OSV JSON files (osv.dev's per-ecosystem
+//! `all.zip`) or a directory of `.json` files on a blocking thread, checks
+//! each record against [`crate::scan::osv::Record`], and writes a new
+//! generation of the source's records in short transactions; only when every
+//! record is written is the source switched to it (see `db::vulndb`). A
+//! malformed record (not JSON, the wrong shape, too large, a duplicate id) is
+//! skipped and counted, with the first few reasons kept; an archive that
+//! cannot be read fails the import, and the previous records stay in service.
 
 use super::{Registry, ServiceResult};
+use crate::db::{NewVulnRecord, VulndbImported, VulndbWriteError};
+use crate::scan::osv::Record;
 use crate::scan::{Finding, Inventory};
+use serde::Deserialize as _;
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The largest record accepted (osv.dev's largest are a few hundred KiB).
+pub const MAX_RECORD_BYTES: u64 = 16 * 1024 * 1024;
+/// The most an archive may expand to, all records together.
+pub const MAX_EXPANDED_BYTES: u64 = 16 * 1024 * 1024 * 1024;
+/// The largest download accepted from a source.
+pub const MAX_DOWNLOAD_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+/// How many reasons for skipped records are kept and reported.
+pub const REASONS_KEPT: usize = 10;
+/// Records written per transaction.
+const BATCH: usize = 500;
 
 /// An inventory's findings against the database in service.
 #[derive(Debug, Clone, Default)]
@@ -13,15 +40,672 @@ pub struct Matched {
     pub database_updated_at: Option<i64>,
 }
 
+/// Why an import or a download failed. The source's previous records stay in
+/// service.
+#[derive(Debug, thiserror::Error)]
+pub enum VulndbError {
+    /// The file or directory could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// What was read.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not a zip archive, or it is damaged or truncated.
+    #[error("{path} is not a readable zip archive of OSV records: {message}")]
+    Archive {
+        /// The file.
+        path: PathBuf,
+        /// What the zip reader said.
+        message: String,
+    },
+    /// The archive expands to more than [`MAX_EXPANDED_BYTES`].
+    #[error("the archive expands to more than {MAX_EXPANDED_BYTES} bytes")]
+    TooLarge,
+    /// The download failed.
+    #[error("download failed: {0}")]
+    Download(String),
+    /// The source is being imported by another process, or this import lost
+    /// its lease.
+    #[error(transparent)]
+    Write(VulndbWriteError),
+}
+
+impl From<VulndbWriteError> for VulndbError {
+    fn from(error: VulndbWriteError) -> Self {
+        Self::Write(error)
+    }
+}
+
+impl From<crate::db::DbError> for VulndbError {
+    fn from(error: crate::db::DbError) -> Self {
+        Self::Write(VulndbWriteError::Db(error))
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportReport {
+    /// The source it replaced the records of.
+    pub source: String,
+    /// Records now in service for it.
+    pub records: u64,
+    /// Malformed records skipped.
+    pub skipped: u64,
+    /// The first few reasons (`<file>: <why>`).
+    pub skipped_reasons: Vec<String>,
+}
+
+/// What an update did to one source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    /// The export was downloaded and imported.
+    Imported(ImportReport),
+    /// The server said it has not changed (HTTP 304).
+    NotModified,
+    /// It failed; the error is recorded on the source.
+    Failed(String),
+}
+
+/// One source as `berth vulndb status` and the console show it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceStatus {
+    /// URL, or `import:<file name>`.
+    pub name: String,
+    /// Whether it is one of the `vulndb_sources` (updated by `berth vulndb update`).
+    pub configured: bool,
+    /// When its records were last replaced (ms).
+    pub updated_at: Option<i64>,
+    /// When it was last imported or found unchanged (ms).
+    pub checked_at: Option<i64>,
+    /// Records in service.
+    pub records: i64,
+    /// Malformed records the last import skipped.
+    pub skipped: i64,
+    /// The first few reasons.
+    pub skipped_reasons: Vec<String>,
+    /// The last failed update's error, until an update succeeds.
+    pub last_error: Option<String>,
+    /// When it failed (ms).
+    pub last_error_at: Option<i64>,
+}
+
+/// The key a package is indexed and looked up by: the record's ecosystem and
+/// name, with PyPI names normalised as PEP 503 says (case and runs of `-_.`
+/// do not matter there), so `Django` finds `django`.
+pub fn index_key(ecosystem: &str, name: &str) -> (String, String) {
+    if ecosystem == "PyPI" {
+        let mut normal = String::with_capacity(name.len());
+        let mut separator = false;
+        for c in name.chars() {
+            if matches!(c, '-' | '_' | '.') {
+                separator = true;
+            } else {
+                if separator && !normal.is_empty() {
+                    normal.push('-');
+                }
+                separator = false;
+                normal.push(c.to_ascii_lowercase());
+            }
+        }
+        (ecosystem.to_owned(), normal)
+    } else {
+        (ecosystem.to_owned(), name.to_owned())
+    }
+}
+
+/// One entry read from an archive or directory, checked.
+enum Parsed {
+    Record(NewVulnRecord),
+    Malformed(String),
+}
+
+/// Checks one file's bytes as an OSV record.
+fn parse_record(bytes: &[u8]) -> Result<NewVulnRecord, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    let record = Record::deserialize(&value).map_err(|e| format!("not an OSV record: {e}"))?;
+    if record.id.trim().is_empty() {
+        return Err("not an OSV record: empty `id`".into());
+    }
+    let mut keys: Vec<(String, String)> = record
+        .affected
+        .iter()
+        .filter_map(|a| a.package.as_ref())
+        .map(|p| index_key(&p.ecosystem, &p.name))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    Ok(NewVulnRecord {
+        id: record.id,
+        modified: record.modified,
+        json: value.to_string(),
+        keys,
+    })
+}
+
+/// Reads `reader` (at most [`MAX_RECORD_BYTES`]) and checks it as a record.
+fn read_record(
+    reader: impl Read,
+    declared: Option<u64>,
+) -> std::io::Result<Result<NewVulnRecord, String>> {
+    if declared.is_some_and(|size| size > MAX_RECORD_BYTES) {
+        return Ok(Err(format!("larger than {MAX_RECORD_BYTES} bytes")));
+    }
+    let mut bytes = Vec::new();
+    reader.take(MAX_RECORD_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_RECORD_BYTES {
+        return Ok(Err(format!("larger than {MAX_RECORD_BYTES} bytes")));
+    }
+    Ok(parse_record(&bytes))
+}
+
+/// Reads every record of the zip at `path` or of the `.json` files under the
+/// directory `path`, sending each, checked, to `out`. Duplicated ids are
+/// malformed (the first is kept). Runs on a blocking thread.
+fn read_records(path: &Path, out: &tokio::sync::mpsc::Sender<Parsed>) -> Result<(), VulndbError> {
+    let read_error = |source| VulndbError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let mut seen = HashSet::new();
+    let mut send = |name: &str, checked: Result<NewVulnRecord, String>| -> bool {
+        let parsed = match checked {
+            Ok(record) if !seen.insert(record.id.clone()) => Parsed::Malformed(format!(
+                "{name}: duplicate id {} (the first is kept)",
+                record.id
+            )),
+            Ok(record) => Parsed::Record(record),
+            Err(reason) => Parsed::Malformed(format!("{name}: {reason}")),
+        };
+        // The receiver is gone only when the import already failed.
+        out.blocking_send(parsed).is_ok()
+    };
+    let metadata = std::fs::metadata(path).map_err(read_error)?;
+    if metadata.is_dir() {
+        for file in json_files(path).map_err(read_error)? {
+            let name = file
+                .strip_prefix(path)
+                .unwrap_or(&file)
+                .display()
+                .to_string();
+            let reader = std::fs::File::open(&file).map_err(|source| VulndbError::Read {
+                path: file.clone(),
+                source,
+            })?;
+            let checked = read_record(reader, None).map_err(|source| VulndbError::Read {
+                path: file.clone(),
+                source,
+            })?;
+            if !send(&name, checked) {
+                break;
+            }
+        }
+        return Ok(());
+    }
+    let archive_error = |e: zip::result::ZipError| VulndbError::Archive {
+        path: path.to_owned(),
+        message: e.to_string(),
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(archive_error)?;
+    let mut expanded = 0u64;
+    for index in 0..archive.len() {
+        let entry = archive.by_index(index).map_err(archive_error)?;
+        if entry.is_dir() {
+            continue;
+        }
+        let name = entry
+            .name()
+            .map(|n| n.into_owned())
+            .unwrap_or_else(|_| format!("entry {index}"));
+        expanded = expanded.saturating_add(entry.size());
+        if expanded > MAX_EXPANDED_BYTES {
+            return Err(VulndbError::TooLarge);
+        }
+        let declared = entry.size();
+        // A read error inside an entry (bad CRC, truncated data) is a damaged
+        // archive, not a malformed record.
+        let checked = read_record(entry, Some(declared)).map_err(|e| VulndbError::Archive {
+            path: path.to_owned(),
+            message: format!("{name}: {e}"),
+        })?;
+        if !send(&name, checked) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The `.json` files under `dir`, at any depth, in path order.
+fn json_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(at) = pending.pop() {
+        for entry in std::fs::read_dir(&at)? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            let path = entry.path();
+            if kind.is_dir() {
+                pending.push(path);
+            } else if kind.is_file() && path.extension().is_some_and(|e| e == "json") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Options of [`Registry::vulndb_update`].
+#[derive(Debug, Clone)]
+pub struct UpdateOptions {
+    /// Where downloads are written before they are imported.
+    pub temp_dir: PathBuf,
+    /// The largest download accepted.
+    pub max_download: u64,
+}
+
 impl Registry {
     /// The findings of `inventory` against the database in service.
     pub async fn match_inventory(&self, inventory: &Inventory) -> ServiceResult<Matched> {
-        let _ = inventory;
-        Ok(Matched::default())
+        let mut snapshot = self.db.vulndb_snapshot().await?;
+        let database_updated_at = self.db.vulndb_updated_at().await?;
+        let packages = inventory.packages.clone();
+        let runtime = tokio::runtime::Handle::current();
+        let (findings, failure) = tokio::task::spawn_blocking(move || {
+            let mut by_key: HashMap<(String, String), Vec<Arc<Record>>> = HashMap::new();
+            let mut by_row: HashMap<i64, Arc<Record>> = HashMap::new();
+            let mut failure = None;
+            let findings = crate::scan::matching::findings(&packages, |ecosystem, name| {
+                let key = index_key(ecosystem, name);
+                if let Some(records) = by_key.get(&key) {
+                    return records.clone();
+                }
+                let rows = match runtime.block_on(snapshot.records_of(&key.0, &key.1)) {
+                    Ok(rows) => rows,
+                    Err(error) => {
+                        failure.get_or_insert(error);
+                        Vec::new()
+                    }
+                };
+                let records: Vec<Arc<Record>> = rows
+                    .into_iter()
+                    .filter_map(|(row, json)| {
+                        if let Some(record) = by_row.get(&row) {
+                            return Some(record.clone());
+                        }
+                        // Stored records were checked when imported.
+                        let record = Arc::new(serde_json::from_str::<Record>(&json).ok()?);
+                        by_row.insert(row, record.clone());
+                        Some(record)
+                    })
+                    .collect();
+                by_key.insert(key, records.clone());
+                records
+            });
+            (findings, failure)
+        })
+        .await
+        .map_err(|e| std::io::Error::other(format!("matching failed: {e}")))?;
+        if let Some(error) = failure {
+            return Err(error.into());
+        }
+        Ok(Matched {
+            findings,
+            database_updated_at,
+        })
     }
 
     /// When the database last changed (ms), `None` when it holds nothing.
     pub async fn vulndb_updated_at(&self) -> ServiceResult<Option<i64>> {
-        Ok(None)
+        Ok(self.db.vulndb_updated_at().await?)
+    }
+
+    /// Replaces the records of `source` with those of the zip or directory at
+    /// `path`. On failure the error is recorded on the source and its
+    /// previous records stay in service.
+    pub async fn vulndb_import(
+        &self,
+        path: &Path,
+        source: &str,
+    ) -> Result<ImportReport, VulndbError> {
+        let row = self.db.vulndb_source_ensure(source).await?;
+        let result = self.import_into(row.id, source, path, None, None).await;
+        if let Err(error) = &result {
+            self.db.vulndb_failed(row.id, &error.to_string()).await?;
+        }
+        result
+    }
+
+    /// Writes a new generation of source `source_id` from `path` and
+    /// switches the source to it.
+    async fn import_into(
+        &self,
+        source_id: i64,
+        source: &str,
+        path: &Path,
+        etag: Option<String>,
+        last_modified: Option<String>,
+    ) -> Result<ImportReport, VulndbError> {
+        let (generation, stale) = self.db.vulndb_begin(source_id).await?;
+        for old in stale {
+            self.db.vulndb_delete_generation(old).await?;
+        }
+        match self.write_generation(generation, path).await {
+            Ok((records, skipped, reasons)) => {
+                let imported = VulndbImported {
+                    records: records as i64,
+                    skipped: skipped as i64,
+                    skipped_reasons: serde_json::to_string(&reasons)
+                        .unwrap_or_else(|_| "[]".into()),
+                    etag,
+                    last_modified,
+                };
+                match self
+                    .db
+                    .vulndb_switch(source_id, generation, &imported)
+                    .await
+                {
+                    Ok(replaced) => {
+                        if let Some(old) = replaced {
+                            self.db.vulndb_delete_generation(old).await?;
+                        }
+                        tracing::info!(source, records, skipped, "imported vulnerability records");
+                        Ok(ImportReport {
+                            source: source.to_owned(),
+                            records,
+                            skipped,
+                            skipped_reasons: reasons,
+                        })
+                    }
+                    Err(error) => {
+                        self.discard_generation(generation).await;
+                        Err(error.into())
+                    }
+                }
+            }
+            Err(error) => {
+                self.discard_generation(generation).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Removes a generation whose import failed.
+    async fn discard_generation(&self, generation: i64) {
+        let removed = async {
+            self.db.vulndb_abandon(generation).await?;
+            self.db.vulndb_delete_generation(generation).await
+        };
+        if let Err(error) = removed.await {
+            tracing::warn!(%error, generation, "could not remove a failed import's records (the next import of the source removes them)");
+        }
+    }
+
+    /// Reads `path` on a blocking thread and writes its records in batches;
+    /// returns the records written, the records skipped and the first reasons.
+    async fn write_generation(
+        &self,
+        generation: i64,
+        path: &Path,
+    ) -> Result<(u64, u64, Vec<String>), VulndbError> {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Parsed>(BATCH * 2);
+        let reading = {
+            let path = path.to_owned();
+            tokio::task::spawn_blocking(move || read_records(&path, &tx))
+        };
+        let (mut records, mut skipped, mut reasons) = (0u64, 0u64, Vec::new());
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut written = Ok(());
+        while let Some(parsed) = rx.recv().await {
+            match parsed {
+                Parsed::Record(record) => batch.push(record),
+                Parsed::Malformed(reason) => {
+                    skipped += 1;
+                    if reasons.len() < REASONS_KEPT {
+                        reasons.push(reason);
+                    }
+                }
+            }
+            if batch.len() >= BATCH {
+                records += batch.len() as u64;
+                written = self.db.vulndb_write(generation, &batch).await;
+                batch.clear();
+                if written.is_err() {
+                    break;
+                }
+            }
+        }
+        // Dropping the receiver stops the reader if writing failed.
+        drop(rx);
+        let read = reading.await.map_err(|e| VulndbError::Read {
+            path: path.to_owned(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        written?;
+        read?;
+        if !batch.is_empty() {
+            records += batch.len() as u64;
+            self.db.vulndb_write(generation, &batch).await?;
+        }
+        Ok((records, skipped, reasons))
+    }
+
+    /// Downloads every source in `sources` (conditionally, when it was
+    /// downloaded before) and imports what changed. Each source's outcome is
+    /// recorded on it; a failed one keeps its previous records.
+    pub async fn vulndb_update(
+        &self,
+        sources: &[String],
+        options: &UpdateOptions,
+    ) -> Vec<(String, UpdateOutcome)> {
+        let mut outcomes = Vec::new();
+        for url in sources {
+            let outcome = match self.update_source(url, options).await {
+                Ok(outcome) => outcome,
+                Err(error) => {
+                    let message = error.to_string();
+                    tracing::warn!(source = %url, error = %message, "could not update a vulnerability source");
+                    UpdateOutcome::Failed(message)
+                }
+            };
+            outcomes.push((url.clone(), outcome));
+        }
+        outcomes
+    }
+
+    async fn update_source(
+        &self,
+        url: &str,
+        options: &UpdateOptions,
+    ) -> Result<UpdateOutcome, VulndbError> {
+        let row = self.db.vulndb_source_ensure(url).await?;
+        let result = self.download_and_import(&row, url, options).await;
+        match &result {
+            Ok(UpdateOutcome::NotModified) => self.db.vulndb_checked(row.id).await?,
+            Ok(_) => {}
+            Err(error) => self.db.vulndb_failed(row.id, &error.to_string()).await?,
+        }
+        result
+    }
+
+    async fn download_and_import(
+        &self,
+        row: &crate::db::VulndbSourceRow,
+        url: &str,
+        options: &UpdateOptions,
+    ) -> Result<UpdateOutcome, VulndbError> {
+        use tokio::io::AsyncWriteExt as _;
+        let failed = |e: &dyn std::fmt::Display| VulndbError::Download(e.to_string());
+        let client = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(30))
+            .read_timeout(std::time::Duration::from_secs(120))
+            .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| failed(&e))?;
+        let mut request = client.get(url);
+        // Conditional only when the records it would keep are in service.
+        if row.updated_at.is_some() {
+            if let Some(etag) = &row.etag {
+                request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+            }
+            if let Some(modified) = &row.last_modified {
+                request = request.header(reqwest::header::IF_MODIFIED_SINCE, modified);
+            }
+        }
+        let mut response = request.send().await.map_err(|e| failed(&error_chain(&e)))?;
+        let status = response.status();
+        if status == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(UpdateOutcome::NotModified);
+        }
+        if !status.is_success() {
+            return Err(VulndbError::Download(format!(
+                "{url} answered HTTP {status}"
+            )));
+        }
+        if response
+            .content_length()
+            .is_some_and(|length| length > options.max_download)
+        {
+            return Err(VulndbError::Download(format!(
+                "{url} is larger than the {}-byte limit",
+                options.max_download
+            )));
+        }
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let etag = header(reqwest::header::ETAG);
+        let last_modified = header(reqwest::header::LAST_MODIFIED);
+        std::fs::create_dir_all(&options.temp_dir).map_err(|source| VulndbError::Read {
+            path: options.temp_dir.clone(),
+            source,
+        })?;
+        let temp = tempfile::Builder::new()
+            .prefix("vulndb-download-")
+            .suffix(".zip")
+            .tempfile_in(&options.temp_dir)
+            .map_err(|source| VulndbError::Read {
+                path: options.temp_dir.clone(),
+                source,
+            })?;
+        let write_error = |source| VulndbError::Read {
+            path: temp.path().to_owned(),
+            source,
+        };
+        let mut file = tokio::fs::File::from_std(temp.reopen().map_err(write_error)?);
+        let mut received = 0u64;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| failed(&format!("reading {url}: {}", error_chain(&e))))?
+        {
+            received += chunk.len() as u64;
+            if received > options.max_download {
+                return Err(VulndbError::Download(format!(
+                    "{url} is larger than the {}-byte limit",
+                    options.max_download
+                )));
+            }
+            file.write_all(&chunk).await.map_err(write_error)?;
+        }
+        file.flush().await.map_err(write_error)?;
+        drop(file);
+        let report = self
+            .import_into(row.id, url, temp.path(), etag, last_modified)
+            .await?;
+        Ok(UpdateOutcome::Imported(report))
+    }
+
+    /// Every source: those in `configured` (`vulndb_sources`) first, in that
+    /// order, whether or not they were ever updated, then the others (imports
+    /// by hand, sources no longer configured) by name.
+    pub async fn vulndb_status(&self, configured: &[String]) -> ServiceResult<Vec<SourceStatus>> {
+        let rows = self.db.vulndb_sources().await?;
+        let status = |row: &crate::db::VulndbSourceRow, configured: bool| SourceStatus {
+            name: row.name.clone(),
+            configured,
+            updated_at: row.updated_at,
+            checked_at: row.checked_at,
+            records: row.records,
+            skipped: row.skipped,
+            skipped_reasons: serde_json::from_str(&row.skipped_reasons).unwrap_or_default(),
+            last_error: row.last_error.clone(),
+            last_error_at: row.last_error_at,
+        };
+        let mut list = Vec::new();
+        for name in configured {
+            list.push(match rows.iter().find(|r| &r.name == name) {
+                Some(row) => status(row, true),
+                None => SourceStatus {
+                    name: name.clone(),
+                    configured: true,
+                    updated_at: None,
+                    checked_at: None,
+                    records: 0,
+                    skipped: 0,
+                    skipped_reasons: Vec::new(),
+                    last_error: None,
+                    last_error_at: None,
+                },
+            });
+        }
+        for row in rows.iter().filter(|r| !configured.contains(&r.name)) {
+            list.push(status(row, false));
+        }
+        Ok(list)
+    }
+}
+
+/// An error with its causes (reqwest's own message hides "connection refused").
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pypi_names_are_normalised_as_pep_503_says() {
+        assert_eq!(index_key("PyPI", "Django").1, "django");
+        assert_eq!(index_key("PyPI", "zope.interface").1, "zope-interface");
+        assert_eq!(index_key("PyPI", "Foo__Bar-.baz").1, "foo-bar-baz");
+        assert_eq!(index_key("npm", "Foo_Bar").1, "Foo_Bar");
+    }
+
+    #[test]
+    fn a_record_is_checked_and_indexed_by_its_packages() {
+        let record = parse_record(
+            br#"{"id":"X-1","affected":[{"package":{"ecosystem":"PyPI","name":"Jinja2"}},
+                {"package":{"ecosystem":"PyPI","name":"jinja2"}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            record.keys,
+            vec![("PyPI".to_string(), "jinja2".to_string())]
+        );
+        assert!(parse_record(b"not json")
+            .unwrap_err()
+            .starts_with("not JSON"));
+        assert!(parse_record(br#"{"id": 5}"#)
+            .unwrap_err()
+            .starts_with("not an OSV record"));
+        assert!(parse_record(br#"{"id": " "}"#).is_err());
     }
 }
