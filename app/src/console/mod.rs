@@ -16,6 +16,7 @@ mod settings;
 mod sign_in;
 mod user;
 mod users;
+mod vulndb;
 pub mod widgets;
 
 #[cfg(feature = "ssr")]

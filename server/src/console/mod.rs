@@ -10,6 +10,7 @@ mod repositories;
 pub mod session;
 pub mod settings;
 mod users;
+mod vulndb;
 
 use crate::auth::authorize::{Authorizer, AuthzError, Resource};
 use crate::auth::{AuthError, Authenticator, Identity};

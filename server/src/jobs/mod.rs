@@ -7,6 +7,7 @@ pub use crate::service::fsck;
 pub mod gc;
 pub mod migrate;
 pub mod vulndb;
+pub mod vulndb_runs;
 
 use crate::service::Registry;
 use std::sync::Arc;

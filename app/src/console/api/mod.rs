@@ -9,6 +9,7 @@ pub mod repositories;
 pub mod session;
 pub mod settings;
 pub mod users;
+pub mod vulndb;
 
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -126,6 +127,7 @@ pub trait ConsoleBackend:
     + users::UserBackend
     + policies::PolicyBackend
     + settings::SettingsBackend
+    + vulndb::VulndbBackend
     + Send
     + Sync
     + 'static
@@ -140,6 +142,7 @@ impl<T> ConsoleBackend for T where
         + users::UserBackend
         + policies::PolicyBackend
         + settings::SettingsBackend
+        + vulndb::VulndbBackend
         + Send
         + Sync
         + 'static
