@@ -165,7 +165,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const server = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
     // The default GC grace (an hour): the GC test pushes its garbage through
     // a second server whose clock runs two days behind (registry.ts).
-    env: { ...process.env, BERTH_ADMIN_PASSWORD: ADMIN_PASSWORD, BERTH_SITE_ROOT: siteRoot },
+    // No test server downloads the vulnerability database from the internet.
+    env: { ...process.env, BERTH_ADMIN_PASSWORD: ADMIN_PASSWORD, BERTH_SITE_ROOT: siteRoot, BERTH_VULNDB_INTERVAL: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   server.stdout!.pipe(log, { end: false });

@@ -801,12 +801,12 @@ async fn vulndb(settings: Settings, command: VulndbCommand) -> CliResult {
                 println!("{}", serde_json::json!({ "sources": sources }));
             } else {
                 println!(
-                    "{:<24} {:>9} {:>8}  {:<20} SOURCE",
+                    "{:<23} {:>9} {:>8}  {:<23}  SOURCE",
                     "UPDATED", "RECORDS", "SKIPPED", "LAST ERROR AT"
                 );
                 for s in &list {
                     println!(
-                        "{:<24} {:>9} {:>8}  {:<20} {}",
+                        "{:<23} {:>9} {:>8}  {:<23}  {}",
                         when(s.updated_at).unwrap_or_else(|| "never".into()),
                         s.records,
                         s.skipped,

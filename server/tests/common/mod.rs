@@ -153,6 +153,9 @@ impl TestServer {
             // Tests send requests as fast as they go; the rate limit is tested
             // on servers that set it (tests/rate_limits.rs), which wins over this.
             .env("BERTH_RATE_LIMIT", "0")
+            // No test server downloads the vulnerability database from the
+            // internet; tests/vulndb.rs sets loopback sources and an interval.
+            .env("BERTH_VULNDB_INTERVAL", "0")
             .env_remove("BERTH_CONFIG")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -162,7 +162,12 @@ class Server:
             stdout=subprocess.PIPE,
             stderr=self._log,
             stdin=subprocess.DEVNULL,
-            env=clean_env(BERTH_ADMIN_PASSWORD=ADMIN_PASSWORD, RUST_LOG="berth=info,warn", **(env or {})),
+            # No test server downloads the vulnerability database from the internet.
+            env=clean_env(
+                BERTH_ADMIN_PASSWORD=ADMIN_PASSWORD,
+                RUST_LOG="berth=info,warn",
+                **{"BERTH_VULNDB_INTERVAL": "0", **(env or {})},
+            ),
             cwd=REPO_ROOT,
         )
         found: queue.Queue = queue.Queue()
