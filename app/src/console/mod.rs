@@ -5,6 +5,7 @@
 pub mod api;
 mod create;
 mod create_user;
+mod findings;
 mod image;
 mod lifecycle;
 mod permissions;

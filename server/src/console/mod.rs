@@ -7,6 +7,7 @@ mod lifecycle;
 mod origin;
 mod policies;
 mod repositories;
+mod scans;
 pub mod session;
 pub mod settings;
 mod users;

@@ -6,6 +6,7 @@
 pub mod lifecycle;
 pub mod policies;
 pub mod repositories;
+pub mod scans;
 pub mod session;
 pub mod settings;
 pub mod users;
@@ -127,6 +128,7 @@ pub trait ConsoleBackend:
     + users::UserBackend
     + policies::PolicyBackend
     + settings::SettingsBackend
+    + scans::ScanBackend
     + vulndb::VulndbBackend
     + Send
     + Sync
@@ -142,6 +144,7 @@ impl<T> ConsoleBackend for T where
         + users::UserBackend
         + policies::PolicyBackend
         + settings::SettingsBackend
+        + scans::ScanBackend
         + vulndb::VulndbBackend
         + Send
         + Sync
