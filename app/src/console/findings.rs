@@ -242,7 +242,7 @@ fn FindingRow(finding: FindingView) -> impl IntoView {
                 <br/><span class="muted">{finding.description.clone()}</span>
             </td>
             <td><span class=severity_class data-testid="finding-severity">{finding.severity.clone()}</span>{score}</td>
-            <td data-testid="finding-package">{finding.package_name.clone()}<br/><span class="muted">{finding.ecosystem.clone()}</span></td>
+            <td><span data-testid="finding-package">{finding.package_name.clone()}</span><br/><span class="muted">{finding.ecosystem.clone()}</span></td>
             <td><code>{finding.package_version.clone()}</code></td>
             <td data-testid="finding-fixed">{match finding.fixed_version.clone() {
                 Some(v) => view! { <code>{v}</code> }.into_any(),

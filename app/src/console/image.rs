@@ -78,7 +78,7 @@ fn ImageView(name: String, detail: ImageDetail) -> impl IntoView {
                 <ChildTable name list=detail.manifests.clone()/>
             }
         })}
-        {(detail.image.artifact_type.is_none()).then(|| view! {
+        {super::api::scans::is_scannable(&detail.image).then(|| view! {
             <super::findings::ScanSection name=name.clone() digest=detail.image.digest.clone()/>
         })}
         <h2>"Referrers"</h2>

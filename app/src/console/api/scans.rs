@@ -119,6 +119,21 @@ impl ScanReport {
     }
 }
 
+/// Whether an image is one a scan reads (an image or an index), rather than
+/// an artifact such as an SBOM or a signature: the image page offers its
+/// scan section only then.
+pub fn is_scannable(image: &super::repositories::ImageSummary) -> bool {
+    const IMAGE_CONFIGS: [&str; 2] = [
+        "application/vnd.oci.image.config.v1+json",
+        "application/vnd.docker.container.image.v1+json",
+    ];
+    image.subject.is_none()
+        && image
+            .artifact_type
+            .as_deref()
+            .is_none_or(|t| IMAGE_CONFIGS.contains(&t))
+}
+
 /// How the findings table is filtered and sorted (the page's URL query).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FindingQuery {
@@ -227,6 +242,30 @@ mod tests {
             layer: "sha256:aa".into(),
             path: "var/lib/dpkg/status".into(),
         }
+    }
+
+    #[test]
+    fn images_and_indexes_are_scannable_artifacts_are_not() {
+        let mut image = super::super::repositories::ImageSummary {
+            digest: "sha256:aa".into(),
+            tags: vec!["v1".into()],
+            size: 1,
+            pushed_at: String::new(),
+            last_pulled_at: None,
+            media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+            artifact_type: Some("application/vnd.oci.image.config.v1+json".into()),
+            subject: None,
+            scan: None,
+        };
+        assert!(is_scannable(&image));
+        image.artifact_type = None;
+        image.media_type = "application/vnd.oci.image.index.v1+json".into();
+        assert!(is_scannable(&image));
+        image.artifact_type = Some("application/vnd.cyclonedx+json".into());
+        assert!(!is_scannable(&image));
+        image.artifact_type = Some("application/vnd.oci.image.config.v1+json".into());
+        image.subject = Some("sha256:bb".into());
+        assert!(!is_scannable(&image));
     }
 
     #[test]
