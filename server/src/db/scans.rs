@@ -271,3 +271,89 @@ impl Db {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn manifest(db: &Db, repository_id: i64, digest: &str) -> i64 {
+        sqlx::query_scalar(
+            "INSERT INTO manifests (repository_id, digest, media_type, body, size, pushed_at)
+             VALUES (?, ?, 'application/vnd.oci.image.manifest.v1+json', x'7b7d', 2, 0) RETURNING id",
+        )
+        .bind(repository_id)
+        .bind(digest)
+        .fetch_one(&db.writer)
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn scans_are_claimed_one_at_a_time_and_a_restart_queues_an_interrupted_one_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("berth.db"), crate::db::Schema::Migrate)
+            .await
+            .unwrap();
+        let (repo, _) = db.get_or_create_repository("scans/app").await.unwrap();
+        let a = manifest(&db, repo.id, "sha256:aa").await;
+        let b = manifest(&db, repo.id, "sha256:bb").await;
+        db.queue_scan(repo.id, a, "image").await.unwrap();
+        db.queue_scan(repo.id, a, "image").await.unwrap();
+        db.queue_scan(repo.id, b, "image").await.unwrap();
+        assert_eq!(
+            db.jobs(Some("scan"), 10).await.unwrap().len(),
+            2,
+            "a second request replaces the pending scan of the same image"
+        );
+        assert!(
+            db.claim_due_jobs().await.unwrap().is_empty(),
+            "scans are not run by the lifecycle queue"
+        );
+
+        let first = db.claim_scan_job().await.unwrap().unwrap();
+        assert_eq!(first.repository, "scans/app");
+        assert_eq!(
+            db.scan(first.manifest_id).await.unwrap().unwrap().status,
+            "IN_PROGRESS"
+        );
+
+        // The process stops while `first` runs; the next one starts.
+        assert_eq!(db.recover_interrupted_jobs().await.unwrap(), 1);
+        let mut claimed = Vec::new();
+        while let Some(job) = db.claim_scan_job().await.unwrap() {
+            claimed.push(job.digest);
+        }
+        let other = if first.digest == "sha256:aa" {
+            "sha256:bb"
+        } else {
+            "sha256:aa"
+        };
+        assert_eq!(claimed, vec![other.to_owned(), first.digest.clone()]);
+        let jobs = db.jobs(Some("scan"), 10).await.unwrap();
+        assert_eq!(
+            jobs.iter().filter(|j| j.status == "interrupted").count(),
+            1,
+            "{jobs:?}"
+        );
+
+        db.finish_scan(
+            first.manifest_id,
+            &ScanOutcome {
+                status: "UNSUPPORTED_IMAGE",
+                description: "no OS",
+                inventory: None,
+                findings: Some("[]"),
+                source_updated_at: None,
+                sbom_digest: None,
+            },
+        )
+        .await
+        .unwrap();
+        let row = db.scan(first.manifest_id).await.unwrap().unwrap();
+        assert_eq!(
+            (row.status.as_str(), row.description.as_deref()),
+            ("UNSUPPORTED_IMAGE", Some("no OS"))
+        );
+        assert!(row.completed_at.is_some());
+    }
+}

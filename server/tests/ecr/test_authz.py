@@ -185,6 +185,11 @@ def op_put_image(c):
     }, c.arn()
 
 
+def op_scan_findings(c):
+    c.ecr.start_image_scan(repositoryName=c.repo, imageId={"imageTag": "latest"})
+    return "describe_image_scan_findings", {"repositoryName": c.repo, "imageId": {"imageTag": "latest"}}, c.arn()
+
+
 # Operation -> (Context -> (boto3 method, arguments, resource ARN or "*")),
 # each built so that it succeeds when allowed.
 OPERATIONS = {
@@ -213,13 +218,16 @@ OPERATIONS = {
     "PutImageTagMutability": op_mutability,
     "PutImageScanningConfiguration": op_scanning,
     "BatchDeleteImage": op_batch_delete,
+    "StartImageScan": lambda c: (
+        "start_image_scan", {"repositoryName": c.repo, "imageId": {"imageTag": "latest"}}, c.arn()),
+    "DescribeImageScanFindings": op_scan_findings,
 }
 
 # What AWS's managed policies allow, among the operations above.
 PULL_ONLY_ALLOWS = {"GetAuthorizationToken", "BatchGetImage"}
 READ_ONLY_ALLOWS = PULL_ONLY_ALLOWS | {
     "DescribeRepositories", "ListImages", "DescribeImages", "BatchCheckLayerAvailability",
-    "GetRepositoryPolicy", "ListTagsForResource",
+    "GetRepositoryPolicy", "ListTagsForResource", "DescribeImageScanFindings",
 }
 POWER_USER_ALLOWS = READ_ONLY_ALLOWS | {"InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload", "PutImage"}
 ALLOWS = {

@@ -226,10 +226,13 @@ def debian_image(registry, ecr):
 
 def test_a_real_debian_image_completes_with_an_sbom_referrer(ecr, aws, registry, debian_image):
     name, image = debian_image
-    aws("ecr", "start-image-scan", "--repository-name", name, "--image-id", "imageTag=v1")
-    aws.text("ecr", "wait", "image-scan-complete", "--repository-name", name, "--image-id", "imageTag=v1")
-    out = ecr.describe_image_scan_findings(repositoryName=name, imageId={"imageTag": "v1"})
+    started = aws("ecr", "start-image-scan", "--repository-name", name, "--image-id", "imageTag=v1")
+    assert started["imageScanStatus"]["status"] == "IN_PROGRESS"
+    out = scan_result(ecr, name, {"imageTag": "v1"})
     assert out["imageScanStatus"] == {"status": "COMPLETE", "description": "The scan was completed successfully."}
+    # The CLI's waiter sees it complete (it polls every 5 s, so it is asked
+    # once the scan is known to have ended).
+    aws.text("ecr", "wait", "image-scan-complete", "--repository-name", name, "--image-id", "imageTag=v1")
     assert out["imageScanFindings"]["imageScanCompletedAt"]
     detail = ecr.describe_images(repositoryName=name, imageIds=[{"imageTag": "v1"}])["imageDetails"][0]
     assert detail["imageScanStatus"]["status"] == "COMPLETE"
@@ -276,14 +279,34 @@ def test_the_sbom_goes_with_its_subject(ecr, new_repo, registry):
     assert ecr.list_images(repositoryName=name)["imageIds"] == []
 
 
+def test_the_sbom_expires_with_its_subject_under_a_lifecycle_policy(ecr, server, new_repo, registry):
+    name = new_repo(imageScanningConfiguration={"scanOnPush": True})
+    old = registry.push_files_image(name, "old-1", machine_os_files())
+    assert scan_result(ecr, name, {"imageTag": "old-1"})["imageScanStatus"]["status"] == "COMPLETE"
+    newer = registry.push_files_image(name, "old-2", {**machine_os_files(), "etc/motd": b"newer\n"})
+    assert scan_result(ecr, name, {"imageTag": "old-2"})["imageScanStatus"]["status"] == "COMPLETE"
+    sbom = [m for m in referrers(registry, name, old.digest) if m.get("artifactType") == SBOM_TYPE]
+    kept = [m for m in referrers(registry, name, newer.digest) if m.get("artifactType") == SBOM_TYPE]
+    assert len(sbom) == 1 and len(kept) == 1
+    ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=json.dumps({"rules": [{
+        "rulePriority": 1, "description": "keep one old-*",
+        "selection": {"tagStatus": "tagged", "tagPrefixList": ["old"], "countType": "imageCountMoreThan",
+                      "countNumber": 1},
+        "action": {"type": "expire"}}]}))
+    out = json.loads(server.admin("lifecycle", "run", "--repository", name, "--json").stdout)
+    assert {i["imageDigest"] for i in out["images"]} == {old.digest, sbom[0]["digest"]}, out
+    assert registry.get_manifest(name, sbom[0]["digest"]).status_code == 404
+    assert registry.get_manifest(name, kept[0]["digest"]).status_code == 200
+
+
 def test_a_corrupt_layer_fails_the_scan(ecr, aws, repo, registry):
     registry.push_files_image(repo, "v1", {}, layer=b"\x1f\x8b\x08\x00" + os.urandom(4096))
     ecr.start_image_scan(repositoryName=repo, imageId={"imageTag": "v1"})
-    error = aws.fail("ecr", "wait", "image-scan-complete", "--repository-name", repo, "--image-id", "imageTag=v1")
-    assert "FAILED" in error or "failure state" in error
-    out = ecr.describe_image_scan_findings(repositoryName=repo, imageId={"imageTag": "v1"})
-    assert out["imageScanStatus"]["status"] == "FAILED"
+    out = scan_result(ecr, repo, {"imageTag": "v1"})
+    assert out["imageScanStatus"]["status"] == "FAILED", out
     assert out["imageScanStatus"]["description"]
+    error = aws.fail("ecr", "wait", "image-scan-complete", "--repository-name", repo, "--image-id", "imageTag=v1")
+    assert "failure state" in error, error
 
 
 def test_findings_page_through_the_paginator(server, ecr, debian_image):
