@@ -165,14 +165,18 @@ async fn serve(settings: Settings) -> CliResult {
         gc_status,
     );
 
-    let vulndb_updates = settings.vulndb_interval.map(|every| {
-        jobs::vulndb::spawn(
-            installation.registry.clone(),
-            settings.vulndb_sources.clone(),
-            every,
-            vulndb_update_options(settings),
-        )
-    });
+    // Periodic updates, unless turned off (interval 0) or there is nothing to update.
+    let vulndb_updates = settings
+        .vulndb_interval
+        .filter(|_| !settings.vulndb_sources.is_empty())
+        .map(|every| {
+            jobs::vulndb::spawn(
+                installation.registry.clone(),
+                settings.vulndb_sources.clone(),
+                every,
+                vulndb_update_options(settings),
+            )
+        });
 
     println!("Berth is listening on {scheme}://{addr}");
     println!("  console:   {public_url}/");

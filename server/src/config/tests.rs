@@ -199,6 +199,67 @@ fn intervals_timeouts_and_the_burst_are_never_zero() {
 }
 
 #[test]
+fn the_vulnerability_database_downloads_osv_dev_daily_unless_told_otherwise() {
+    let s = Settings::load(&args()).unwrap();
+    assert_eq!(
+        s.vulndb_interval,
+        Some(std::time::Duration::from_secs(86_400))
+    );
+    assert_eq!(s.vulndb_sources.len(), 11);
+    assert!(s.vulndb_sources.contains(
+        &"https://osv-vulnerabilities.storage.googleapis.com/Red%20Hat/all.zip".to_string()
+    ));
+    assert!(s.vulndb_sources.contains(
+        &"https://osv-vulnerabilities.storage.googleapis.com/crates.io/all.zip".to_string()
+    ));
+
+    // Air-gapped: no sources, no periodic updates, from the file.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("berth.toml");
+    std::fs::write(&file, "vulndb_sources = []\nvulndb_interval = 0\n").unwrap();
+    let mut a = args();
+    a.config = Some(file.clone());
+    let s = Settings::load(&a).unwrap();
+    assert!(s.vulndb_sources.is_empty());
+    assert_eq!(s.vulndb_interval, None);
+
+    // A list in the file, a comma-separated one on the command line, which wins.
+    std::fs::write(
+        &file,
+        "vulndb_sources = [\"https://mirror.example/Debian/all.zip\", \"http://mirror.internal/npm.zip\"]\n",
+    )
+    .unwrap();
+    let s = Settings::load(&a).unwrap();
+    assert_eq!(
+        s.vulndb_sources,
+        [
+            "https://mirror.example/Debian/all.zip",
+            "http://mirror.internal/npm.zip"
+        ]
+    );
+    a.vulndb_sources = Some(
+        "https://a.example/1.zip, https://b.example/2.zip"
+            .parse()
+            .unwrap(),
+    );
+    let s = Settings::load(&a).unwrap();
+    assert_eq!(
+        s.vulndb_sources,
+        ["https://a.example/1.zip", "https://b.example/2.zip"]
+    );
+
+    // Each must be an http(s) URL, in the file too.
+    assert!("ftp://mirror.example/all.zip"
+        .parse::<SourceList>()
+        .unwrap_err()
+        .contains("http"));
+    std::fs::write(&file, "vulndb_sources = [\"all.zip\"]\n").unwrap();
+    a.vulndb_sources = None;
+    let error = Settings::load(&a).unwrap_err().to_string();
+    assert!(error.contains("vulndb_sources"), "{error}");
+}
+
+#[test]
 fn tls_cert_and_key_come_together() {
     let mut a = args();
     a.tls_cert = Some("server.crt".into());

@@ -72,6 +72,14 @@ pub enum VulndbError {
     Write(VulndbWriteError),
 }
 
+impl VulndbError {
+    /// Whether the error is the source's (recorded on it as its last error),
+    /// rather than another import of it running at the same time.
+    pub fn is_source_failure(&self) -> bool {
+        !matches!(self, Self::Write(VulndbWriteError::Busy(_)))
+    }
+}
+
 impl From<VulndbWriteError> for VulndbError {
     fn from(error: VulndbWriteError) -> Self {
         Self::Write(error)
@@ -187,20 +195,23 @@ fn parse_record(bytes: &[u8]) -> Result<NewVulnRecord, String> {
     })
 }
 
-/// Reads `reader` (at most [`MAX_RECORD_BYTES`]) and checks it as a record.
+/// Reads `reader` (at most [`MAX_RECORD_BYTES`]) and checks it as a record;
+/// also returns how many bytes it read.
 fn read_record(
     reader: impl Read,
     declared: Option<u64>,
-) -> std::io::Result<Result<NewVulnRecord, String>> {
+) -> std::io::Result<(Result<NewVulnRecord, String>, u64)> {
+    let too_large = || Err(format!("larger than {MAX_RECORD_BYTES} bytes"));
     if declared.is_some_and(|size| size > MAX_RECORD_BYTES) {
-        return Ok(Err(format!("larger than {MAX_RECORD_BYTES} bytes")));
+        return Ok((too_large(), 0));
     }
     let mut bytes = Vec::new();
     reader.take(MAX_RECORD_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_RECORD_BYTES {
-        return Ok(Err(format!("larger than {MAX_RECORD_BYTES} bytes")));
+    let read = bytes.len() as u64;
+    if read > MAX_RECORD_BYTES {
+        return Ok((too_large(), read));
     }
-    Ok(parse_record(&bytes))
+    Ok((parse_record(&bytes), read))
 }
 
 /// Reads every record of the zip at `path` or of the `.json` files under the
@@ -236,7 +247,7 @@ fn read_records(path: &Path, out: &tokio::sync::mpsc::Sender<Parsed>) -> Result<
                 path: file.clone(),
                 source,
             })?;
-            let checked = read_record(reader, None).map_err(|source| VulndbError::Read {
+            let (checked, _) = read_record(reader, None).map_err(|source| VulndbError::Read {
                 path: file.clone(),
                 source,
             })?;
@@ -262,17 +273,19 @@ fn read_records(path: &Path, out: &tokio::sync::mpsc::Sender<Parsed>) -> Result<
             .name()
             .map(|n| n.into_owned())
             .unwrap_or_else(|_| format!("entry {index}"));
-        expanded = expanded.saturating_add(entry.size());
-        if expanded > MAX_EXPANDED_BYTES {
-            return Err(VulndbError::TooLarge);
-        }
         let declared = entry.size();
         // A read error inside an entry (bad CRC, truncated data) is a damaged
         // archive, not a malformed record.
-        let checked = read_record(entry, Some(declared)).map_err(|e| VulndbError::Archive {
-            path: path.to_owned(),
-            message: format!("{name}: {e}"),
-        })?;
+        let (checked, read) =
+            read_record(entry, Some(declared)).map_err(|e| VulndbError::Archive {
+                path: path.to_owned(),
+                message: format!("{name}: {e}"),
+            })?;
+        // What was really expanded, whatever the headers declare.
+        expanded = expanded.saturating_add(read);
+        if expanded > MAX_EXPANDED_BYTES {
+            return Err(VulndbError::TooLarge);
+        }
         if !send(&name, checked) {
             break;
         }
@@ -300,6 +313,68 @@ fn json_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Lookups of the records in service by package, over one read snapshot
+/// (an import switching a source meanwhile is not seen half-way), for
+/// `scan::matching` on a blocking thread: each key is queried once and each
+/// record parsed once.
+struct Lookup {
+    snapshot: crate::db::VulndbSnapshot,
+    runtime: tokio::runtime::Handle,
+    by_key: HashMap<(String, String), Vec<Arc<Record>>>,
+    by_row: HashMap<i64, Arc<Record>>,
+    /// The first database failure; later lookups then find nothing.
+    failure: Option<crate::db::DbError>,
+}
+
+impl Lookup {
+    /// Must be made inside the runtime.
+    fn new(snapshot: crate::db::VulndbSnapshot) -> Self {
+        Self {
+            snapshot,
+            runtime: tokio::runtime::Handle::current(),
+            by_key: HashMap::new(),
+            by_row: HashMap::new(),
+            failure: None,
+        }
+    }
+
+    /// The records that name the package (see [`index_key`]). Blocks: call
+    /// it from a blocking thread, not from the runtime.
+    fn records(&mut self, ecosystem: &str, name: &str) -> Vec<Arc<Record>> {
+        let key = index_key(ecosystem, name);
+        if let Some(records) = self.by_key.get(&key) {
+            return records.clone();
+        }
+        if self.failure.is_some() {
+            return Vec::new();
+        }
+        let rows = match self
+            .runtime
+            .block_on(self.snapshot.records_of(&key.0, &key.1))
+        {
+            Ok(rows) => rows,
+            Err(error) => {
+                self.failure = Some(error);
+                return Vec::new();
+            }
+        };
+        let records: Vec<Arc<Record>> = rows
+            .into_iter()
+            .filter_map(|(row, json)| {
+                if let Some(record) = self.by_row.get(&row) {
+                    return Some(record.clone());
+                }
+                // Stored records were checked when they were imported.
+                let record = Arc::new(serde_json::from_str::<Record>(&json).ok()?);
+                self.by_row.insert(row, record.clone());
+                Some(record)
+            })
+            .collect();
+        self.by_key.insert(key, records.clone());
+        records
+    }
+}
+
 /// Options of [`Registry::vulndb_update`].
 #[derive(Debug, Clone)]
 pub struct UpdateOptions {
@@ -311,43 +386,17 @@ pub struct UpdateOptions {
 
 impl Registry {
     /// The findings of `inventory` against the database in service.
+    /// `scan::matching` decides which keys a package is looked up by; each
+    /// is fetched once from one read snapshot, on a blocking thread.
     pub async fn match_inventory(&self, inventory: &Inventory) -> ServiceResult<Matched> {
-        let mut snapshot = self.db.vulndb_snapshot().await?;
+        let mut lookup = Lookup::new(self.db.vulndb_snapshot().await?);
         let database_updated_at = self.db.vulndb_updated_at().await?;
         let packages = inventory.packages.clone();
-        let runtime = tokio::runtime::Handle::current();
         let (findings, failure) = tokio::task::spawn_blocking(move || {
-            let mut by_key: HashMap<(String, String), Vec<Arc<Record>>> = HashMap::new();
-            let mut by_row: HashMap<i64, Arc<Record>> = HashMap::new();
-            let mut failure = None;
             let findings = crate::scan::matching::findings(&packages, |ecosystem, name| {
-                let key = index_key(ecosystem, name);
-                if let Some(records) = by_key.get(&key) {
-                    return records.clone();
-                }
-                let rows = match runtime.block_on(snapshot.records_of(&key.0, &key.1)) {
-                    Ok(rows) => rows,
-                    Err(error) => {
-                        failure.get_or_insert(error);
-                        Vec::new()
-                    }
-                };
-                let records: Vec<Arc<Record>> = rows
-                    .into_iter()
-                    .filter_map(|(row, json)| {
-                        if let Some(record) = by_row.get(&row) {
-                            return Some(record.clone());
-                        }
-                        // Stored records were checked when imported.
-                        let record = Arc::new(serde_json::from_str::<Record>(&json).ok()?);
-                        by_row.insert(row, record.clone());
-                        Some(record)
-                    })
-                    .collect();
-                by_key.insert(key, records.clone());
-                records
+                lookup.records(ecosystem, name)
             });
-            (findings, failure)
+            (findings, lookup.failure)
         })
         .await
         .map_err(|e| std::io::Error::other(format!("matching failed: {e}")))?;
@@ -373,10 +422,18 @@ impl Registry {
         path: &Path,
         source: &str,
     ) -> Result<ImportReport, VulndbError> {
+        // A path that is not there is a typo, not a failure of the source:
+        // no source is made for it.
+        std::fs::metadata(path).map_err(|source| VulndbError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         let row = self.db.vulndb_source_ensure(source).await?;
         let result = self.import_into(row.id, source, path, None, None).await;
         if let Err(error) = &result {
-            self.db.vulndb_failed(row.id, &error.to_string()).await?;
+            if error.is_source_failure() {
+                self.db.vulndb_failed(row.id, &error.to_string()).await?;
+            }
         }
         result
     }
@@ -528,7 +585,10 @@ impl Registry {
         match &result {
             Ok(UpdateOutcome::NotModified) => self.db.vulndb_checked(row.id).await?,
             Ok(_) => {}
-            Err(error) => self.db.vulndb_failed(row.id, &error.to_string()).await?,
+            Err(error) if error.is_source_failure() => {
+                self.db.vulndb_failed(row.id, &error.to_string()).await?
+            }
+            Err(_) => {}
         }
         result
     }
@@ -680,6 +740,225 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn records_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vulndb/records")
+    }
+
+    async fn registry(dir: &Path) -> Registry {
+        let db = crate::db::Db::open(&dir.join("berth.db"), crate::db::Schema::Migrate)
+            .await
+            .unwrap();
+        let store: Arc<dyn crate::storage::BlobStore> = Arc::new(
+            crate::storage::FsBlobStore::open(&dir.join("store"))
+                .await
+                .unwrap(),
+        );
+        Registry::new(db, store, "123456789012".into(), true)
+    }
+
+    fn ids(records: Vec<Arc<Record>>) -> Vec<String> {
+        records.iter().map(|r| r.id.clone()).collect()
+    }
+
+    /// What matching will look up: records in service by package, over the
+    /// snapshot taken when matching started, even if a source is replaced
+    /// meanwhile.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn lookups_find_records_by_package_in_one_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = registry(dir.path()).await;
+        let empty = registry
+            .match_inventory(&Inventory::default())
+            .await
+            .unwrap();
+        assert_eq!(empty.database_updated_at, None);
+        let report = registry
+            .vulndb_import(&records_dir(), "test")
+            .await
+            .unwrap();
+        assert_eq!((report.records, report.skipped), (4, 0));
+        let matched = registry
+            .match_inventory(&Inventory::default())
+            .await
+            .unwrap();
+        assert!(matched.database_updated_at.is_some());
+
+        let before = Lookup::new(registry.db.vulndb_snapshot().await.unwrap());
+        // The source is replaced by an export of the Maven record only.
+        let only_ghsa = dir.path().join("only-ghsa");
+        std::fs::create_dir(&only_ghsa).unwrap();
+        std::fs::copy(
+            records_dir().join("GHSA-838r-hvwh-24h8.json"),
+            only_ghsa.join("GHSA-838r-hvwh-24h8.json"),
+        )
+        .unwrap();
+        registry.vulndb_import(&only_ghsa, "test").await.unwrap();
+        let after = Lookup::new(registry.db.vulndb_snapshot().await.unwrap());
+
+        let (before, after) = tokio::task::spawn_blocking(move || {
+            let look = |mut lookup: Lookup| {
+                [
+                    ids(lookup.records("PyPI", "Cryptography")),
+                    ids(lookup.records("Debian:7", "nginx")),
+                    ids(lookup.records("Debian:12", "nginx")),
+                    ids(lookup.records("Maven", "org.apache.any23:apache-any23")),
+                    // Asked twice: served from what was fetched.
+                    ids(lookup.records("Debian:7", "nginx")),
+                ]
+            };
+            (look(before), look(after))
+        })
+        .await
+        .unwrap();
+        let v = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            before,
+            [
+                v(&["PYSEC-2021-63"]),
+                v(&["DSA-3029-1"]),
+                v(&[]),
+                v(&["GHSA-838r-hvwh-24h8"]),
+                v(&["DSA-3029-1"]),
+            ]
+        );
+        assert_eq!(
+            after,
+            [v(&[]), v(&[]), v(&[]), v(&["GHSA-838r-hvwh-24h8"]), v(&[])]
+        );
+    }
+
+    /// A download over the size limit fails whether the server announces
+    /// its length or streams it, leaves no file behind, and is recorded on
+    /// the source.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_download_over_the_limit_fails_and_leaves_nothing() {
+        use axum::body::{Body, Bytes};
+        let dir = tempfile::tempdir().unwrap();
+        let registry = registry(dir.path()).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new()
+            .route(
+                "/sized.zip",
+                axum::routing::get(|| async { vec![b'x'; 1000] }),
+            )
+            .route(
+                "/streamed.zip",
+                axum::routing::get(|| async {
+                    let chunks =
+                        (0..10).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![b'x'; 100])));
+                    Body::from_stream(futures_util::stream::iter(chunks))
+                }),
+            );
+        let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let options = UpdateOptions {
+            temp_dir: dir.path().join("downloads"),
+            max_download: 500,
+        };
+        let sources = [
+            format!("http://{addr}/sized.zip"),
+            format!("http://{addr}/streamed.zip"),
+        ];
+        let outcomes = registry.vulndb_update(&sources, &options).await;
+        for (source, outcome) in &outcomes {
+            match outcome {
+                UpdateOutcome::Failed(error) => assert!(
+                    error.contains("is larger than the 500-byte limit"),
+                    "{source}: {error}"
+                ),
+                other => panic!("{source}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            std::fs::read_dir(&options.temp_dir).unwrap().count(),
+            0,
+            "a download was left behind"
+        );
+        let status = registry.vulndb_status(&sources).await.unwrap();
+        for source in &status {
+            assert!(
+                source
+                    .last_error
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("limit"),
+                "{source:?}"
+            );
+        }
+        server.abort();
+    }
+
+    /// Another import of the same source running is no failure of the
+    /// source; a path that is not there makes no source.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_busy_source_or_a_missing_path_records_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = registry(dir.path()).await;
+        let row = registry.db.vulndb_source_ensure("busy").await.unwrap();
+        let (held, _) = registry.db.vulndb_begin(row.id).await.unwrap();
+        let error = registry
+            .vulndb_import(&records_dir(), "busy")
+            .await
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("another import of this source is running"),
+            "{error}"
+        );
+        let error = registry
+            .vulndb_import(&dir.path().join("no-such.zip"), "typo")
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("no-such.zip"), "{error}");
+        let status = registry.vulndb_status(&[]).await.unwrap();
+        assert_eq!(status.len(), 1, "{status:?}");
+        assert_eq!(
+            (status[0].name.as_str(), &status[0].last_error),
+            ("busy", &None)
+        );
+        // The holder finishes: its (empty) generation goes into service.
+        registry
+            .db
+            .vulndb_switch(row.id, held, &VulndbImported::default())
+            .await
+            .unwrap();
+        let report = registry
+            .vulndb_import(&records_dir(), "busy")
+            .await
+            .unwrap();
+        assert_eq!(report.records, 4);
+    }
+
+    /// A record over the size limit is one malformed record, found by what
+    /// the entry expands to (a zip's headers may understate it).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_record_over_the_size_limit_is_skipped() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let registry = registry(dir.path()).await;
+        let zip_path = dir.path().join("all.zip");
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file("huge.json", options).unwrap();
+        zip.write_all(b"{\"id\": \"HUGE-1\", \"details\": \"")
+            .unwrap();
+        zip.write_all(&vec![b' '; MAX_RECORD_BYTES as usize])
+            .unwrap();
+        zip.write_all(b"\"}").unwrap();
+        zip.start_file("GHSA-838r-hvwh-24h8.json", options).unwrap();
+        zip.write_all(&std::fs::read(records_dir().join("GHSA-838r-hvwh-24h8.json")).unwrap())
+            .unwrap();
+        zip.finish().unwrap();
+        let report = registry.vulndb_import(&zip_path, "big").await.unwrap();
+        assert_eq!((report.records, report.skipped), (1, 1));
+        assert_eq!(
+            report.skipped_reasons,
+            [format!("huge.json: larger than {MAX_RECORD_BYTES} bytes")]
+        );
+    }
 
     #[test]
     fn pypi_names_are_normalised_as_pep_503_says() {
