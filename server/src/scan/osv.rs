@@ -22,6 +22,11 @@ pub struct Record {
     /// Other ids of the same vulnerability.
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// The upstream vulnerabilities a downstream record (a distribution's
+    /// advisory) is about: one CVE for a per-CVE record, several for a
+    /// bundled advisory (DSA, DLA, USN).
+    #[serde(default)]
+    pub upstream: Vec<String>,
     /// Related but different vulnerabilities.
     #[serde(default)]
     pub related: Vec<String>,
