@@ -123,6 +123,11 @@ async fn serve(settings: Settings) -> CliResult {
         console::settings::Operations {
             create_on_push: settings.create_on_push,
             gc: gc_status.clone(),
+            vulndb: Arc::new(jobs::vulndb_runs::VulndbRuns::new(
+                settings.vulndb_sources.clone(),
+                settings.vulndb_interval,
+                vulndb_update_options(settings),
+            )),
         },
     ));
     let sessions = console::session::SessionSettings {

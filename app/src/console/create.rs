@@ -142,6 +142,26 @@ pub fn MutabilityAndScanFields(
                 <input type="checkbox" id="scan_on_push" name="scan_on_push" value="true" checked=scan_on_push/>
                 <label for="scan_on_push">"Scan on push — each image is scanned after it is pushed."</label>
             </div>
+            <ScanningScope/>
         </fieldset>
+    }
+}
+
+/// What a scan does and does not do, in words, wherever scanning is set up
+/// (the create-repository form, a repository's settings, registry settings).
+#[component]
+pub fn ScanningScope() -> impl IntoView {
+    view! {
+        <div class="help scanning-scope" data-testid="scanning-scope">
+            <p>
+                "A scan reads the image's layers and lists its packages: OS packages (Debian, Ubuntu, Alpine and the RHEL family: Fedora, RHEL, Rocky, Alma), "
+                "Python, npm, Go and Rust binaries (built with cargo auditable) and Java (Maven) packages. "
+                "It matches them against the OSV vulnerability database Berth holds, offline: nothing leaves this server at scan time."
+            </p>
+            <p>
+                "It does not look for secrets, malware or misconfiguration, and findings are only as fresh as the database: "
+                "update it (registry settings, or berth vulndb update / import) to see newly published vulnerabilities."
+            </p>
+        </div>
     }
 }

@@ -1,5 +1,6 @@
 //! One image: its tags and facts, layers (or an index's child manifests),
-//! the images that refer to it (signatures, SBOMs) and the manifest itself.
+//! its vulnerability scan (findings, SBOM, "Scan now"), the images that
+//! refer to it (signatures, SBOMs) and the manifest itself.
 
 use super::api::repositories::{image, DescriptorSummary, ImageDetail, ImageSummary};
 use super::repository::kind_of;
@@ -76,6 +77,9 @@ fn ImageView(name: String, detail: ImageDetail) -> impl IntoView {
                 <h2>{format!("Images in this index ({})", detail.manifests.len())}</h2>
                 <ChildTable name list=detail.manifests.clone()/>
             }
+        })}
+        {super::api::scans::is_scannable(&detail.image).then(|| view! {
+            <super::findings::ScanSection name=name.clone() digest=detail.image.digest.clone()/>
         })}
         <h2>"Referrers"</h2>
         <ReferrerTable name=name.clone() list=detail.referrers.clone()/>

@@ -5,6 +5,7 @@
 pub mod api;
 mod create;
 mod create_user;
+mod findings;
 mod image;
 mod lifecycle;
 mod permissions;
@@ -16,6 +17,7 @@ mod settings;
 mod sign_in;
 mod user;
 mod users;
+mod vulndb;
 pub mod widgets;
 
 #[cfg(feature = "ssr")]

@@ -4,6 +4,7 @@
 use super::api::repositories::{
     list_images, repository, DeleteImages, ImageSummary, RepositoryDetail, UpdateRepository,
 };
+use super::api::scans::scan_status_text;
 use super::api::session::load_registry_facts;
 use super::create::MutabilityAndScanFields;
 use super::lifecycle::LifecycleTab;
@@ -255,7 +256,7 @@ fn ImageRow(index: usize, name: String, image: ImageSummary) -> impl IntoView {
             <td>{image.pushed_at}</td>
             <td>{image.last_pulled_at.unwrap_or_else(|| "—".into())}</td>
             <td class="num">{human_size(image.size)}</td>
-            <td>{image.scan_status.unwrap_or_else(|| "Not scanned".into())}</td>
+            <td data-testid="scan-status">{scan_status_text(image.scan.as_ref())}</td>
         </tr>
     }
 }

@@ -1,5 +1,6 @@
 //! The registry settings page, for administrators: the scanning
-//! configuration, the registry policy (the repository editor's twin),
+//! configuration, the vulnerability database (status and "Update now"),
+//! the registry policy (the repository editor's twin),
 //! create-on-push, and garbage collection with a dry run that deletes nothing.
 
 use super::api::policies::PolicyTarget;
@@ -51,6 +52,7 @@ fn Sections() -> impl IntoView {
             <p class="help">"Applies to every repository, together with each repository's own policy and each user's policies: an explicit deny wins, then any allow."</p>
             <PolicySection target=PolicyTarget::Registry page="/settings".to_owned() keep=None/>
         </section>
+        <super::vulndb::VulnerabilityDatabase/>
         <Operations/>
     }
 }

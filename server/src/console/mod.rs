@@ -7,9 +7,11 @@ mod lifecycle;
 mod origin;
 mod policies;
 mod repositories;
+mod scans;
 pub mod session;
 pub mod settings;
 mod users;
+mod vulndb;
 
 use crate::auth::authorize::{Authorizer, AuthzError, Resource};
 use crate::auth::{AuthError, Authenticator, Identity};

@@ -42,7 +42,7 @@ fn image_summary(row: &Image) -> ImageSummary {
         media_type: row.media_type.clone(),
         artifact_type: row.artifact_type.clone(),
         subject: row.subject_digest.clone(),
-        scan_status: None,
+        scan: None,
     }
 }
 
@@ -258,7 +258,13 @@ impl RepositoryBackend for ConsoleRequest {
             rows.extend(batch);
         }
         rows.sort_by(|a, b| b.pushed_at.cmp(&a.pushed_at).then(b.id.cmp(&a.id)));
-        Ok(rows.iter().take(IMAGES_SHOWN).map(image_summary).collect())
+        let mut images = Vec::with_capacity(rows.len().min(IMAGES_SHOWN));
+        for row in rows.iter().take(IMAGES_SHOWN) {
+            let mut image = image_summary(row);
+            image.scan = self.scan_summary(name, &row.digest).await?;
+            images.push(image);
+        }
+        Ok(images)
     }
 
     async fn delete_images(&self, name: &str, digests: Vec<String>) -> Result<u32, ConsoleError> {
@@ -339,8 +345,10 @@ impl RepositoryBackend for ConsoleRequest {
             .referrer_images(name, &digest, "", REFERRERS_SHOWN)
             .await
             .map_err(|e| from_service(e, "digest"))?;
+        let mut image = image_summary(&row);
+        image.scan = self.scan_summary(name, &image.digest).await?;
         Ok(ImageDetail {
-            image: image_summary(&row),
+            image,
             manifest,
             config: parsed.get("config").and_then(descriptor),
             layers: descriptors(&parsed, "layers"),

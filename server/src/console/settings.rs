@@ -8,6 +8,7 @@ use super::{internal, ConsoleRequest, ADMIN_ACTION};
 use crate::auth::authorize::Resource;
 use crate::auth::Identity;
 use crate::jobs::gc::{GcRun, GcStatus};
+use crate::jobs::vulndb_runs::VulndbRuns;
 use crate::service::scanning::{
     self, RegistryScanningConfiguration, RepositoryFilter, ScanningError, ScanningRule,
 };
@@ -27,6 +28,8 @@ pub struct Operations {
     pub create_on_push: bool,
     /// The collector's settings and recent runs.
     pub gc: Arc<GcStatus>,
+    /// The vulnerability sources and the latest "Update now".
+    pub vulndb: Arc<VulndbRuns>,
 }
 
 impl ConsoleRequest {

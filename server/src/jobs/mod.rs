@@ -3,13 +3,14 @@
 //! policy is saved), garbage collection of blobs nothing links (each run
 //! a persisted job), image scans (persisted jobs started as slots free up,
 //! see `service::scans`) and continuous scanning (stored inventories matched
-//! again when the vulnerability database changes), and updates of the
-//! vulnerability database.
+//! again when the vulnerability database changes), and periodic updates of
+//! the vulnerability database.
 
 pub use crate::service::fsck;
 pub mod gc;
 pub mod migrate;
 pub mod vulndb;
+pub mod vulndb_runs;
 
 use crate::service::Registry;
 use std::sync::Arc;

@@ -6,9 +6,11 @@
 pub mod lifecycle;
 pub mod policies;
 pub mod repositories;
+pub mod scans;
 pub mod session;
 pub mod settings;
 pub mod users;
+pub mod vulndb;
 
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -126,6 +128,8 @@ pub trait ConsoleBackend:
     + users::UserBackend
     + policies::PolicyBackend
     + settings::SettingsBackend
+    + scans::ScanBackend
+    + vulndb::VulndbBackend
     + Send
     + Sync
     + 'static
@@ -140,6 +144,8 @@ impl<T> ConsoleBackend for T where
         + users::UserBackend
         + policies::PolicyBackend
         + settings::SettingsBackend
+        + scans::ScanBackend
+        + vulndb::VulndbBackend
         + Send
         + Sync
         + 'static

@@ -85,8 +85,8 @@ pub struct ImageSummary {
     pub artifact_type: Option<String>,
     /// Digest of the image this one refers to (a signature's subject).
     pub subject: Option<String>,
-    /// Scan status, as ECR names it (`COMPLETE`, `UNSUPPORTED_IMAGE`, …), if scanned.
-    pub scan_status: Option<String>,
+    /// The latest scan, in short; `None` when it was never scanned.
+    pub scan: Option<super::scans::ScanSummary>,
 }
 
 /// One content descriptor of a manifest (a layer, the config, a child manifest).
