@@ -92,6 +92,11 @@ pub struct Inventory {
     pub distro: Option<Distro>,
     /// Every package found, in layer order then path order.
     pub packages: Vec<Package>,
+    /// Files that looked like package data but yielded nothing, each with
+    /// why (an rpmdb or executable that could not be read, metadata without
+    /// a version, …): shown with the scan so a missing package is explained.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// ECR's finding severities.
