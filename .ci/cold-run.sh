@@ -8,7 +8,8 @@
 # (Berth's tools cache: target directories, Garage, cargo-fuzz, the venv;
 # pip's cache), ~/.npm, ~/.cargo/registry and ~/.cargo/git (crate downloads),
 # the wasm32-unknown-unknown target, and the Debian packages `make test`
-# installs (docker.io, skopeo, chromium, docker-registry). So it asks for
+# installs (docker.io, skopeo, chromium, docker-registry, and the scan
+# fixtures' golang-1.19-go, rpm, golang-golang-x-text-dev, libyaml-snake-java). So it asks for
 # --yes. Afterwards the caches are warm again with what the runs installed.
 #   .ci/cold-run.sh --yes [REF]          both, REF defaults to HEAD
 #   COLD_ONLY=run|test .ci/cold-run.sh --yes [REF]   one of them
@@ -33,7 +34,8 @@ purge() {
     rustup target remove wasm32-unknown-unknown
   fi
   export DEBIAN_FRONTEND=noninteractive
-  apt-get purge -y -qq docker.io skopeo chromium docker-registry >/dev/null 2>&1 || true
+  apt-get purge -y -qq docker.io skopeo chromium docker-registry \
+    golang-1.19-go rpm golang-golang-x-text-dev libyaml-snake-java >/dev/null 2>&1 || true
   apt-get autoremove -y -qq >/dev/null 2>&1 || true
   apt-get clean
 }

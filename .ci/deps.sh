@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need and the machine may lack: Debian packages
-# (docker engine, skopeo, chromium, CNCF Distribution, libfaketime, rpm, Java and maven-artifact) and the browser-test packages from npm.
+# (docker engine, skopeo, chromium, CNCF Distribution, libfaketime, rpm, Java
+# and maven-artifact, the scan fixtures' Go, rpm and jar) and the browser-test
+# packages from npm.
 # Idempotent: installs only what is missing.
 set -euo pipefail
 
@@ -19,6 +21,16 @@ command -v rpm >/dev/null || missing+=(rpm)
 # Java and maven-artifact: the Maven version order is tested against Maven's own ComparableVersion.
 command -v java >/dev/null || missing+=(default-jre-headless)
 [ -e /usr/share/java/maven3-artifact.jar ] || missing+=(libmaven3-core-java)
+# The scanner's real fixtures (.ci/scan-fixtures.sh): a Go toolchain and a Go
+# module's sources to build a Go binary with, rpm (rpmbuild, and rpm to install
+# into a private rpmdb, gpg and Debian's keyring to import a signing key into
+# it), and a jar carrying Maven's pom.properties.
+[ -x /usr/lib/go-1.19/bin/go ] || missing+=(golang-1.19-go)
+command -v rpmbuild >/dev/null || missing+=(rpm)
+[ -e /usr/share/gocode/src/golang.org/x/text/go.mod ] || missing+=(golang-golang-x-text-dev)
+[ -e /usr/share/java/snakeyaml.jar ] || missing+=(libyaml-snake-java)
+command -v gpg >/dev/null || missing+=(gpg)
+[ -e /usr/share/keyrings/debian-archive-bookworm-stable.gpg ] || missing+=(debian-archive-keyring)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

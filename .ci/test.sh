@@ -102,8 +102,14 @@ finish() {
 }
 trap finish EXIT
 
-phase "installing Debian packages, npm packages and the Python venv (background)"
-background apt-and-npm 0 .ci/deps.sh
+phase "installing Debian packages, npm packages and the Python venv, building the scan fixtures (background)"
+# The scanner's real fixtures (a Go binary, a cargo auditable binary, an rpmdb,
+# pip and npm installs, jars) need Debian's go and rpm first; a warm run finds
+# them in the tools cache at once.
+BERTH_SCAN_FIXTURES="${BERTH_SCAN_FIXTURES:-$(.ci/scan-fixtures.sh --print-dest)}"
+export BERTH_SCAN_FIXTURES
+background apt-npm-and-scan-fixtures 0 bash -c '.ci/deps.sh && nice -n 10 .ci/scan-fixtures.sh "$0" >/dev/null' \
+  "$BERTH_SCAN_FIXTURES"
 background python-venv 0 .ci/python.sh
 # Garage: the S3 server the S3 storage tests start. cargo install builds it in
 # a directory of its own, so it never waits for the target directory's lock.
@@ -128,7 +134,7 @@ phase "the console's site, linted (cargo xtask site)"
 # be a second, different build of Berth's crates.
 cargo xtask site
 
-await apt-and-npm
+await apt-npm-and-scan-fixtures
 phase "starting a private dockerd in $docker_dir"
 DOCKER_HOST="$(.ci/dockerd.sh start "$docker_dir")"
 export DOCKER_HOST

@@ -17,6 +17,7 @@ pub mod ecr;
 pub mod garage;
 pub mod oci;
 pub mod raw;
+pub mod scan_fixtures;
 
 /// The admin password every test server starts with.
 pub const ADMIN_PASSWORD: &str = "test-admin-password-1";
