@@ -149,7 +149,8 @@ impl Installation {
             settings.create_on_push,
         )
         .with_limits(settings.limits)
-        .with_upload_expiry(settings.upload_expiry);
+        .with_upload_expiry(settings.upload_expiry)
+        .with_scan_concurrency(settings.scan_concurrency);
         if settings.storage_redirect {
             registry = registry.redirect_blob_reads(REDIRECT_LIFETIME);
         }

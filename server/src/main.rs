@@ -40,6 +40,8 @@ async fn main() -> ExitCode {
         Command::AccessKey(command) => access_key(settings, command).await,
         Command::Lifecycle(command) => lifecycle(settings, command).await,
         Command::Fsck { json } => fsck(settings, json).await,
+        Command::Scan { image, json } => scan(settings, &image, json).await,
+        Command::ScanHistory { image, json } => scan_history(settings, &image, json).await,
         Command::MigrateStorage { from, to } => migrate_storage(settings, &from, &to).await,
         Command::Vulndb(command) => vulndb(settings, command).await,
     };
@@ -143,7 +145,7 @@ async fn serve(settings: Settings) -> CliResult {
         Ok(0) => {}
         Ok(n) => tracing::warn!(
             jobs = n,
-            "found jobs interrupted by a stop; lifecycle applications among them run again"
+            "found jobs interrupted by a stop; lifecycle applications and scans among them run again"
         ),
         Err(error) => tracing::warn!(%error, "could not look for interrupted jobs"),
     }
@@ -408,7 +410,8 @@ async fn jobs_list(settings: Settings, kind: Option<&str>, limit: u32, json: boo
         None => None,
         Some("gc") => Some(JobKind::Gc),
         Some("lifecycle") => Some(JobKind::Lifecycle),
-        Some(other) => return Err(format!("--kind {other:?}: use gc or lifecycle")),
+        Some("scan") => Some(JobKind::Scan),
+        Some(other) => return Err(format!("--kind {other:?}: use gc, lifecycle or scan")),
     };
     let installation = open(settings, Open::Existing).await?;
     let rows = installation
@@ -425,6 +428,7 @@ async fn jobs_list(settings: Settings, kind: Option<&str>, limit: u32, json: boo
                     "id": j.id,
                     "kind": j.kind,
                     "repositoryName": j.repository,
+                    "imageDigest": j.digest,
                     "status": j.status,
                     "runAfter": console::format_utc(j.run_after),
                     "startedAt": when(j.started_at),
@@ -453,6 +457,104 @@ async fn jobs_list(settings: Settings, kind: Option<&str>, limit: u32, json: boo
                 j.summary.as_deref().unwrap_or("")
             );
         }
+    }
+    Ok(())
+}
+
+/// `REPOSITORY[:TAG|@DIGEST]` as a repository and a reference.
+fn image_reference(image: &str) -> Result<(&str, berth::service::ManifestRef), String> {
+    use berth::service::ManifestRef;
+    if let Some((name, digest)) = image.split_once('@') {
+        let digest = berth_app::oci::Digest::parse(digest)
+            .map_err(|e| format!("{image:?}: the digest is malformed: {e}"))?;
+        return Ok((name, ManifestRef::Digest(digest)));
+    }
+    let (name, tag) = image.split_once(':').unwrap_or((image, "latest"));
+    berth_app::oci::validate_tag(tag).map_err(|e| format!("{image:?}: {e}"))?;
+    Ok((name, ManifestRef::Tag(tag.to_owned())))
+}
+
+async fn scan(settings: Settings, image: &str, json: bool) -> CliResult {
+    use berth::service::scans::severity_name;
+    let (name, reference) = image_reference(image)?;
+    let installation = open(settings, Open::Existing).await?;
+    let (digest, view) = installation
+        .registry
+        .scan_and_wait(name, &reference)
+        .await
+        .map_err(|e| e.to_string())?;
+    let counts: std::collections::BTreeMap<&str, usize> = view
+        .severity_counts()
+        .into_iter()
+        .map(|(severity, n)| (severity_name(severity), n))
+        .collect();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "repositoryName": name,
+                "imageDigest": digest,
+                "imageScanStatus": {"status": view.status, "description": view.description},
+                "findingSeverityCounts": counts,
+                "findings": view.findings.len(),
+                "sbomDigest": view.sbom_digest,
+            })
+        );
+    } else {
+        println!("{name}@{digest}: {} ({})", view.status, view.description);
+        if view.status == "COMPLETE" {
+            println!("{} finding(s)", view.findings.len());
+            for (severity, n) in &counts {
+                println!("  {severity:<14} {n}");
+            }
+            if let Some(sbom) = &view.sbom_digest {
+                println!("SBOM: {name}@{sbom}");
+            }
+        }
+    }
+    if view.status == "FAILED" {
+        return Err(format!(
+            "the scan of {name}@{digest} failed: {}",
+            view.description
+        ));
+    }
+    Ok(())
+}
+
+async fn scan_history(settings: Settings, image: &str, json: bool) -> CliResult {
+    let (name, reference) = image_reference(image)?;
+    let installation = open(settings, Open::Existing).await?;
+    let events = installation
+        .registry
+        .finding_events(name, &reference)
+        .await
+        .map_err(|e| e.to_string())?;
+    if json {
+        let list: Vec<_> = events
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "event": e.event,
+                    "name": e.name,
+                    "packageName": e.package_name,
+                    "packageVersion": e.package_version,
+                    "at": console::format_utc(e.at),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(list));
+    } else {
+        for e in &events {
+            println!(
+                "{} {:<12} {} in {} {}",
+                console::format_utc(e.at),
+                e.event,
+                e.name,
+                e.package_name,
+                e.package_version
+            );
+        }
+        println!("{} change(s)", events.len());
     }
     Ok(())
 }

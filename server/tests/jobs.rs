@@ -140,7 +140,7 @@ async fn every_gc_run_is_a_job_the_cli_lists_with_what_it_did() {
         text.contains("gc") && text.contains("succeeded") && text.contains("deleted 1 blob(s)"),
         "{text}"
     );
-    let bad = server.admin(&["jobs", "--kind", "scan"]);
+    let bad = server.admin(&["jobs", "--kind", "replication"]);
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("use gc or lifecycle"));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("use gc, lifecycle or scan"));
 }

@@ -31,10 +31,29 @@ pub enum Command {
     User(UserCommand),
     /// Delete blobs that no repository links any more (online; safe while serving).
     Gc(GcArgs),
+    /// Scan an image now (beside a running server or not) and print its scan
+    /// status and findings per severity; exits non-zero when the scan fails.
+    Scan {
+        /// `REPOSITORY[:TAG|@DIGEST]` (the tag `latest` when neither is given).
+        image: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the findings continuous scanning saw appear or disappear for an
+    /// image (when its stored inventory was matched against a newer
+    /// vulnerability database), oldest first.
+    ScanHistory {
+        /// `REPOSITORY[:TAG|@DIGEST]` (the tag `latest` when neither is given).
+        image: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the persisted jobs (garbage collections, delayed lifecycle
-    /// applications), newest first, with their status.
+    /// applications, scans), newest first, with their status.
     Jobs {
-        /// Only jobs of this kind: `gc` or `lifecycle`.
+        /// Only jobs of this kind: `gc`, `lifecycle` or `scan`.
         #[arg(long)]
         kind: Option<String>,
         /// At most this many.

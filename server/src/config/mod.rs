@@ -143,6 +143,14 @@ settings! {
         file: "gc_grace",
         default: "3600",
     }
+    /// Image scans that run at once (each reads one image's layers).
+    scan_concurrency: u64 {
+        env: "BERTH_SCAN_CONCURRENCY",
+        value_name: "SCANS",
+        file: "scan_concurrency",
+        default: "2",
+        check: at_least_one,
+    }
     /// Seconds a console session lives without a request before it signs out.
     console_idle_timeout: u64 {
         env: "BERTH_CONSOLE_IDLE_TIMEOUT",
@@ -314,6 +322,8 @@ pub struct Settings {
     pub gc_interval: std::time::Duration,
     /// How long an unreferenced blob is kept before collection.
     pub gc_grace: std::time::Duration,
+    /// How many image scans run at once.
+    pub scan_concurrency: usize,
     /// A console session without requests for this long is signed out.
     pub console_idle_timeout: std::time::Duration,
     /// A console session is signed out this long after sign-in, however busy.
@@ -403,6 +413,7 @@ impl Settings {
             lifecycle_delay_after_save: seconds(s.lifecycle_delay_after_save),
             gc_interval: seconds(s.gc_interval),
             gc_grace: seconds(s.gc_grace),
+            scan_concurrency: usize::try_from(s.scan_concurrency).unwrap_or(usize::MAX),
             console_idle_timeout: seconds(s.console_idle_timeout),
             console_session_lifetime: seconds(s.console_session_lifetime),
             rate_limit: RateLimit {

@@ -176,7 +176,7 @@ fn the_limits_are_ecr_s_quotas_unless_set_and_never_zero() {
 #[test]
 fn intervals_timeouts_and_the_burst_are_never_zero() {
     type Set = fn(&mut SettingsArgs);
-    let cases: [(&str, Set); 6] = [
+    let cases: [(&str, Set); 7] = [
         ("upload_expiry", |a| a.upload_expiry = Some(0)),
         ("lifecycle_interval", |a| a.lifecycle_interval = Some(0)),
         ("gc_interval", |a| a.gc_interval = Some(0)),
@@ -185,6 +185,7 @@ fn intervals_timeouts_and_the_burst_are_never_zero() {
             a.console_session_lifetime = Some(0)
         }),
         ("rate_burst", |a| a.rate_burst = Some(0)),
+        ("scan_concurrency", |a| a.scan_concurrency = Some(0)),
     ];
     for (name, set) in cases {
         let mut a = args();

@@ -7,10 +7,12 @@ use super::{now_millis, Db, DbError};
 pub struct JobRow {
     /// Row id.
     pub id: i64,
-    /// `lifecycle` or `gc`.
+    /// `lifecycle`, `gc` or `scan`.
     pub kind: String,
-    /// The repository a lifecycle application is for.
+    /// The repository a lifecycle application or a scan is for.
     pub repository: Option<String>,
+    /// The manifest a scan scans (`None` for other kinds, or once deleted).
+    pub digest: Option<String>,
     /// `pending`, `running`, `succeeded`, `failed` or `interrupted`.
     pub status: String,
     /// Not before this (ms).
@@ -25,9 +27,10 @@ pub struct JobRow {
     pub summary: Option<String>,
 }
 
-const SELECT: &str = "SELECT j.id, j.kind, r.name AS repository, j.status, j.run_after,
+const SELECT: &str = "SELECT j.id, j.kind, r.name AS repository, m.digest, j.status, j.run_after,
         j.created_at, j.started_at, j.finished_at, j.summary
- FROM jobs j LEFT JOIN repositories r ON r.id = j.repository_id";
+ FROM jobs j LEFT JOIN repositories r ON r.id = j.repository_id
+      LEFT JOIN manifests m ON m.id = j.manifest_id";
 
 impl Db {
     /// Queues a job to run at `run_after` (ms); returns its id. A pending
@@ -76,13 +79,14 @@ impl Db {
         .await
     }
 
-    /// Takes the pending jobs that are due: they become `running`.
+    /// Takes the pending jobs that are due: they become `running`. Scans are
+    /// not among them: they run a few at a time ([`Db::claim_scan_job`]).
     pub async fn claim_due_jobs(&self) -> Result<Vec<JobRow>, DbError> {
         let now = now_millis();
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let ids: Vec<i64> = sqlx::query_scalar(
             "UPDATE jobs SET status = 'running', started_at = ?
-             WHERE status = 'pending' AND run_after <= ? RETURNING id",
+             WHERE status = 'pending' AND run_after <= ? AND kind != 'scan' RETURNING id",
         )
         .bind(now)
         .bind(now)
@@ -115,14 +119,16 @@ impl Db {
 
     /// At start-up, before any job runs: jobs left `running` by a process
     /// that stopped are reported `interrupted`, and the lifecycle applications
-    /// among them are queued again to run now. Returns how many were found.
+    /// and scans among them are queued again to run now. Returns how many were
+    /// found.
     pub async fn recover_interrupted_jobs(&self) -> Result<u64, DbError> {
         let now = now_millis();
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
-            "INSERT INTO jobs (kind, repository_id, status, run_after, created_at)
-             SELECT kind, repository_id, 'pending', ?, ? FROM jobs
-             WHERE status = 'running' AND kind = 'lifecycle'",
+            "INSERT INTO jobs (kind, repository_id, manifest_id, status, run_after, created_at)
+             SELECT kind, repository_id, manifest_id, 'pending', ?, ? FROM jobs
+             WHERE status = 'running'
+               AND (kind = 'lifecycle' OR (kind = 'scan' AND manifest_id IS NOT NULL))",
         )
         .bind(now)
         .bind(now)

@@ -23,7 +23,7 @@ pub(super) async fn first_referrer(
 }
 
 /// Deletes a manifest inside `tx` unless an index of the repository
-/// references it.
+/// references it; the SBOM referrer its scan stored goes with it.
 pub(super) async fn delete_manifest_in(
     tx: &mut Transaction<'_, Sqlite>,
     repository_id: i64,
@@ -32,6 +32,16 @@ pub(super) async fn delete_manifest_in(
     if let Some(parent) = first_referrer(tx, repository_id, digest, "manifest").await? {
         return Ok(DeleteOutcome::ReferencedBy(parent));
     }
+    // The SBOM a scan stored as the manifest's referrer goes with it.
+    sqlx::query(
+        "DELETE FROM manifests WHERE repository_id = ?1 AND subject_digest = ?2 AND digest =
+             (SELECT s.sbom_digest FROM scans s JOIN manifests m ON m.id = s.manifest_id
+              WHERE m.repository_id = ?1 AND m.digest = ?2)",
+    )
+    .bind(repository_id)
+    .bind(digest)
+    .execute(&mut **tx)
+    .await?;
     let done = sqlx::query("DELETE FROM manifests WHERE repository_id = ? AND digest = ?")
         .bind(repository_id)
         .bind(digest)

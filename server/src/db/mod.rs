@@ -19,6 +19,7 @@ mod manifests;
 mod policies;
 mod registry;
 mod repositories;
+mod scans;
 mod sessions;
 mod uploads;
 mod users;
@@ -33,6 +34,7 @@ pub use manifests::{
 };
 pub use registry::RegistryRow;
 pub use repositories::NewRepository;
+pub use scans::{FindingEventRow, ScanJobRow, ScanOutcome, ScanRow};
 pub use uploads::UploadRow;
 pub use users::{UserOverviewRow, UserRow};
 pub use vulndb::{

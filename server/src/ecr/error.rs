@@ -99,6 +99,12 @@ pub enum EcrError {
     /// A request limit was exceeded.
     #[error("{0}")]
     LimitExceeded(String),
+    /// The image was never scanned.
+    #[error("{0}")]
+    ScanNotFound(String),
+    /// The artifact is not an image a scan can read.
+    #[error("{0}")]
+    UnsupportedImageType(String),
     /// The disk holding the blobs or the database is full.
     #[error("The registry's storage is full (no space left on device): nothing was stored; try again once space is freed")]
     StorageFull,
@@ -136,6 +142,8 @@ impl EcrError {
             Self::InvalidLayerPart(_) => "InvalidLayerPartException",
             Self::EmptyUpload(_) => "EmptyUploadException",
             Self::LimitExceeded(_) => "LimitExceededException",
+            Self::ScanNotFound(_) => "ScanNotFoundException",
+            Self::UnsupportedImageType(_) => "UnsupportedImageTypeException",
             Self::Throttling(_) => "ThrottlingException",
             Self::RepositoryPolicyNotFound(_) => "RepositoryPolicyNotFoundException",
             Self::LifecyclePolicyNotFound(_) => "LifecyclePolicyNotFoundException",
@@ -190,6 +198,7 @@ impl From<ServiceError> for EcrError {
             ServiceError::RepositoryExists(_) => Self::RepositoryAlreadyExists(message),
             ServiceError::RepositoryNotEmpty(_) => Self::RepositoryNotEmpty(message),
             ServiceError::InvalidSetting(_) => Self::InvalidParameter(message),
+            ServiceError::UnsupportedImageType(_) => Self::UnsupportedImageType(message),
             ServiceError::ImageAlreadyExists(_) => Self::ImageAlreadyExists(message),
             ServiceError::TagImmutable { .. } => Self::ImageTagAlreadyExists(message),
             ServiceError::ManifestBlobUnknown(_) => Self::LayersNotFound(message),

@@ -104,8 +104,8 @@ pub async fn list(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
     })
 }
 
-/// ECR's `ImageDetail`. Berth records no scan results yet and has no archive,
-/// so the members about them are never sent.
+/// ECR's `ImageDetail`. Berth has no archive, so the members about it are
+/// never sent; the scan members are sent once the image was scanned.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ImageDetail {
@@ -125,17 +125,32 @@ struct ImageDetail {
     subject_manifest_digest: Option<String>,
     image_status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    image_scan_status: Option<Absent>,
+    image_scan_status: Option<super::scanning::ImageScanStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    image_scan_findings_summary: Option<Absent>,
+    image_scan_findings_summary: Option<super::scanning::ImageScanFindingsSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     last_archived_at: Option<Absent>,
     #[serde(skip_serializing_if = "Option::is_none")]
     last_activated_at: Option<Absent>,
 }
 
-fn image_detail(call: &Call<'_>, repository: &str, image: &service::Image) -> ImageDetail {
-    ImageDetail {
+async fn image_detail(
+    call: &Call<'_>,
+    repository: &str,
+    image: &service::Image,
+) -> Result<ImageDetail, EcrError> {
+    let digest = Digest::parse(&image.digest).map_err(|_| EcrError::Server)?;
+    let scan = call
+        .state
+        .registry
+        .image_scan(repository, &ManifestRef::Digest(digest))
+        .await?;
+    let (image_scan_status, image_scan_findings_summary) =
+        match scan.map(|(_, view)| super::scanning::summary(&view)) {
+            Some((status, summary)) => (Some(status), summary),
+            None => (None, None),
+        };
+    Ok(ImageDetail {
         registry_id: call.state.info.registry_id.clone(),
         repository_name: repository.to_owned(),
         image_digest: image.digest.clone(),
@@ -147,11 +162,11 @@ fn image_detail(call: &Call<'_>, repository: &str, image: &service::Image) -> Im
         last_recorded_pull_time: image.last_pulled_at.map(Timestamp),
         subject_manifest_digest: image.subject_digest.clone(),
         image_status: "ACTIVE",
-        image_scan_status: None,
-        image_scan_findings_summary: None,
+        image_scan_status,
+        image_scan_findings_summary,
         last_archived_at: None,
         last_activated_at: None,
-    }
+    })
 }
 
 #[derive(Deserialize)]
@@ -190,7 +205,7 @@ pub async fn describe(call: &Call<'_>, input: Value) -> Result<Value, EcrError> 
         let mut details = Vec::new();
         for found in registry.find_images(name, &ids).await? {
             match found {
-                Ok((_, image)) => details.push(image_detail(call, name, &image)),
+                Ok((_, image)) => details.push(image_detail(call, name, &image).await?),
                 Err((id, failure)) => {
                     return Err(EcrError::ImageNotFound(format!(
                         "The image with imageId {} does not exist within the repository with name '{name}': {}",
@@ -226,8 +241,12 @@ pub async fn describe(call: &Call<'_>, input: Value) -> Result<Value, EcrError> 
         (true, Some(last)) => Some(wire::next_token(&json!(last.id))),
         _ => None,
     };
+    let mut image_details = Vec::with_capacity(rows.len());
+    for image in &rows {
+        image_details.push(image_detail(call, name, image).await?);
+    }
     encode(&DescribeImagesOutput {
-        image_details: rows.iter().map(|i| image_detail(call, name, i)).collect(),
+        image_details,
         next_token,
     })
 }

@@ -96,6 +96,8 @@ operations!(
     GetLifecyclePolicyPreview,
     GetAccountSetting,
     PutAccountSetting,
+    StartImageScan,
+    DescribeImageScanFindings,
 );
 
 impl Operation {
@@ -234,6 +236,8 @@ async fn dispatch(call: &Call<'_>, operation: Operation, input: Value) -> Result
         GetRegistryPolicy => policies::get_registry_policy(call, input).await,
         DeleteRegistryPolicy => policies::delete_registry_policy(call, input).await,
         GetAccountSetting => settings::get(call, input).await,
+        StartImageScan => scanning::start_image_scan(call, input).await,
+        DescribeImageScanFindings => scanning::describe_image_scan_findings(call, input).await,
         PutAccountSetting => settings::put(call, input).await,
     }
 }
@@ -386,6 +390,11 @@ mod tests {
         // ECR: "The IAM principal invoking this operation must have the
         // ecr:BatchGetImage permission."
         assert_eq!(Operation::ListImageReferrers.action(), "ecr:BatchGetImage");
+        assert_eq!(Operation::StartImageScan.action(), "ecr:StartImageScan");
+        assert_eq!(
+            Operation::DescribeImageScanFindings.action(),
+            "ecr:DescribeImageScanFindings"
+        );
         assert_eq!(
             Operation::parse("ListImageReferrers"),
             Some(Operation::ListImageReferrers)

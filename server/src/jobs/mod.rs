@@ -1,7 +1,10 @@
 //! Background work: flushing coalesced pull times, expiring idle uploads,
 //! applying lifecycle policies (hourly, and the persisted jobs queued when a
-//! policy is saved), and garbage collection of blobs nothing links (each run
-//! a persisted job), and updates of the vulnerability database.
+//! policy is saved), garbage collection of blobs nothing links (each run
+//! a persisted job), updates of the vulnerability database, image scans
+//! (persisted jobs started as slots free up, see `service::scans`) and
+//! continuous scanning (stored inventories matched again when the
+//! vulnerability database changes).
 
 pub use crate::service::fsck;
 pub mod gc;
@@ -16,6 +19,9 @@ use std::time::Duration;
 const PULL_FLUSH_EVERY: Duration = Duration::from_secs(5);
 /// How often queued jobs (delayed lifecycle applications) are looked for.
 const JOBS_CHECK_EVERY: Duration = Duration::from_secs(1);
+/// How often continuous scanning looks for inventories matched against an
+/// older vulnerability database.
+const REMATCH_CHECK_EVERY: Duration = Duration::from_secs(5);
 /// How often idle uploads are looked for, at most.
 const UPLOAD_SWEEP_EVERY: Duration = Duration::from_secs(600);
 
@@ -38,6 +44,13 @@ pub async fn sweep_uploads(registry: &Registry, expiry: Duration) {
     }
     if let Err(error) = registry.sessions().delete_expired().await {
         tracing::warn!(%error, "could not remove expired console sessions");
+    }
+}
+
+/// Starts the queued scans there are free slots for.
+async fn start_scans(registry: &Arc<Registry>) {
+    if let Err(error) = registry.start_queued_scans().await {
+        tracing::warn!(%error, "could not start the queued scans");
     }
 }
 
@@ -91,6 +104,7 @@ pub fn spawn(
         let mut lifecycle = tokio::time::interval(schedule.lifecycle_every);
         let mut gc = tokio::time::interval(schedule.gc_every);
         let mut due = tokio::time::interval(JOBS_CHECK_EVERY);
+        let mut rematch = tokio::time::interval(REMATCH_CHECK_EVERY);
         gc.tick().await; // not at start: let pushes that were cut off resume first
         loop {
             tokio::select! {
@@ -114,7 +128,14 @@ pub fn spawn(
                     if let Err(error) = registry.run_due_jobs().await {
                         tracing::warn!(%error, "could not run the queued jobs");
                     }
+                    start_scans(&registry).await;
                 }
+                _ = registry.scan_queued() => start_scans(&registry).await,
+                _ = rematch.tick() => match registry.rematch_stale_scans().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(images = n, "matched stored inventories against the updated vulnerability database"),
+                    Err(error) => tracing::warn!(%error, "could not match stored inventories again"),
+                },
                 _ = flush.tick() => {
                     if let Err(error) = registry.flush_pull_times().await {
                         tracing::warn!(%error, "could not record pull times");

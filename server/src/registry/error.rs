@@ -242,7 +242,9 @@ impl From<ServiceError> for RegistryError {
             ServiceError::RepositoryExists(_)
             | ServiceError::RepositoryNotEmpty(_)
             | ServiceError::ImageAlreadyExists(_) => Self::Conflict(message),
-            ServiceError::InvalidSetting(_) => Self::Unsupported(message),
+            ServiceError::InvalidSetting(_) | ServiceError::UnsupportedImageType(_) => {
+                Self::Unsupported(message)
+            }
             ServiceError::RangeNotSatisfiable { size } => {
                 Self::RangeNotSatisfiable { message, size }
             }

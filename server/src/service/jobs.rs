@@ -1,6 +1,6 @@
-//! Persisted jobs: delayed lifecycle applications and garbage-collection runs
-//! are rows with a status, so a restart resumes (lifecycle) or reports
-//! (`interrupted`) what was under way, and the CLI lists them. Dry runs are
+//! Persisted jobs: delayed lifecycle applications, garbage-collection runs
+//! and image scans are rows with a status, so a restart resumes (lifecycle,
+//! scans) or reports (`interrupted`) what was under way, and the CLI lists them. Dry runs are
 //! not jobs: they write nothing, not even a job row.
 
 use super::{Registry, ServiceResult};
@@ -13,6 +13,8 @@ pub enum JobKind {
     Lifecycle,
     /// A garbage collection.
     Gc,
+    /// An image scan.
+    Scan,
 }
 
 impl JobKind {
@@ -21,6 +23,7 @@ impl JobKind {
         match self {
             Self::Lifecycle => "lifecycle",
             Self::Gc => "gc",
+            Self::Scan => "scan",
         }
     }
 }

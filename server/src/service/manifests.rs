@@ -36,14 +36,14 @@ pub enum ManifestRef {
 }
 
 impl ManifestRef {
-    fn as_db(&self) -> Reference<'_> {
+    pub(super) fn as_db(&self) -> Reference<'_> {
         match self {
             Self::Tag(t) => Reference::Tag(t),
             Self::Digest(d) => Reference::Digest(d.as_str()),
         }
     }
 
-    fn text(&self) -> &str {
+    pub(super) fn text(&self) -> &str {
         match self {
             Self::Tag(t) => t,
             Self::Digest(d) => d.as_str(),
@@ -138,10 +138,13 @@ impl Registry {
             max_tags: self.limits.tags_per_image,
         };
         match self.db.put_manifest(&new).await? {
-            Ok(()) => Ok(ManifestPut {
-                digest,
-                subject: parsed.subject,
-            }),
+            Ok(()) => {
+                self.scan_on_push(&repo, digest.as_str()).await;
+                Ok(ManifestPut {
+                    digest,
+                    subject: parsed.subject,
+                })
+            }
             Err(PutRejection::BlobUnknown(d) | PutRejection::ManifestUnknown(d)) => {
                 Err(ServiceError::ManifestBlobUnknown(d))
             }

@@ -17,6 +17,7 @@ pub mod policies;
 mod pulls;
 pub mod repositories;
 pub mod scanning;
+pub mod scans;
 mod sessions;
 pub mod settings;
 mod upload_hash;
@@ -75,6 +76,9 @@ pub enum ServiceError {
     /// The image (manifest and tag) was already pushed; nothing would change.
     #[error("Image with digest '{0}' and the given tag already exists in the repository")]
     ImageAlreadyExists(String),
+    /// The artifact cannot be scanned: it is not a container image.
+    #[error("{0}")]
+    UnsupportedImageType(String),
     /// A repository setting has a value Berth does not accept.
     #[error("{0}")]
     InvalidSetting(String),
@@ -205,6 +209,7 @@ pub struct Registry {
     redirect_lifetime: Option<std::time::Duration>,
     limits: Limits,
     upload_expiry: std::time::Duration,
+    scans: scans::ScanSlots,
 }
 
 impl Registry {
@@ -225,6 +230,7 @@ impl Registry {
             redirect_lifetime: None,
             limits: Limits::DEFAULT,
             upload_expiry: DEFAULT_UPLOAD_EXPIRY,
+            scans: scans::ScanSlots::new(scans::DEFAULT_SCAN_CONCURRENCY),
         }
     }
 

@@ -129,6 +129,71 @@ pub fn validate(config: &RegistryScanningConfiguration) -> Result<(), ScanningEr
     Ok(())
 }
 
+/// How scanning applies to one repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied<'a> {
+    /// `SCAN_ON_PUSH`, `CONTINUOUS_SCAN` or `MANUAL`.
+    pub frequency: &'static str,
+    /// The filters of the rules that match the repository.
+    pub filters: Vec<&'a RepositoryFilter>,
+}
+
+impl Applied<'_> {
+    /// Whether a push to the repository is scanned (continuous scanning
+    /// scans on push too).
+    pub fn scans_on_push(&self) -> bool {
+        matches!(self.frequency, "SCAN_ON_PUSH" | "CONTINUOUS_SCAN")
+    }
+
+    /// Whether stored inventories are matched again when the database changes.
+    pub fn continuous(&self) -> bool {
+        self.frequency == "CONTINUOUS_SCAN"
+    }
+}
+
+/// What applies to repository `name` whose own `scanOnPush` is
+/// `scan_on_push`, as ECR decides: with enhanced scanning, a matching
+/// `CONTINUOUS_SCAN` rule wins over a matching `SCAN_ON_PUSH` rule, and a
+/// repository no rule matches is not scanned automatically; with basic
+/// scanning, a matching `SCAN_ON_PUSH` rule scans on push, otherwise the
+/// repository's own setting decides (on push, or manual).
+pub fn applied<'a>(
+    config: &'a RegistryScanningConfiguration,
+    name: &str,
+    scan_on_push: bool,
+) -> Applied<'a> {
+    let matching: Vec<&ScanningRule> = config
+        .rules
+        .iter()
+        .filter(|r| {
+            r.repository_filters
+                .iter()
+                .any(|f| super::repositories::wildcard_match(&f.filter, name))
+        })
+        .collect();
+    let has = |frequency: &str| matching.iter().any(|r| r.scan_frequency == frequency);
+    let frequency = if config.scan_type == "ENHANCED" {
+        if has("CONTINUOUS_SCAN") {
+            "CONTINUOUS_SCAN"
+        } else if has("SCAN_ON_PUSH") {
+            "SCAN_ON_PUSH"
+        } else {
+            "MANUAL"
+        }
+    } else if has("SCAN_ON_PUSH") || scan_on_push {
+        "SCAN_ON_PUSH"
+    } else {
+        "MANUAL"
+    };
+    Applied {
+        frequency,
+        filters: matching
+            .iter()
+            .flat_map(|r| &r.repository_filters)
+            .collect(),
+    }
+}
+
 impl Registry {
     /// The registry's scanning configuration; `BASIC` with no rules until one is set.
     pub async fn scanning_configuration(&self) -> ServiceResult<RegistryScanningConfiguration> {
@@ -170,6 +235,29 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn rules_and_the_repository_setting_combine_as_ecr_documents() {
+        let none = RegistryScanningConfiguration::default();
+        assert_eq!(applied(&none, "app", true).frequency, "SCAN_ON_PUSH");
+        assert_eq!(applied(&none, "app", false).frequency, "MANUAL");
+        let basic = config("BASIC", &[("SCAN_ON_PUSH", &["team-*"])]);
+        assert_eq!(applied(&basic, "team-a", false).frequency, "SCAN_ON_PUSH");
+        assert_eq!(applied(&basic, "other", false).frequency, "MANUAL");
+        assert_eq!(applied(&basic, "other", true).frequency, "SCAN_ON_PUSH");
+        let enhanced = config(
+            "ENHANCED",
+            &[("SCAN_ON_PUSH", &["*"]), ("CONTINUOUS_SCAN", &["prod-*"])],
+        );
+        let prod = applied(&enhanced, "prod-web", false);
+        assert_eq!(prod.frequency, "CONTINUOUS_SCAN");
+        assert!(prod.scans_on_push() && prod.continuous());
+        assert_eq!(applied(&enhanced, "dev", false).frequency, "SCAN_ON_PUSH");
+        let only_prod = config("ENHANCED", &[("CONTINUOUS_SCAN", &["prod-*"])]);
+        // "Any repositories not matching an enhanced scanning filter will
+        // have scanning disabled."
+        assert_eq!(applied(&only_prod, "dev", true).frequency, "MANUAL");
     }
 
     #[test]

@@ -150,7 +150,8 @@ class Server:
     def __init__(self, workdir: Path, env: dict | None = None):
         self.bin = berth_binary()
         self.data_dir = workdir / "data"
-        self.data_dir.mkdir()
+        # An existing data dir is a restart of the same installation.
+        self.data_dir.mkdir(exist_ok=True)
         # With BERTH_TEST_LOG_DIR (make test), the log is kept there for the secrets grep.
         log_dir = os.environ.get("BERTH_TEST_LOG_DIR")
         self.log_path = Path(log_dir) / f"ecr-{uuid.uuid4().hex}.log" if log_dir else workdir / "berth.log"
@@ -441,6 +442,40 @@ class Image:
         return {"mediaType": self.media_type, "digest": self.digest, "size": len(self.manifest)}
 
 
+def files_layer(files: dict) -> bytes:
+    """A gzip tar of `files` ({path: bytes}), with their parent directories,
+    as an image layer holds them."""
+    import gzip
+    import io
+    import tarfile
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        dirs = sorted({"/".join(p.split("/")[:i]) for p in files for i in range(1, p.count("/") + 1)})
+        for d in dirs:
+            info = tarfile.TarInfo(d)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o755
+            tar.addfile(info)
+        for path, data in sorted(files.items()):
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return gzip.compress(raw.getvalue(), mtime=0)
+
+
+def machine_os_files() -> dict:
+    """This machine's own os-release files and dpkg database: real package
+    data for an image's layer."""
+    files = {}
+    for path in ["etc/os-release", "usr/lib/os-release", "var/lib/dpkg/status"]:
+        source = Path("/") / path
+        # /etc/os-release is usually a link to ../usr/lib/os-release.
+        files[path] = source.resolve().read_bytes()
+    return files
+
+
 def manifest_bytes(doc: dict) -> bytes:
     return json.dumps(doc, indent=3).encode("utf-8")
 
@@ -519,6 +554,19 @@ class Registry:
         body = self.image_manifest(config, descs)
         digest = self.push_manifest(name, tag or sha256_digest(body), body)
         return Image(name, tag, digest, body, OCI_MANIFEST, config, descs)
+
+    def push_files_image(
+        self, name: str, tag: str | None, files: dict, *, media_type: str = OCI_LAYER, layer: bytes | None = None
+    ) -> Image:
+        """An OCI image of one layer holding `files` ({path: bytes}), as a gzip
+        tar unless `layer` gives the layer's bytes as they are."""
+        if layer is None:
+            layer = files_layer(files)
+        desc = self.push_blob(name, layer, media_type)
+        config = self.push_config(name, [desc])
+        body = self.image_manifest(config, [desc])
+        digest = self.push_manifest(name, tag or sha256_digest(body), body)
+        return Image(name, tag, digest, body, OCI_MANIFEST, config, [desc])
 
     def push_many(self, name: str, tags: list) -> list:
         """One image per tag, fast: all share one config and one layer and

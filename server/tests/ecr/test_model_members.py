@@ -35,7 +35,7 @@ SERVED = [
     "PutRegistryScanningConfiguration", "GetRegistryScanningConfiguration",
     "BatchGetRepositoryScanningConfiguration", "PutLifecyclePolicy", "GetLifecyclePolicy",
     "DeleteLifecyclePolicy", "StartLifecyclePolicyPreview", "GetLifecyclePolicyPreview",
-    "GetAccountSetting", "PutAccountSetting",
+    "GetAccountSetting", "PutAccountSetting", "StartImageScan", "DescribeImageScanFindings",
 ]
 
 
@@ -332,6 +332,8 @@ def test_every_served_operation_answers_with_the_models_output(own_server, raw):
                            "acceptedMediaTypes": ["application/vnd.docker.distribution.manifest.v2+json"]})
     call("BatchGetImage", {"repositoryName": name, "imageIds": [{"imageTag": "v1"}]})
     call("ListImageReferrers", {"repositoryName": name, "subjectId": {"imageDigest": image.digest}})
+    call("StartImageScan", {"repositoryName": name, "imageId": {"imageTag": "v1"}})
+    call("DescribeImageScanFindings", {"repositoryName": name, "imageId": {"imageTag": "v1"}, "maxResults": 10})
     call("PutImage", {"repositoryName": name, "imageManifest": image.manifest_text, "imageTag": "v2"})
     layer = image.layers[0]["digest"]
     call("BatchCheckLayerAvailability", {"repositoryName": name, "layerDigests": [layer, "sha256:00"]})

@@ -1,0 +1,273 @@
+//! Image scans: the queue (scan jobs in `jobs`), each manifest's latest scan
+//! result (`scans`), and the findings continuous scanning saw appear or go.
+
+use super::{now_millis, Db, DbError};
+
+/// A scan job taken to run.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ScanJobRow {
+    /// The job's id.
+    pub id: i64,
+    /// The repository.
+    pub repository: String,
+    /// The manifest's row id.
+    pub manifest_id: i64,
+    /// The manifest's digest.
+    pub digest: String,
+}
+
+/// A manifest's latest scan.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ScanRow {
+    /// The manifest's row id.
+    pub manifest_id: i64,
+    /// `image` or `index`.
+    pub kind: String,
+    /// `IN_PROGRESS`, `COMPLETE`, `FAILED` or `UNSUPPORTED_IMAGE`.
+    pub status: String,
+    /// Why it failed or is unsupported; what it found otherwise.
+    pub description: Option<String>,
+    /// When it was asked for (ms).
+    pub requested_at: i64,
+    /// When it ended (ms).
+    pub completed_at: Option<i64>,
+    /// The zstd-compressed JSON inventory.
+    pub inventory: Option<Vec<u8>>,
+    /// The JSON array of findings.
+    pub findings: Option<String>,
+    /// When the database the findings come from last changed (ms).
+    pub source_updated_at: Option<i64>,
+    /// The SBOM referrer's digest.
+    pub sbom_digest: Option<String>,
+}
+
+/// How a scan ended.
+#[derive(Debug, Clone)]
+pub struct ScanOutcome<'a> {
+    /// `COMPLETE`, `FAILED` or `UNSUPPORTED_IMAGE`.
+    pub status: &'a str,
+    /// Why, or what it found.
+    pub description: &'a str,
+    /// The compressed inventory, for a complete scan.
+    pub inventory: Option<&'a [u8]>,
+    /// The findings as JSON, for a complete scan.
+    pub findings: Option<&'a str>,
+    /// The database version matched against.
+    pub source_updated_at: Option<i64>,
+    /// The SBOM referrer stored.
+    pub sbom_digest: Option<&'a str>,
+}
+
+/// A finding that appeared or disappeared.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct FindingEventRow {
+    /// `appeared` or `disappeared`.
+    pub event: String,
+    /// The finding's name (a CVE id, or the record's id).
+    pub name: String,
+    /// The package.
+    pub package_name: String,
+    /// Its version.
+    pub package_version: String,
+    /// When (ms).
+    pub at: i64,
+}
+
+const SCAN: &str = "SELECT manifest_id, kind, status, description, requested_at, completed_at,
+        inventory, findings, source_updated_at, sbom_digest FROM scans";
+
+impl Db {
+    /// Queues a scan of a manifest (replacing a pending one) and marks its
+    /// result `IN_PROGRESS`; returns the job's id.
+    pub async fn queue_scan(
+        &self,
+        repository_id: i64,
+        manifest_id: i64,
+        kind: &str,
+    ) -> Result<i64, DbError> {
+        let now = now_millis();
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "DELETE FROM jobs WHERE kind = 'scan' AND manifest_id = ? AND status = 'pending'",
+        )
+        .bind(manifest_id)
+        .execute(&mut *tx)
+        .await?;
+        let id = sqlx::query_scalar(
+            "INSERT INTO jobs (kind, repository_id, manifest_id, status, run_after, created_at)
+             VALUES ('scan', ?, ?, 'pending', ?, ?) RETURNING id",
+        )
+        .bind(repository_id)
+        .bind(manifest_id)
+        .bind(now)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO scans (manifest_id, kind, status, requested_at) VALUES (?, ?, 'IN_PROGRESS', ?)
+             ON CONFLICT (manifest_id) DO UPDATE SET kind = excluded.kind, status = 'IN_PROGRESS',
+                 description = NULL, requested_at = excluded.requested_at, completed_at = NULL",
+        )
+        .bind(manifest_id)
+        .bind(kind)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Takes the oldest due scan job: it becomes `running`.
+    pub async fn claim_scan_job(&self) -> Result<Option<ScanJobRow>, DbError> {
+        let now = now_millis();
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "UPDATE jobs SET status = 'running', started_at = ?1
+             WHERE id = (SELECT id FROM jobs WHERE kind = 'scan' AND status = 'pending'
+                         AND run_after <= ?1 ORDER BY id LIMIT 1)
+             RETURNING id",
+        )
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        let row: Option<ScanJobRow> = sqlx::query_as(
+            "SELECT j.id, r.name AS repository, m.id AS manifest_id, m.digest
+             FROM jobs j JOIN repositories r ON r.id = j.repository_id
+                  JOIN manifests m ON m.id = j.manifest_id WHERE j.id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if row.is_none() {
+            sqlx::query(
+                "UPDATE jobs SET status = 'failed', finished_at = ?, summary = 'the image was deleted before it was scanned' WHERE id = ?",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Records how a manifest's scan ended (one short write).
+    pub async fn finish_scan(
+        &self,
+        manifest_id: i64,
+        outcome: &ScanOutcome<'_>,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "UPDATE scans SET status = ?, description = ?, completed_at = ?,
+                 inventory = coalesce(?, inventory), findings = coalesce(?, findings),
+                 source_updated_at = coalesce(?, source_updated_at),
+                 sbom_digest = coalesce(?, sbom_digest)
+             WHERE manifest_id = ?",
+        )
+        .bind(outcome.status)
+        .bind(outcome.description)
+        .bind(now_millis())
+        .bind(outcome.inventory)
+        .bind(outcome.findings)
+        .bind(outcome.source_updated_at)
+        .bind(outcome.sbom_digest)
+        .bind(manifest_id)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// A manifest's latest scan.
+    pub async fn scan(&self, manifest_id: i64) -> Result<Option<ScanRow>, DbError> {
+        sqlx::query_as(&format!("{SCAN} WHERE manifest_id = ?"))
+            .bind(manifest_id)
+            .fetch_optional(&self.reader)
+            .await
+    }
+
+    /// The row ids and digests of an index's children in its repository.
+    pub async fn child_manifests(
+        &self,
+        repository_id: i64,
+        manifest_id: i64,
+    ) -> Result<Vec<(i64, String)>, DbError> {
+        sqlx::query_as(
+            "SELECT m.id, m.digest FROM manifest_refs r
+             JOIN manifests m ON m.repository_id = ? AND m.digest = r.digest
+             WHERE r.manifest_id = ? AND r.kind = 'manifest' ORDER BY m.id",
+        )
+        .bind(repository_id)
+        .bind(manifest_id)
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// Complete image scans matched against a database older than
+    /// `updated_at` (or none), with their repository: what continuous
+    /// scanning matches again.
+    pub async fn scans_matched_before(
+        &self,
+        updated_at: i64,
+    ) -> Result<Vec<(i64, String)>, DbError> {
+        sqlx::query_as(
+            "SELECT s.manifest_id, r.name FROM scans s
+             JOIN manifests m ON m.id = s.manifest_id JOIN repositories r ON r.id = m.repository_id
+             WHERE s.status = 'COMPLETE' AND s.kind = 'image' AND s.inventory IS NOT NULL
+               AND (s.source_updated_at IS NULL OR s.source_updated_at < ?)
+             ORDER BY s.manifest_id",
+        )
+        .bind(updated_at)
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// Stores the findings of matching a stored inventory again, with the
+    /// findings that appeared or disappeared, in one transaction.
+    pub async fn rematched(
+        &self,
+        manifest_id: i64,
+        findings: &str,
+        source_updated_at: Option<i64>,
+        events: &[(&str, &str, &str, &str)],
+    ) -> Result<(), DbError> {
+        let now = now_millis();
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("UPDATE scans SET findings = ?, source_updated_at = ?, completed_at = ? WHERE manifest_id = ?")
+            .bind(findings)
+            .bind(source_updated_at)
+            .bind(now)
+            .bind(manifest_id)
+            .execute(&mut *tx)
+            .await?;
+        for (event, name, package, version) in events {
+            sqlx::query(
+                "INSERT INTO scan_finding_events (manifest_id, event, name, package_name, package_version, at)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(manifest_id)
+            .bind(event)
+            .bind(name)
+            .bind(package)
+            .bind(version)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The findings that appeared or disappeared for a manifest, oldest first.
+    pub async fn finding_events(&self, manifest_id: i64) -> Result<Vec<FindingEventRow>, DbError> {
+        sqlx::query_as(
+            "SELECT event, name, package_name, package_version, at FROM scan_finding_events
+             WHERE manifest_id = ? ORDER BY id",
+        )
+        .bind(manifest_id)
+        .fetch_all(&self.reader)
+        .await
+    }
+}

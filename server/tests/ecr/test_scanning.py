@@ -1,0 +1,347 @@
+"""Image scanning through the ECR API, with the real AWS CLI and boto3:
+StartImageScan, DescribeImageScanFindings (waiter, paginator), the scan
+members of DescribeImages, scan on push (the repository's setting and the
+registry's rules), `berth scan`, the SBOM referrer, restarts, and continuous
+scanning.
+
+Images are made of real package data: a layer holding this machine's own
+os-release files and dpkg database (`machine_os_files`). Advisories are the
+OSV records under data/osv-glibc (see data/README.md), loaded with
+`berth vulndb import DIR`.
+
+Which tests need the other parts of issue 17 (layer reading, the
+vulnerability database, matching) is said on each: without them a scan of
+real packages ends UNSUPPORTED_IMAGE and `berth vulndb` does not exist.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import (
+    OCI_INDEX,
+    OCI_LAYER,
+    TIMEOUT,
+    Registry,
+    Server,
+    expect_error,
+    machine_os_files,
+    make_ecr,
+    unique_name,
+)
+
+SBOM_TYPE = "application/vnd.cyclonedx+json"
+OSV_DIR = Path(__file__).parent / "data" / "osv-glibc"
+FINAL = {"COMPLETE", "FAILED", "UNSUPPORTED_IMAGE"}
+
+
+def scan_result(ecr, name: str, image_id: dict, timeout: float = 60) -> dict:
+    """DescribeImageScanFindings once the scan has ended."""
+    deadline = time.monotonic() + timeout
+    while True:
+        out = ecr.describe_image_scan_findings(repositoryName=name, imageId=image_id)
+        if out["imageScanStatus"]["status"] in FINAL:
+            return out
+        assert time.monotonic() < deadline, f"the scan of {name} {image_id} did not end: {out}"
+        time.sleep(0.2)
+
+
+def plain_files() -> dict:
+    """Files of no operating system and no package database."""
+    return {"app/hello.txt": b"hello\n", "app/data/readme": os.urandom(64).hex().encode()}
+
+
+def referrers(registry: Registry, name: str, digest: str) -> list:
+    r = registry.http.get(registry.url(f"/v2/{name}/referrers/{digest}"), timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    return r.json()["manifests"]
+
+
+# --------------------------------------------------------------------------
+# errors
+
+
+def test_an_image_never_scanned_has_no_scan(ecr, repo, registry):
+    image = registry.push_image(repo, "v1")
+    error = expect_error("ScanNotFoundException", ecr.describe_image_scan_findings,
+                         repositoryName=repo, imageId={"imageTag": "v1"})
+    assert repo in error.response["Error"]["Message"]
+    detail = ecr.describe_images(repositoryName=repo)["imageDetails"][0]
+    assert detail["imageDigest"] == image.digest
+    assert "imageScanStatus" not in detail and "imageScanFindingsSummary" not in detail
+
+
+def test_missing_images_and_repositories_are_named(ecr, repo):
+    for call in (ecr.start_image_scan, ecr.describe_image_scan_findings):
+        expect_error("ImageNotFoundException", call, repositoryName=repo, imageId={"imageTag": "absent"})
+        expect_error("RepositoryNotFoundException", call, repositoryName=unique_name("absent"),
+                     imageId={"imageTag": "v1"})
+    expect_error("InvalidParameterException", ecr.describe_image_scan_findings, repositoryName=repo,
+                 imageId={"imageTag": "v1"}, maxResults=1001)
+
+
+def test_an_artifact_that_is_not_an_image_is_unsupported_and_never_scanned_on_push(ecr, new_repo, registry):
+    name = new_repo(imageScanningConfiguration={"scanOnPush": True})
+    image = registry.push_files_image(name, "v1", plain_files())
+    signature = registry.push_referrer(name, image, "application/vnd.example.signature.v1+json")
+    error = expect_error("UnsupportedImageTypeException", ecr.start_image_scan,
+                         repositoryName=name, imageId={"imageDigest": signature.digest})
+    assert "not a container image" in error.response["Error"]["Message"]
+    expect_error("ScanNotFoundException", ecr.describe_image_scan_findings,
+                 repositoryName=name, imageId={"imageDigest": signature.digest})
+
+
+# --------------------------------------------------------------------------
+# scans that end without findings
+
+
+def test_an_image_of_no_known_os_or_package_is_unsupported_image(ecr, aws, repo, registry):
+    image = registry.push_files_image(repo, "v1", plain_files())
+    started = ecr.start_image_scan(repositoryName=repo, imageId={"imageTag": "v1"})
+    assert started["imageId"] == {"imageDigest": image.digest, "imageTag": "v1"}
+    assert started["imageScanStatus"]["status"] == "IN_PROGRESS"
+    out = scan_result(ecr, repo, {"imageTag": "v1"})
+    assert out["imageScanStatus"]["status"] == "UNSUPPORTED_IMAGE", out
+    assert out["imageScanStatus"]["description"], "UNSUPPORTED_IMAGE says why"
+    assert "imageScanFindings" not in out
+    detail = aws("ecr", "describe-images", "--repository-name", repo)["imageDetails"][0]
+    assert detail["imageScanStatus"]["status"] == "UNSUPPORTED_IMAGE"
+    assert "imageScanFindingsSummary" not in detail
+    # Nothing was found, so nothing is published.
+    assert referrers(registry, repo, image.digest) == []
+
+
+def test_scan_on_push_follows_the_repository_setting(ecr, new_repo, registry):
+    on = new_repo("on", imageScanningConfiguration={"scanOnPush": True})
+    off = new_repo("off")
+    registry.push_files_image(on, "v1", plain_files())
+    registry.push_files_image(off, "v1", plain_files())
+    assert scan_result(ecr, on, {"imageTag": "v1"})["imageScanStatus"]["status"] in FINAL
+    expect_error("ScanNotFoundException", ecr.describe_image_scan_findings,
+                 repositoryName=off, imageId={"imageTag": "v1"})
+
+
+def test_scan_on_push_follows_the_registry_rules(ecr, registry):
+    scanned = f"scanrule/{unique_name('app')}"
+    plain = unique_name("norule")
+    for name in (scanned, plain):
+        ecr.create_repository(repositoryName=name)
+    try:
+        ecr.put_registry_scanning_configuration(scanType="BASIC", rules=[
+            {"scanFrequency": "SCAN_ON_PUSH", "repositoryFilters": [{"filter": "scanrule/*", "filterType": "WILDCARD"}]},
+        ])
+        registry.push_files_image(scanned, "v1", plain_files())
+        registry.push_files_image(plain, "v1", plain_files())
+        assert scan_result(ecr, scanned, {"imageTag": "v1"})["imageScanStatus"]["status"] in FINAL
+        expect_error("ScanNotFoundException", ecr.describe_image_scan_findings,
+                     repositoryName=plain, imageId={"imageTag": "v1"})
+    finally:
+        ecr.put_registry_scanning_configuration(scanType="BASIC", rules=[])
+        for name in (scanned, plain):
+            ecr.delete_repository(repositoryName=name, force=True)
+
+
+def test_an_index_is_scanned_per_platform(ecr, repo, registry):
+    children = [registry.push_files_image(repo, None, plain_files()) for _ in range(2)]
+    index = registry.push_index(repo, "multi", children)
+    ecr.start_image_scan(repositoryName=repo, imageId={"imageTag": "multi"})
+    out = scan_result(ecr, repo, {"imageTag": "multi"})
+    assert out["imageScanStatus"]["status"] == "UNSUPPORTED_IMAGE", out
+    assert "2 platform image" in out["imageScanStatus"]["description"]
+    for child in children:
+        each = scan_result(ecr, repo, {"imageDigest": child.digest})
+        assert each["imageScanStatus"]["status"] == "UNSUPPORTED_IMAGE"
+    assert index.media_type == OCI_INDEX
+
+
+def test_berth_scan_runs_a_scan_and_berth_jobs_lists_it(ecr, server, repo, registry):
+    image = registry.push_files_image(repo, "v1", plain_files())
+    out = json.loads(server.admin("scan", f"{repo}:v1", "--json").stdout)
+    assert out["repositoryName"] == repo
+    assert out["imageDigest"] == image.digest
+    assert out["imageScanStatus"]["status"] == "UNSUPPORTED_IMAGE"
+    text = server.admin("scan", f"{repo}@{image.digest}").stdout
+    assert f"{repo}@{image.digest}: UNSUPPORTED_IMAGE" in text
+    # The API sees what the command did.
+    assert scan_result(ecr, repo, {"imageTag": "v1"})["imageScanStatus"]["status"] == "UNSUPPORTED_IMAGE"
+    jobs = json.loads(server.admin("jobs", "--kind", "scan", "--limit", "200", "--json").stdout)
+    mine = [j for j in jobs if j["repositoryName"] == repo]
+    assert mine and all(j["kind"] == "scan" and j["imageDigest"] == image.digest for j in mine), jobs
+    assert all(j["status"] == "succeeded" and j["summary"].startswith("UNSUPPORTED_IMAGE") for j in mine), mine
+    bad = server.admin("scan", f"{repo}:absent", check=False)
+    assert bad.returncode != 0 and "absent" in bad.stderr
+
+
+def test_a_restart_resumes_an_interrupted_scan(tmp_path):
+    """The process stops while a scan runs: the next one reports the job
+    interrupted and runs the scan again."""
+    server = Server(tmp_path)
+    try:
+        key = server.create_access_key()
+        ecr = make_ecr(server, key["accessKeyId"], key["secretAccessKey"])
+        registry = Registry(server)
+        name = unique_name("restart")
+        ecr.create_repository(repositoryName=name)
+        registry.push_files_image(name, "v1", plain_files())
+        ecr.start_image_scan(repositoryName=name, imageId={"imageTag": "v1"})
+        scan_result(ecr, name, {"imageTag": "v1"})
+    finally:
+        server.stop()
+    # What a stop in the middle of the scan leaves behind.
+    with sqlite3.connect(tmp_path / "data" / "berth.db") as db:
+        db.execute("UPDATE scans SET status = 'IN_PROGRESS', description = NULL, completed_at = NULL")
+        db.execute("UPDATE jobs SET status = 'running', finished_at = NULL, summary = NULL WHERE kind = 'scan'")
+    server = Server(tmp_path)
+    try:
+        key = server.create_access_key()
+        ecr = make_ecr(server, key["accessKeyId"], key["secretAccessKey"])
+        out = scan_result(ecr, name, {"imageTag": "v1"})
+        assert out["imageScanStatus"]["status"] == "UNSUPPORTED_IMAGE", out
+        jobs = json.loads(server.admin("jobs", "--kind", "scan", "--json").stdout)
+        assert [j["status"] for j in jobs] == ["succeeded", "interrupted"], jobs
+    finally:
+        server.stop()
+
+
+# --------------------------------------------------------------------------
+# real packages (these need layer reading, and the findings the vulnerability
+# database: issue 17's other parts)
+
+
+@pytest.fixture(scope="module")
+def debian_image(registry, ecr):
+    """An image of this machine's os-release and dpkg database, scanned."""
+    name = unique_name("debian")
+    ecr.create_repository(repositoryName=name)
+    image = registry.push_files_image(name, "v1", machine_os_files())
+    yield name, image
+    ecr.delete_repository(repositoryName=name, force=True)
+
+
+def test_a_real_debian_image_completes_with_an_sbom_referrer(ecr, aws, registry, debian_image):
+    name, image = debian_image
+    started = aws("ecr", "start-image-scan", "--repository-name", name, "--image-id", "imageTag=v1")
+    assert started["imageScanStatus"]["status"] == "IN_PROGRESS"
+    out = scan_result(ecr, name, {"imageTag": "v1"})
+    assert out["imageScanStatus"] == {"status": "COMPLETE", "description": "The scan was completed successfully."}
+    # The CLI's waiter sees it complete (it polls every 5 s, so it is asked
+    # once the scan is known to have ended).
+    aws.text("ecr", "wait", "image-scan-complete", "--repository-name", name, "--image-id", "imageTag=v1")
+    assert out["imageScanFindings"]["imageScanCompletedAt"]
+    detail = ecr.describe_images(repositoryName=name, imageIds=[{"imageTag": "v1"}])["imageDetails"][0]
+    assert detail["imageScanStatus"]["status"] == "COMPLETE"
+    assert "findingSeverityCounts" in detail["imageScanFindingsSummary"]
+
+    sboms = [m for m in referrers(registry, name, image.digest) if m.get("artifactType") == SBOM_TYPE]
+    assert len(sboms) == 1, sboms
+    listed = ecr.list_image_referrers(repositoryName=name, subjectId={"imageDigest": image.digest})["referrers"]
+    assert [r["digest"] for r in listed if r.get("artifactType") == SBOM_TYPE] == [sboms[0]["digest"]]
+    manifest = registry.get_manifest(name, sboms[0]["digest"]).json()
+    assert manifest["config"]["mediaType"] == "application/vnd.oci.empty.v1+json"
+    assert manifest["subject"]["digest"] == image.digest
+    assert [layer["mediaType"] for layer in manifest["layers"]] == [SBOM_TYPE]
+    sbom = registry.get_blob(name, manifest["layers"][0]["digest"]).json()
+    assert sbom["bomFormat"] == "CycloneDX" and sbom["specVersion"] == "1.6"
+    assert sbom["metadata"]["component"]["version"] == image.digest
+    purls = {c["purl"] for c in sbom["components"]}
+    libc = os.popen("dpkg-query -W -f '${Version}' libc6").read()
+    assert any(p.startswith("pkg:deb/debian/libc6@") and "distro=debian-12" in p for p in purls), sorted(purls)[:5]
+    assert libc
+    props = {p["name"]: p["value"] for p in sbom["components"][0]["properties"]}
+    assert props["berth:path"] == "var/lib/dpkg/status"
+    assert props["berth:layer"] == image.layers[0]["digest"]
+    # The SBOM is untagged and does not show as a tagged image.
+    assert ecr.list_images(repositoryName=name, filter={"tagStatus": "TAGGED"})["imageIds"] == [
+        {"imageDigest": image.digest, "imageTag": "v1"}
+    ]
+
+    # A rescan replaces the SBOM.
+    ecr.start_image_scan(repositoryName=name, imageId={"imageTag": "v1"})
+    scan_result(ecr, name, {"imageTag": "v1"})
+    again = [m for m in referrers(registry, name, image.digest) if m.get("artifactType") == SBOM_TYPE]
+    assert len(again) == 1, again
+
+
+def test_the_sbom_goes_with_its_subject(ecr, new_repo, registry):
+    name = new_repo(imageScanningConfiguration={"scanOnPush": True})
+    image = registry.push_files_image(name, "v1", machine_os_files())
+    assert scan_result(ecr, name, {"imageTag": "v1"})["imageScanStatus"]["status"] == "COMPLETE"
+    sbom = [m for m in referrers(registry, name, image.digest) if m.get("artifactType") == SBOM_TYPE]
+    assert len(sbom) == 1
+    ecr.batch_delete_image(repositoryName=name, imageIds=[{"imageDigest": image.digest}])
+    assert registry.get_manifest(name, sbom[0]["digest"]).status_code == 404
+    assert ecr.list_images(repositoryName=name)["imageIds"] == []
+
+
+def test_a_corrupt_layer_fails_the_scan(ecr, aws, repo, registry):
+    registry.push_files_image(repo, "v1", {}, layer=b"\x1f\x8b\x08\x00" + os.urandom(4096))
+    ecr.start_image_scan(repositoryName=repo, imageId={"imageTag": "v1"})
+    out = scan_result(ecr, repo, {"imageTag": "v1"})
+    assert out["imageScanStatus"]["status"] == "FAILED", out
+    assert out["imageScanStatus"]["description"]
+    error = aws.fail("ecr", "wait", "image-scan-complete", "--repository-name", repo, "--image-id", "imageTag=v1")
+    assert "failure state" in error, error
+
+
+def test_findings_page_through_the_paginator(server, ecr, debian_image):
+    name, _ = debian_image
+    server.admin("vulndb", "import", str(OSV_DIR))
+    ecr.start_image_scan(repositoryName=name, imageId={"imageTag": "v1"})
+    out = scan_result(ecr, name, {"imageTag": "v1"})
+    assert out["imageScanStatus"]["status"] == "COMPLETE"
+    glibc = os.popen("dpkg-query -W -f '${Package} ${Source}\\n'").read().splitlines()
+    glibc_packages = {line.split()[0] for line in glibc if line.split()[1:2] == ["glibc"]}
+    pages = list(ecr.get_paginator("describe_image_scan_findings").paginate(
+        repositoryName=name, imageId={"imageTag": "v1"}, PaginationConfig={"PageSize": 5}))
+    assert len(pages) > 1
+    findings = [f for page in pages for f in page["imageScanFindings"]["findings"]]
+    names = {f["name"] for f in findings}
+    # The four unfixed records match; DSA-5514-1 was fixed below the installed glibc.
+    assert names == {"CVE-2019-1010022", "CVE-2019-1010023", "CVE-2019-1010024", "CVE-2019-1010025"}, names
+    assert len(findings) == 4 * len(glibc_packages)
+    for f in findings:
+        attributes = {a["key"]: a["value"] for a in f["attributes"]}
+        assert attributes["package_name"] in glibc_packages
+        assert attributes["package_version"]
+        assert f["severity"] in {"INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL", "UNDEFINED"}
+        assert f["uri"].startswith("https://security-tracker.debian.org/tracker/CVE-2019-10100")
+    counts = pages[0]["imageScanFindings"]["findingSeverityCounts"]
+    assert sum(counts.values()) == len(findings)
+    assert pages[0]["imageScanFindings"]["vulnerabilitySourceUpdatedAt"]
+
+
+def test_continuous_scanning_records_findings_that_appear(tmp_path):
+    server = Server(tmp_path)
+    try:
+        key = server.create_access_key()
+        ecr = make_ecr(server, key["accessKeyId"], key["secretAccessKey"])
+        registry = Registry(server)
+        name = f"prod/{unique_name('cont')}"
+        ecr.create_repository(repositoryName=name)
+        ecr.put_registry_scanning_configuration(scanType="ENHANCED", rules=[
+            {"scanFrequency": "CONTINUOUS_SCAN", "repositoryFilters": [{"filter": "prod/*", "filterType": "WILDCARD"}]},
+        ])
+        registry.push_files_image(name, "v1", machine_os_files())
+        first = scan_result(ecr, name, {"imageTag": "v1"})
+        assert first["imageScanStatus"]["status"] == "COMPLETE"
+        assert first["imageScanFindings"]["findings"] == []
+        server.admin("vulndb", "import", str(OSV_DIR))
+        deadline = time.monotonic() + 60
+        while True:
+            out = ecr.describe_image_scan_findings(repositoryName=name, imageId={"imageTag": "v1"})
+            if out["imageScanFindings"]["findings"]:
+                break
+            assert time.monotonic() < deadline, "the stored inventory was not matched again"
+            time.sleep(0.5)
+        history = json.loads(server.admin("scan-history", f"{name}:v1", "--json").stdout)
+        appeared = {e["name"] for e in history if e["event"] == "appeared"}
+        assert "CVE-2019-1010022" in appeared, history
+        assert all(e["at"] for e in history)
+    finally:
+        server.stop()
