@@ -44,6 +44,10 @@ pub struct Server {
     child: Child,
     /// The program and arguments that start it again on the same port and data.
     again: (PathBuf, Vec<String>),
+    /// Berth's data directory (`--data-dir`), for its CLI commands.
+    pub data_dir: PathBuf,
+    /// The binary it runs.
+    pub binary: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -85,6 +89,8 @@ impl Server {
             host,
             child,
             again: (binary.to_owned(), again),
+            data_dir: dir.path().join("data"),
+            binary: binary.to_owned(),
             _dir: dir,
         }
     }
@@ -132,6 +138,8 @@ impl Server {
                 binary.to_owned(),
                 vec!["serve".to_string(), config_path.display().to_string()],
             ),
+            data_dir: dir.path().join("data"),
+            binary: binary.to_owned(),
             _dir: dir,
         }
     }
