@@ -211,6 +211,11 @@ pub fn rss_of(pid: u32) -> u64 {
     proc_status_kib(pid, "VmRSS:") * 1024
 }
 
+/// A process's peak resident memory so far, in bytes (`VmHWM`; 0 once it is gone).
+pub fn hwm_of(pid: u32) -> u64 {
+    proc_status_kib(pid, "VmHWM:") * 1024
+}
+
 fn proc_status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
