@@ -9,6 +9,7 @@
 
 mod client;
 mod machine;
+mod scanning;
 mod servers;
 mod workloads;
 

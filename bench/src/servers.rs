@@ -44,6 +44,10 @@ pub struct Server {
     child: Child,
     /// The program and arguments that start it again on the same port and data.
     again: (PathBuf, Vec<String>),
+    /// Berth's data directory (`--data-dir`), for its CLI commands.
+    pub data_dir: PathBuf,
+    /// The binary it runs.
+    pub binary: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -85,6 +89,8 @@ impl Server {
             host,
             child,
             again: (binary.to_owned(), again),
+            data_dir: dir.path().join("data"),
+            binary: binary.to_owned(),
             _dir: dir,
         }
     }
@@ -132,6 +138,8 @@ impl Server {
                 binary.to_owned(),
                 vec!["serve".to_string(), config_path.display().to_string()],
             ),
+            data_dir: dir.path().join("data"),
+            binary: binary.to_owned(),
             _dir: dir,
         }
     }
@@ -201,6 +209,11 @@ fn spawn(binary: &Path, args: &[&str], last: Option<&Path>, stdout: Stdio) -> Ch
 /// A process's resident memory now, in bytes (`VmRSS`; 0 once it is gone).
 pub fn rss_of(pid: u32) -> u64 {
     proc_status_kib(pid, "VmRSS:") * 1024
+}
+
+/// A process's peak resident memory so far, in bytes (`VmHWM`; 0 once it is gone).
+pub fn hwm_of(pid: u32) -> u64 {
+    proc_status_kib(pid, "VmHWM:") * 1024
 }
 
 fn proc_status_kib(pid: u32, field: &str) -> u64 {

@@ -38,6 +38,14 @@ pub struct Sizes {
     pub docker_layer_size: usize,
     /// Distinct images in the registry when it starts.
     pub startup_images: usize,
+    /// Compressed bytes of the image layer the inventory workload scans.
+    pub scan_layer: usize,
+    /// Packages in that layer's dpkg database (and the matching workload's).
+    pub scan_packages: usize,
+    /// OSV records the matching workload imports.
+    pub scan_advisories: usize,
+    /// Compressed bytes of the layer the scanning memory workload scans.
+    pub scan_memory_layer: usize,
 }
 
 impl Sizes {
@@ -55,6 +63,10 @@ impl Sizes {
             docker_layers: 10,
             docker_layer_size: 10 * MIB,
             startup_images: 100_000,
+            scan_layer: 1024 * MIB,
+            scan_packages: 2_000,
+            scan_advisories: 500_000,
+            scan_memory_layer: 2048 * MIB,
         }
     }
 
@@ -72,6 +84,10 @@ impl Sizes {
             docker_layers: 2,
             docker_layer_size: 64 * 1024,
             startup_images: 200,
+            scan_layer: 2 * MIB,
+            scan_packages: 50,
+            scan_advisories: 500,
+            scan_memory_layer: 4 * MIB,
         }
     }
 }
@@ -101,11 +117,17 @@ pub enum Workload {
     Catalog,
     /// Start-up to serving with many images.
     Startup,
+    /// `berth scan` of a big image with an empty vulnerability database.
+    ScanInventory,
+    /// What matching adds to `berth scan` with many advisories.
+    ScanMatch,
+    /// Peak memory of `berth scan` of a big layer, above an idle server.
+    ScanMemory,
 }
 
 impl Workload {
     /// Every workload, in the order they run.
-    pub const ALL: [Workload; 11] = [
+    pub const ALL: [Workload; 14] = [
         Workload::PushMonolithic,
         Workload::PushChunked,
         Workload::PullWhole,
@@ -117,6 +139,9 @@ impl Workload {
         Workload::TagsList,
         Workload::Catalog,
         Workload::Startup,
+        Workload::ScanInventory,
+        Workload::ScanMatch,
+        Workload::ScanMemory,
     ];
 
     /// Its short, stable id (JSON, `--only`).
@@ -133,6 +158,9 @@ impl Workload {
             Workload::TagsList => "tags-list-page",
             Workload::Catalog => "catalog-page",
             Workload::Startup => "startup",
+            Workload::ScanInventory => "scan-inventory",
+            Workload::ScanMatch => "scan-match",
+            Workload::ScanMemory => "scan-memory-rss",
         }
     }
 
@@ -175,6 +203,18 @@ impl Workload {
             Workload::TagsList => format!("tags list page (n=100) of {} tags", sizes.listing),
             Workload::Catalog => format!("_catalog page (n=100) of {} repos", sizes.listing),
             Workload::Startup => format!("start-up to serving, {} images", sizes.startup_images),
+            Workload::ScanInventory => format!(
+                "scan inventory, {} gzip layer, empty vulndb",
+                size(sizes.scan_layer)
+            ),
+            Workload::ScanMatch => format!(
+                "scan matching, {} packages × {} advisories",
+                sizes.scan_packages, sizes.scan_advisories
+            ),
+            Workload::ScanMemory => format!(
+                "scan peak RSS above idle, {} layer",
+                size(sizes.scan_memory_layer)
+            ),
         }
     }
 
@@ -187,8 +227,11 @@ impl Workload {
             | Workload::PullRanged => "MiB/s",
             Workload::ManifestGet | Workload::BlobHead => "req/s",
             Workload::Docker => "s",
-            Workload::ConcurrentUploads => "MiB",
-            Workload::TagsList | Workload::Catalog | Workload::Startup => "ms",
+            Workload::ConcurrentUploads | Workload::ScanMemory => "MiB",
+            Workload::TagsList | Workload::Catalog | Workload::Startup | Workload::ScanMatch => {
+                "ms"
+            }
+            Workload::ScanInventory => "MiB/s",
         }
     }
 
@@ -205,8 +248,18 @@ impl Workload {
     /// absolute (≤ 300 ms), and Distribution, which keeps no database and so
     /// has nothing to load, takes over 20 minutes here to be given 100,000
     /// images through its API (it slows to about 60 manifest PUTs a second).
+    ///
+    /// The scanning workloads run on Berth alone too: Distribution does not
+    /// scan, and their targets are absolute (issue 17).
     pub fn runs_on(self, kind: Kind) -> bool {
-        self != Workload::Startup || kind == Kind::Berth
+        kind == Kind::Berth
+            || !matches!(
+                self,
+                Workload::Startup
+                    | Workload::ScanInventory
+                    | Workload::ScanMatch
+                    | Workload::ScanMemory
+            )
     }
 
     /// Whether a bigger number is better.
@@ -221,6 +274,21 @@ impl Workload {
 pub struct Fixtures {
     pull_blob: Option<String>,
     image: Option<(String, String)>,
+    scan: ScanFixtures,
+}
+
+/// What the scanning workloads keep between rounds.
+#[derive(Default)]
+struct ScanFixtures {
+    /// The pushed layer: digest and size.
+    layer: Option<(String, usize)>,
+    /// The server's resident memory when idle, just started.
+    idle_rss: Option<u64>,
+    /// Seconds of a scan of the matching image before any advisory was loaded.
+    before: Option<f64>,
+    /// Whether the server is stopped (`berth scan` runs with none, so that it
+    /// is the process that scans).
+    stopped: bool,
 }
 
 /// Runs one workload once on one registry and returns its number.
@@ -342,6 +410,50 @@ pub async fn run(
             }
             median_ms(client.pages("/v2/_catalog?n=100").await)
         }
+        Workload::ScanInventory => {
+            let layer = scan_layer(&client, server, fixtures, sizes.scan_layer, sizes).await;
+            let image = scan_image(&client, server, fixtures, &layer, round).await;
+            let run = crate::scanning::scan(&server.binary, &server.data_dir, &image);
+            mib(layer.1, run.elapsed)
+        }
+        Workload::ScanMatch => {
+            // A small layer: the dpkg database alone, so the scan is mostly
+            // the matching once advisories are loaded.
+            let layer = scan_layer(&client, server, fixtures, 0, sizes).await;
+            if fixtures.scan.before.is_none() {
+                let image = scan_image(&client, server, fixtures, &layer, 1000).await;
+                let before = crate::scanning::scan(&server.binary, &server.data_dir, &image);
+                fixtures.scan.before = Some(before.elapsed.as_secs_f64());
+                let dir = tempfile::tempdir().expect("temp dir");
+                let zip = dir.path().join("osv-all.zip");
+                let started = Instant::now();
+                crate::scanning::osv_zip(&zip, sizes.scan_advisories, sizes.scan_packages);
+                eprintln!(
+                    "  wrote {} OSV records in {:.1} s",
+                    sizes.scan_advisories,
+                    started.elapsed().as_secs_f64()
+                );
+                let took = crate::scanning::import(&server.binary, &server.data_dir, &zip);
+                eprintln!("  berth vulndb import: {:.1} s", took.as_secs_f64());
+            }
+            let image = scan_image(&client, server, fixtures, &layer, round).await;
+            let after = crate::scanning::scan(&server.binary, &server.data_dir, &image);
+            let findings = after.output["findings"].as_u64().unwrap_or(0);
+            assert!(
+                findings > 0,
+                "the advisories matched nothing: {}",
+                after.output
+            );
+            let before = fixtures.scan.before.expect("just set");
+            (after.elapsed.as_secs_f64() - before).max(0.0) * 1000.0
+        }
+        Workload::ScanMemory => {
+            let idle = *fixtures.scan.idle_rss.get_or_insert_with(|| server.rss());
+            let layer = scan_layer(&client, server, fixtures, sizes.scan_memory_layer, sizes).await;
+            let image = scan_image(&client, server, fixtures, &layer, round).await;
+            let run = crate::scanning::scan(&server.binary, &server.data_dir, &image);
+            run.max_rss.saturating_sub(idle) as f64 / MIB as f64
+        }
         Workload::Startup => {
             if round == 0 {
                 seed_images(&client, sizes).await;
@@ -352,6 +464,65 @@ pub async fn run(
             client.first_answer("/v2/bench/img-0/manifests/i0").await;
             started.elapsed().as_secs_f64() * 1000.0
         }
+    }
+}
+
+/// The scanning workloads' layer (`compressed` bytes of gzip, with the dpkg
+/// database of `sizes.scan_packages` packages), pushed once to `bench/scan`.
+async fn scan_layer(
+    client: &Client,
+    server: &mut Server,
+    fixtures: &mut Fixtures,
+    compressed: usize,
+    sizes: &Sizes,
+) -> (String, usize) {
+    if fixtures.scan.idle_rss.is_none() {
+        fixtures.scan.idle_rss = Some(server.rss());
+    }
+    if fixtures.scan.layer.is_none() {
+        let started = Instant::now();
+        let data = crate::scanning::layer(compressed, sizes.scan_packages, 17);
+        let blob = Blob::new(data);
+        eprintln!(
+            "  made a {:.1} MiB gzip layer in {:.1} s",
+            blob.data.len() as f64 / MIB as f64,
+            started.elapsed().as_secs_f64()
+        );
+        running(client, server, fixtures).await;
+        client.push_monolithic("bench/scan", &blob).await;
+        fixtures.scan.layer = Some((blob.digest.clone(), blob.data.len()));
+    }
+    fixtures.scan.layer.clone().expect("just set")
+}
+
+/// Pushes an image of `layer` (made distinct by `n`) to `bench/scan`, stops
+/// the server, and returns the image's name for `berth scan`.
+async fn scan_image(
+    client: &Client,
+    server: &mut Server,
+    fixtures: &mut Fixtures,
+    layer: &(String, usize),
+    n: u64,
+) -> String {
+    running(client, server, fixtures).await;
+    let config = Blob::new(bytes::Bytes::from(format!(
+        r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":[]}},"bench":{n}}}"#
+    )));
+    client.push_monolithic("bench/scan", &config).await;
+    let manifest = crate::scanning::manifest(&config.digest, config.data.len(), &layer.0, layer.1);
+    let tag = format!("v{n}");
+    client.put_manifest("bench/scan", &tag, manifest).await;
+    server.stop();
+    fixtures.scan.stopped = true;
+    format!("bench/scan:{tag}")
+}
+
+/// Starts the server again if a scan stopped it, and waits until it serves.
+async fn running(client: &Client, server: &mut Server, fixtures: &mut Fixtures) {
+    if fixtures.scan.stopped {
+        server.start_again();
+        client.first_answer("/v2/").await;
+        fixtures.scan.stopped = false;
     }
 }
 
