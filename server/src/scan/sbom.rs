@@ -79,8 +79,16 @@ pub fn purl(inventory: &Inventory, package: &Package) -> String {
             _ => format!("pkg:npm/{}@{version}", escape(&found.name)),
         },
         PackageKind::Go => {
+            // Module versions keep Go's `v` in purls (the build-info reader
+            // stores them without it, as OSV does); the toolchain, `stdlib`,
+            // is written as OSV writes it.
             let path: Vec<String> = found.name.split('/').map(escape).collect();
-            format!("pkg:golang/{}@{version}", path.join("/"))
+            let v = if found.name != "stdlib" && !version.starts_with('v') {
+                "v"
+            } else {
+                ""
+            };
+            format!("pkg:golang/{}@{v}{version}", path.join("/"))
         }
         PackageKind::Rust => format!("pkg:cargo/{}@{version}", escape(&found.name)),
         PackageKind::Maven => match found.name.split_once(':') {
@@ -236,6 +244,18 @@ mod tests {
                 "golang.org/x/net",
                 "v0.1.0",
                 "pkg:golang/golang.org/x/net@v0.1.0",
+            ),
+            (
+                PackageKind::Go,
+                "golang.org/x/text",
+                "0.3.7",
+                "pkg:golang/golang.org/x/text@v0.3.7",
+            ),
+            (
+                PackageKind::Go,
+                "stdlib",
+                "1.19.8",
+                "pkg:golang/stdlib@1.19.8",
             ),
             (
                 PackageKind::Rust,

@@ -152,6 +152,18 @@ impl Applied<'_> {
 }
 
 /// What applies to repository `name` whose own `scanOnPush` is
+/// Whether a scanning rule's repository filter matches `name`, as ECR's
+/// "Filter wildcards" say: a filter without `*` matches every name that
+/// contains it; with `*`, each `*` stands for zero or more characters of the
+/// whole name.
+pub fn filter_matches(filter: &str, name: &str) -> bool {
+    if filter.contains('*') {
+        super::repositories::wildcard_match(filter, name)
+    } else {
+        name.contains(filter)
+    }
+}
+
 /// `scan_on_push`, as ECR decides: with enhanced scanning, a matching
 /// `CONTINUOUS_SCAN` rule wins over a matching `SCAN_ON_PUSH` rule, and a
 /// repository no rule matches is not scanned automatically; with basic
@@ -168,7 +180,7 @@ pub fn applied<'a>(
         .filter(|r| {
             r.repository_filters
                 .iter()
-                .any(|f| super::repositories::wildcard_match(&f.filter, name))
+                .any(|f| filter_matches(&f.filter, name))
         })
         .collect();
     let has = |frequency: &str| matching.iter().any(|r| r.scan_frequency == frequency);
@@ -216,6 +228,31 @@ impl Registry {
 
 #[cfg(test)]
 mod tests {
+    /// The table of ECR's user guide ("Filters to choose which repositories
+    /// are scanned"): filters down, repository names across.
+    #[test]
+    fn filters_match_as_ecrs_table_says() {
+        let names = [
+            "prod",
+            "repo-prod",
+            "prod-repo",
+            "repo-prod-repo",
+            "prodrepo",
+        ];
+        let table = [
+            ("prod", [true, true, true, true, true]),
+            ("*prod", [true, true, false, false, false]),
+            ("prod*", [true, false, true, false, true]),
+            ("*prod*", [true, true, true, true, true]),
+            ("prod*repo", [false, false, true, false, true]),
+        ];
+        for (filter, expected) in table {
+            for (name, want) in names.iter().zip(expected) {
+                assert_eq!(filter_matches(filter, name), want, "{filter} on {name}");
+            }
+        }
+    }
+
     use super::*;
 
     fn config(scan_type: &str, rules: &[(&str, &[&str])]) -> RegistryScanningConfiguration {
