@@ -64,6 +64,22 @@ fn digest_of(algorithm: DigestAlgorithm, body: &[u8]) -> Digest {
 }
 
 impl Registry {
+    /// The repository `name` and its manifest `reference` names; the
+    /// repository's or the manifest's absence as their errors.
+    pub(super) async fn repository_manifest(
+        &self,
+        name: &str,
+        reference: &ManifestRef,
+    ) -> ServiceResult<(super::Repository, crate::db::ManifestRow)> {
+        let repo = self.repository(name).await?;
+        let row = self
+            .db
+            .manifest(repo.id, reference.as_db())
+            .await?
+            .ok_or_else(|| ServiceError::ManifestUnknown(reference.text().to_owned()))?;
+        Ok((repo, row))
+    }
+
     /// Resolves a manifest by tag or digest; `pulled` records a pull (for `GET`, not `HEAD`).
     pub async fn get_manifest(
         &self,
@@ -71,12 +87,7 @@ impl Registry {
         reference: &ManifestRef,
         pulled: bool,
     ) -> ServiceResult<StoredManifest> {
-        let repo = self.repository(name).await?;
-        let row = self
-            .db
-            .manifest(repo.id, reference.as_db())
-            .await?
-            .ok_or_else(|| ServiceError::ManifestUnknown(reference.text().to_owned()))?;
+        let (_, row) = self.repository_manifest(name, reference).await?;
         if pulled {
             self.touches.pulled(row.id);
         }

@@ -264,12 +264,7 @@ impl Registry {
         name: &str,
         reference: &ManifestRef,
     ) -> ServiceResult<String> {
-        let repo = self.repository(name).await?;
-        let row = self
-            .db
-            .manifest(repo.id, reference.as_db())
-            .await?
-            .ok_or_else(|| ServiceError::ManifestUnknown(reference.text().to_owned()))?;
+        let (repo, row) = self.repository_manifest(name, reference).await?;
         let kind = match scannable(&row.body) {
             Scannable::Index => "index",
             Scannable::Image(_) => "image",
@@ -315,12 +310,7 @@ impl Registry {
         name: &str,
         reference: &ManifestRef,
     ) -> ServiceResult<Option<(String, ScanView)>> {
-        let repo = self.repository(name).await?;
-        let row = self
-            .db
-            .manifest(repo.id, reference.as_db())
-            .await?
-            .ok_or_else(|| ServiceError::ManifestUnknown(reference.text().to_owned()))?;
+        let (repo, row) = self.repository_manifest(name, reference).await?;
         Ok(self
             .scan_view(repo.id, row.id)
             .await?
@@ -393,12 +383,7 @@ impl Registry {
         name: &str,
         reference: &ManifestRef,
     ) -> ServiceResult<Vec<FindingEventRow>> {
-        let repo = self.repository(name).await?;
-        let row = self
-            .db
-            .manifest(repo.id, reference.as_db())
-            .await?
-            .ok_or_else(|| ServiceError::ManifestUnknown(reference.text().to_owned()))?;
+        let (_, row) = self.repository_manifest(name, reference).await?;
         Ok(self.db.finding_events(row.id).await?)
     }
 
