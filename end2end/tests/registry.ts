@@ -92,7 +92,16 @@ const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1';
  */
 export async function twoDaysAgo(work: (base: string) => Promise<void>): Promise<void> {
   if (!existsSync(LIBFAKETIME)) throw new Error(`${LIBFAKETIME} is missing: install Debian's faketime`);
-  const env: NodeJS.ProcessEnv = { ...process.env, LD_PRELOAD: LIBFAKETIME, FAKETIME: '-2d', FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+  // Like every test server, it never updates the vulnerability database
+  // (interval 0): it would try osv.dev and record the failures in the shared
+  // data directory's sources.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    LD_PRELOAD: LIBFAKETIME,
+    FAKETIME: '-2d',
+    FAKETIME_DONT_FAKE_MONOTONIC: '1',
+    BERTH_VULNDB_INTERVAL: '0',
+  };
   delete env.BERTH_CONFIG;
   const server = spawn(berthBinary(), ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir()], {
     env,
