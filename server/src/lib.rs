@@ -13,6 +13,7 @@ pub mod fuzzing;
 pub mod http;
 pub mod installation;
 pub mod jobs;
+pub mod keys;
 #[doc(hidden)]
 pub mod layering;
 pub mod model;

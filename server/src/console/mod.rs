@@ -132,6 +132,7 @@ fn from_service(error: ServiceError, field: &str) -> ConsoleError {
         | ServiceError::TagImmutable { .. }
         | ServiceError::BlobInUse(_) => ConsoleError::Conflict(error.to_string()),
         ServiceError::Limit(limit) => ConsoleError::Limit(limit.to_string()),
+        ServiceError::Kms(_) => ConsoleError::Conflict(error.to_string()),
         other => internal(other),
     }
 }

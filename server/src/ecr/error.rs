@@ -105,6 +105,9 @@ pub enum EcrError {
     /// The artifact is not an image a scan can read.
     #[error("{0}")]
     UnsupportedImageType(String),
+    /// The repository's KMS key cannot be used.
+    #[error("{0}")]
+    Kms(String),
     /// The disk holding the blobs or the database is full.
     #[error("The registry's storage is full (no space left on device): nothing was stored; try again once space is freed")]
     StorageFull,
@@ -144,6 +147,7 @@ impl EcrError {
             Self::LimitExceeded(_) => "LimitExceededException",
             Self::ScanNotFound(_) => "ScanNotFoundException",
             Self::UnsupportedImageType(_) => "UnsupportedImageTypeException",
+            Self::Kms(_) => "KmsException",
             Self::Throttling(_) => "ThrottlingException",
             Self::RepositoryPolicyNotFound(_) => "RepositoryPolicyNotFoundException",
             Self::LifecyclePolicyNotFound(_) => "LifecyclePolicyNotFoundException",
@@ -199,6 +203,7 @@ impl From<ServiceError> for EcrError {
             ServiceError::RepositoryNotEmpty(_) => Self::RepositoryNotEmpty(message),
             ServiceError::InvalidSetting(_) => Self::InvalidParameter(message),
             ServiceError::UnsupportedImageType(_) => Self::UnsupportedImageType(message),
+            ServiceError::Kms(_) => Self::Kms(message),
             ServiceError::ImageAlreadyExists(_) => Self::ImageAlreadyExists(message),
             ServiceError::TagImmutable { .. } => Self::ImageTagAlreadyExists(message),
             ServiceError::ManifestBlobUnknown(_) => Self::LayersNotFound(message),

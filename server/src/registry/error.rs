@@ -245,6 +245,7 @@ impl From<ServiceError> for RegistryError {
             ServiceError::InvalidSetting(_) | ServiceError::UnsupportedImageType(_) => {
                 Self::Unsupported(message)
             }
+            ServiceError::Kms(_) => Self::Denied(message),
             ServiceError::RangeNotSatisfiable { size } => {
                 Self::RangeNotSatisfiable { message, size }
             }

@@ -9,6 +9,7 @@ mod gc;
 mod images;
 pub mod jobs;
 pub mod json;
+pub mod kms;
 pub mod lifecycle;
 pub mod limits;
 pub mod manifest_format;
@@ -76,6 +77,9 @@ pub enum ServiceError {
     /// The image (manifest and tag) was already pushed; nothing would change.
     #[error("Image with digest '{0}' and the given tag already exists in the repository")]
     ImageAlreadyExists(String),
+    /// The repository's KMS key cannot be used (unknown, disabled, pending deletion).
+    #[error("{0}")]
+    Kms(kms::KmsError),
     /// The artifact cannot be scanned: it is not a container image.
     #[error("{0}")]
     UnsupportedImageType(String),
