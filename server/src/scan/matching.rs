@@ -888,6 +888,85 @@ mod tests {
         .is_empty());
     }
 
+    /// The packages of a real apk database, on `ecosystem`.
+    fn apk_installed(text: &str, ecosystem: &str) -> Vec<Package> {
+        crate::scan::packages::apk::parse(text)
+            .unwrap()
+            .into_iter()
+            .map(|found| Package {
+                found,
+                ecosystem: Some(ecosystem.into()),
+                layer: "sha256:0000000000000000000000000000000000000000000000000000000000000001"
+                    .into(),
+                path: "lib/apk/db/installed".into(),
+            })
+            .collect()
+    }
+
+    /// Alpine: real installed databases against Alpine's real record for
+    /// CVE-2025-26519 (musl), which has one affected entry per release.
+    /// Packages are looked up by their origin, and only the entry of their
+    /// own release decides.
+    #[test]
+    fn alpine_packages_by_origin_and_release() {
+        let alpine_318 = include_str!("packages/testdata/alpine-3.18-aarch64.installed");
+        let cve = || vec![record("ALPINE-CVE-2025-26519.json")];
+        let (found, calls) = run(&apk_installed(alpine_318, "Alpine:v3.18"), cve());
+        // musl and musl-utils (origin musl) 1.2.4-r1: v3.18's entry is
+        // fixed in 1.2.4-r3.
+        let got: Vec<_> = found
+            .iter()
+            .map(|f| {
+                (
+                    f.name.as_str(),
+                    f.package_name.as_str(),
+                    f.package_version.as_str(),
+                    f.fixed_version.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("CVE-2025-26519", "musl", "1.2.4-r1", Some("1.2.4-r3")),
+                ("CVE-2025-26519", "musl-utils", "1.2.4-r1", Some("1.2.4-r3")),
+            ]
+        );
+        let f = &found[0];
+        assert_eq!(f.ids, ["ALPINE-CVE-2025-26519", "CVE-2025-26519"]);
+        assert_eq!(f.ecosystem, "Alpine:v3.18");
+        // CVSS:3.1/AV:L/AC:H/PR:L/UI:N/S:U/C:H/I:H/A:H is 7.0.
+        assert_eq!((f.severity, f.cvss3_score), (Severity::High, Some(7.0)));
+        assert_eq!(
+            f.uri.as_deref(),
+            Some("https://security.alpinelinux.org/vuln/CVE-2025-26519")
+        );
+        assert!(f.description.starts_with("musl libc 0.9.13 through 1.2.5"));
+        // Looked up by origin: musl once, never musl-utils.
+        assert!(calls.contains(&("Alpine:v3.18".to_owned(), "musl".to_owned())));
+        assert!(!calls.iter().any(|(_, name)| name == "musl-utils"));
+
+        // v3.16's entry was fixed in 1.2.3-r4, below the installed 1.2.4-r1.
+        assert!(run(&apk_installed(alpine_318, "Alpine:v3.16"), cve())
+            .0
+            .is_empty());
+
+        // A real Alpine 3.19 database: musl 1.2.4_git20230717-r4, below
+        // v3.19's fix 1.2.4_git20230717-r5 (apk orders `_git` after the
+        // release it follows)...
+        let alpine_319 = include_str!("../../../.ci/scan-fixtures/apk-installed");
+        let (found, _) = run(&apk_installed(alpine_319, "Alpine:v3.19"), cve());
+        let got: Vec<_> = found
+            .iter()
+            .map(|f| (f.package_name.as_str(), f.fixed_version.as_deref()))
+            .collect();
+        assert_eq!(got, [("musl", Some("1.2.4_git20230717-r5"))]);
+        // ...and above v3.18's fix 1.2.4-r3: v3.18's entry does not match it.
+        assert!(run(&apk_installed(alpine_319, "Alpine:v3.18"), cve())
+            .0
+            .is_empty());
+    }
+
     /// Maven's order, and one package in several affected entries: the
     /// entry that covers the version gives the fix.
     #[test]
