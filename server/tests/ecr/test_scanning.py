@@ -217,24 +217,25 @@ def test_a_restart_resumes_an_interrupted_scan(tmp_path):
 # database: issue 17's other parts)
 
 
+def pushed_image(registry, ecr, prefix: str, files: dict):
+    """A new repository holding one image of `files`, tagged v1: yields the
+    repository's name and the image, then deletes the repository."""
+    name = unique_name(prefix)
+    ecr.create_repository(repositoryName=name)
+    yield name, registry.push_files_image(name, "v1", files)
+    ecr.delete_repository(repositoryName=name, force=True)
+
+
 @pytest.fixture(scope="module")
 def debian_image(registry, ecr):
-    """An image of this machine's os-release and dpkg database, scanned."""
-    name = unique_name("debian")
-    ecr.create_repository(repositoryName=name)
-    image = registry.push_files_image(name, "v1", machine_os_files())
-    yield name, image
-    ecr.delete_repository(repositoryName=name, force=True)
+    """An image of this machine's os-release and dpkg database."""
+    yield from pushed_image(registry, ecr, "debian", machine_os_files())
 
 
 @pytest.fixture(scope="module")
 def alpine_image(registry, ecr):
     """An image of a real Alpine 3.18 image's os-release and apk database."""
-    name = unique_name("alpine")
-    ecr.create_repository(repositoryName=name)
-    image = registry.push_files_image(name, "v1", alpine_files())
-    yield name, image
-    ecr.delete_repository(repositoryName=name, force=True)
+    yield from pushed_image(registry, ecr, "alpine", alpine_files())
 
 
 def test_a_real_debian_image_completes_with_an_sbom_referrer(ecr, aws, registry, debian_image):
