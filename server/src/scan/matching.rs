@@ -525,6 +525,23 @@ mod tests {
         }
     }
 
+    /// What a test checks of each finding: name, package, version, fix,
+    /// severity.
+    fn summary(found: &[Finding]) -> Vec<(&str, &str, &str, Option<&str>, Severity)> {
+        found
+            .iter()
+            .map(|f| {
+                (
+                    f.name.as_str(),
+                    f.package_name.as_str(),
+                    f.package_version.as_str(),
+                    f.fixed_version.as_deref(),
+                    f.severity,
+                )
+            })
+            .collect()
+    }
+
     /// Matches `packages` against `records` the way the database is asked:
     /// by (ecosystem, name) as an affected entry spells them. Returns the
     /// findings and every lookup made.
@@ -730,20 +747,8 @@ mod tests {
                 record("GHSA-4374-p667-p6c8.json"),
             ],
         );
-        let summary: Vec<(&str, &str, &str, Option<&str>, Severity)> = found
-            .iter()
-            .map(|f| {
-                (
-                    f.name.as_str(),
-                    f.package_name.as_str(),
-                    f.package_version.as_str(),
-                    f.fixed_version.as_deref(),
-                    f.severity,
-                )
-            })
-            .collect();
         assert_eq!(
-            summary,
+            summary(&found),
             [
                 (
                     "CVE-2023-39325",
@@ -886,6 +891,72 @@ mod tests {
         )
         .0
         .is_empty());
+    }
+
+    /// The packages of a real apk database, on `ecosystem`.
+    fn apk_installed(text: &str, ecosystem: &str) -> Vec<Package> {
+        crate::scan::packages::apk::parse(text)
+            .unwrap()
+            .into_iter()
+            .map(|found| Package {
+                found,
+                ecosystem: Some(ecosystem.into()),
+                layer: "sha256:0000000000000000000000000000000000000000000000000000000000000001"
+                    .into(),
+                path: "lib/apk/db/installed".into(),
+            })
+            .collect()
+    }
+
+    /// Alpine: real installed databases against Alpine's real record for
+    /// CVE-2025-26519 (musl), which has one affected entry per release.
+    /// Packages are looked up by their origin, and only the entry of their
+    /// own release decides.
+    #[test]
+    fn alpine_packages_by_origin_and_release() {
+        let alpine_318 = include_str!("packages/testdata/alpine-3.18-aarch64.installed");
+        let cve = || vec![record("ALPINE-CVE-2025-26519.json")];
+        let (found, calls) = run(&apk_installed(alpine_318, "Alpine:v3.18"), cve());
+        // musl and musl-utils (origin musl) 1.2.4-r1: v3.18's entry is
+        // fixed in 1.2.4-r3; CVSS:3.1/AV:L/AC:H/PR:L/UI:N/S:U/C:H/I:H/A:H
+        // is 7.0, HIGH.
+        let high = |package| {
+            let fix = Some("1.2.4-r3");
+            ("CVE-2025-26519", package, "1.2.4-r1", fix, Severity::High)
+        };
+        assert_eq!(summary(&found), [high("musl"), high("musl-utils")]);
+        let f = &found[0];
+        assert_eq!(f.ids, ["ALPINE-CVE-2025-26519", "CVE-2025-26519"]);
+        assert_eq!(f.ecosystem, "Alpine:v3.18");
+        assert_eq!(f.cvss3_score, Some(7.0));
+        assert_eq!(
+            f.uri.as_deref(),
+            Some("https://security.alpinelinux.org/vuln/CVE-2025-26519")
+        );
+        assert!(f.description.starts_with("musl libc 0.9.13 through 1.2.5"));
+        // Looked up by origin: musl once, never musl-utils.
+        assert!(calls.contains(&("Alpine:v3.18".to_owned(), "musl".to_owned())));
+        assert!(!calls.iter().any(|(_, name)| name == "musl-utils"));
+
+        // v3.16's entry was fixed in 1.2.3-r4, below the installed 1.2.4-r1.
+        assert!(run(&apk_installed(alpine_318, "Alpine:v3.16"), cve())
+            .0
+            .is_empty());
+
+        // A real Alpine 3.19 database: musl 1.2.4_git20230717-r4, below
+        // v3.19's fix 1.2.4_git20230717-r5 (apk orders `_git` after the
+        // release it follows)...
+        let alpine_319 = include_str!("../../../.ci/scan-fixtures/apk-installed");
+        let (found, _) = run(&apk_installed(alpine_319, "Alpine:v3.19"), cve());
+        let (installed, fix) = ("1.2.4_git20230717-r4", Some("1.2.4_git20230717-r5"));
+        assert_eq!(
+            summary(&found),
+            [("CVE-2025-26519", "musl", installed, fix, Severity::High)]
+        );
+        // ...and above v3.18's fix 1.2.4-r3: v3.18's entry does not match it.
+        assert!(run(&apk_installed(alpine_319, "Alpine:v3.18"), cve())
+            .0
+            .is_empty());
     }
 
     /// Maven's order, and one package in several affected entries: the

@@ -175,6 +175,14 @@ mod tests {
     }
 
     /// Debian's urgency, in the spellings the tracker uses.
+    ///
+    /// A modified record, because no real one can serve: a published record
+    /// carries one urgency per affected entry, and this test needs each of
+    /// the tracker's spellings; none of the real Debian records in
+    /// `testdata/osv/` carries `ecosystem_specific.urgency` at all (DSA
+    /// records do not). So the parsed copy of the real DSA-3029-1 gets, on
+    /// its one affected entry, `ecosystem_specific` = `{"urgency": …}` and
+    /// nothing else is changed; the file on disk stays as published.
     #[test]
     fn debians_urgency() {
         let mut record = record("DSA-3029-1.json");

@@ -476,6 +476,31 @@ def machine_os_files() -> dict:
     return files
 
 
+# The apk database of a real Alpine 3.18 image (see the README beside it).
+ALPINE_INSTALLED = Path(__file__).parents[2] / "src/scan/packages/testdata/alpine-3.18-aarch64.installed"
+# /etc/os-release of the alpine:3.18.4 image.
+ALPINE_OS_RELEASE = (
+    b'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.18.4\nPRETTY_NAME="Alpine Linux v3.18"\n'
+    b'HOME_URL="https://alpinelinux.org/"\nBUG_REPORT_URL="https://gitlab.alpinelinux.org/alpine/aports/-/issues"\n'
+)
+
+
+def alpine_files() -> dict:
+    """A real Alpine 3.18 image's os-release and apk database: real package
+    data for an image's layer."""
+    return {"etc/os-release": ALPINE_OS_RELEASE, "lib/apk/db/installed": ALPINE_INSTALLED.read_bytes()}
+
+
+def apk_packages(installed: bytes) -> list[tuple[str, str, str]]:
+    """(name, version, origin) of each package of an apk database."""
+    packages = []
+    for stanza in installed.decode().split("\n\n"):
+        fields = dict(line.split(":", 1) for line in stanza.splitlines() if line[1:2] == ":")
+        if "P" in fields:
+            packages.append((fields["P"], fields["V"], fields.get("o", fields["P"])))
+    return packages
+
+
 def manifest_bytes(doc: dict) -> bytes:
     return json.dumps(doc, indent=3).encode("utf-8")
 

@@ -5,8 +5,9 @@ registry's rules), `berth scan`, the SBOM referrer, restarts, and continuous
 scanning.
 
 Images are made of real package data: a layer holding this machine's own
-os-release files and dpkg database (`machine_os_files`). Advisories are the
-OSV records under data/osv-glibc (see data/README.md), loaded with
+os-release files and dpkg database (`machine_os_files`), or a real Alpine
+image's os-release and apk database (`alpine_files`). Advisories are the real
+OSV records under data/osv (see data/README.md), loaded with
 `berth vulndb import DIR`.
 
 Which tests need the other parts of issue 17 (layer reading, the
@@ -30,6 +31,8 @@ from conftest import (
     TIMEOUT,
     Registry,
     Server,
+    alpine_files,
+    apk_packages,
     expect_error,
     machine_os_files,
     make_ecr,
@@ -37,7 +40,7 @@ from conftest import (
 )
 
 SBOM_TYPE = "application/vnd.cyclonedx+json"
-OSV_DIR = Path(__file__).parent / "data" / "osv-glibc"
+OSV_DIR = Path(__file__).parent / "data" / "osv"
 FINAL = {"COMPLETE", "FAILED", "UNSUPPORTED_IMAGE"}
 
 
@@ -214,14 +217,25 @@ def test_a_restart_resumes_an_interrupted_scan(tmp_path):
 # database: issue 17's other parts)
 
 
+def pushed_image(registry, ecr, prefix: str, files: dict):
+    """A new repository holding one image of `files`, tagged v1: yields the
+    repository's name and the image, then deletes the repository."""
+    name = unique_name(prefix)
+    ecr.create_repository(repositoryName=name)
+    yield name, registry.push_files_image(name, "v1", files)
+    ecr.delete_repository(repositoryName=name, force=True)
+
+
 @pytest.fixture(scope="module")
 def debian_image(registry, ecr):
-    """An image of this machine's os-release and dpkg database, scanned."""
-    name = unique_name("debian")
-    ecr.create_repository(repositoryName=name)
-    image = registry.push_files_image(name, "v1", machine_os_files())
-    yield name, image
-    ecr.delete_repository(repositoryName=name, force=True)
+    """An image of this machine's os-release and dpkg database."""
+    yield from pushed_image(registry, ecr, "debian", machine_os_files())
+
+
+@pytest.fixture(scope="module")
+def alpine_image(registry, ecr):
+    """An image of a real Alpine 3.18 image's os-release and apk database."""
+    yield from pushed_image(registry, ecr, "alpine", alpine_files())
 
 
 def test_a_real_debian_image_completes_with_an_sbom_referrer(ecr, aws, registry, debian_image):
@@ -309,31 +323,41 @@ def test_a_corrupt_layer_fails_the_scan(ecr, aws, repo, registry):
     assert "failure state" in error, error
 
 
-def test_findings_page_through_the_paginator(server, ecr, debian_image):
-    name, _ = debian_image
+def test_findings_page_through_the_paginator(server, ecr, alpine_image):
+    """Alpine's record for CVE-2025-26519 (musl) against the real Alpine 3.18
+    apk database: musl and musl-utils (origin musl) 1.2.4-r1, fixed in
+    1.2.4-r3 on v3.18, CVSS 3.1 vector 7.0."""
+    name, image = alpine_image
     server.admin("vulndb", "import", str(OSV_DIR))
     ecr.start_image_scan(repositoryName=name, imageId={"imageTag": "v1"})
     out = scan_result(ecr, name, {"imageTag": "v1"})
     assert out["imageScanStatus"]["status"] == "COMPLETE"
-    glibc = os.popen("dpkg-query -W -f '${Package} ${Source}\\n'").read().splitlines()
-    glibc_packages = {line.split()[0] for line in glibc if line.split()[1:2] == ["glibc"]}
+    musl = {(n, v) for n, v, origin in apk_packages(alpine_files()["lib/apk/db/installed"]) if origin == "musl"}
+    assert musl == {("musl", "1.2.4-r1"), ("musl-utils", "1.2.4-r1")}, musl
     pages = list(ecr.get_paginator("describe_image_scan_findings").paginate(
-        repositoryName=name, imageId={"imageTag": "v1"}, PaginationConfig={"PageSize": 5}))
-    assert len(pages) > 1
+        repositoryName=name, imageId={"imageTag": "v1"}, PaginationConfig={"PageSize": 1}))
+    assert len(pages) == 2
     findings = [f for page in pages for f in page["imageScanFindings"]["findings"]]
-    names = {f["name"] for f in findings}
-    # The four unfixed records match; DSA-5514-1 was fixed below the installed glibc.
-    assert names == {"CVE-2019-1010022", "CVE-2019-1010023", "CVE-2019-1010024", "CVE-2019-1010025"}, names
-    assert len(findings) == 4 * len(glibc_packages)
+    assert {f["name"] for f in findings} == {"CVE-2025-26519"}
+    found = set()
     for f in findings:
         attributes = {a["key"]: a["value"] for a in f["attributes"]}
-        assert attributes["package_name"] in glibc_packages
-        assert attributes["package_version"]
-        assert f["severity"] in {"INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL", "UNDEFINED"}
-        assert f["uri"].startswith("https://security-tracker.debian.org/tracker/CVE-2019-10100")
-    counts = pages[0]["imageScanFindings"]["findingSeverityCounts"]
-    assert sum(counts.values()) == len(findings)
+        found.add((attributes["package_name"], attributes["package_version"]))
+        assert f["severity"] == "HIGH", f
+        assert attributes["CVSS3_SCORE"] == "7.0"
+        assert attributes["CVSS3_VECTOR"] == "CVSS:3.1/AV:L/AC:H/PR:L/UI:N/S:U/C:H/I:H/A:H"
+        assert attributes["fixed_version"] == "1.2.4-r3"
+        assert attributes["ecosystem"] == "Alpine:v3.18"
+        assert attributes["file_path"] == "lib/apk/db/installed"
+        assert attributes["layer_digest"] == image.layers[0]["digest"]
+        assert f["uri"] == "https://security.alpinelinux.org/vuln/CVE-2025-26519"
+        assert f["description"].startswith("musl libc 0.9.13 through 1.2.5 before 1.2.6")
+    assert found == musl
+    assert pages[0]["imageScanFindings"]["findingSeverityCounts"] == {"HIGH": 2}
     assert pages[0]["imageScanFindings"]["vulnerabilitySourceUpdatedAt"]
+    summary = ecr.describe_images(repositoryName=name, imageIds=[{"imageTag": "v1"}])["imageDetails"][0][
+        "imageScanFindingsSummary"]
+    assert summary["findingSeverityCounts"] == {"HIGH": 2}
 
 
 def test_continuous_scanning_records_findings_that_appear(tmp_path):
@@ -347,7 +371,7 @@ def test_continuous_scanning_records_findings_that_appear(tmp_path):
         ecr.put_registry_scanning_configuration(scanType="ENHANCED", rules=[
             {"scanFrequency": "CONTINUOUS_SCAN", "repositoryFilters": [{"filter": "prod/*", "filterType": "WILDCARD"}]},
         ])
-        registry.push_files_image(name, "v1", machine_os_files())
+        registry.push_files_image(name, "v1", alpine_files())
         first = scan_result(ecr, name, {"imageTag": "v1"})
         assert first["imageScanStatus"]["status"] == "COMPLETE"
         assert first["imageScanFindings"]["findings"] == []
@@ -361,7 +385,7 @@ def test_continuous_scanning_records_findings_that_appear(tmp_path):
             time.sleep(0.5)
         history = json.loads(server.admin("scan-history", f"{name}:v1", "--json").stdout)
         appeared = {e["name"] for e in history if e["event"] == "appeared"}
-        assert "CVE-2019-1010022" in appeared, history
+        assert appeared == {"CVE-2025-26519"}, history
         assert all(e["at"] for e in history)
     finally:
         server.stop()
