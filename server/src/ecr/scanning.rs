@@ -211,20 +211,23 @@ async fn resolve_image(
                 ManifestRef::Digest(digest),
             ))
         }
-        Some(Err((id, failure))) => {
-            let message = format!(
-                "The image with imageId {} does not exist within the repository with name '{name}' in the registry with id '{}': {}",
+        Some(Err((id, failure))) => Err(match failure {
+            ImageFailure::ImageNotFound | ImageFailure::ImageTagDoesNotMatchDigest => {
+                EcrError::ImageNotFound(format!(
+                    "The image with imageId {} does not exist within the repository with name '{name}' in the registry with id '{}': {}",
+                    serde_json::json!(image_id(&id)),
+                    call.state.info.registry_id,
+                    failure.reason()
+                ))
+            }
+            // A malformed or empty imageId names no image: say what is wrong
+            // with it rather than that an image does not exist.
+            _ => EcrError::InvalidParameter(format!(
+                "Invalid parameter at 'imageId' {}: {}",
                 serde_json::json!(image_id(&id)),
-                call.state.info.registry_id,
                 failure.reason()
-            );
-            Err(match failure {
-                ImageFailure::ImageNotFound | ImageFailure::ImageTagDoesNotMatchDigest => {
-                    EcrError::ImageNotFound(message)
-                }
-                _ => EcrError::InvalidParameter(message),
-            })
-        }
+            )),
+        }),
         None => Err(EcrError::Server),
     }
 }
