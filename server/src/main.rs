@@ -16,6 +16,8 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| "berth=info,warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: logs piped to a file or a test stay plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let settings = match Settings::load(&cli.settings) {

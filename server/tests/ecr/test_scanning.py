@@ -190,6 +190,24 @@ def test_berth_scan_and_scan_history_errors_exit_1_and_say_why(server, repo, reg
         assert last.startswith("berth: ") and said in last, (args, out.stderr)
 
 
+def test_berth_scan_logs_plain_text_into_a_pipe(tmp_path):
+    """With no server running, `berth scan` runs the scan itself and logs it;
+    into a pipe the log has no terminal colour codes."""
+    server = Server(tmp_path)
+    try:
+        key = server.create_access_key()
+        ecr = make_ecr(server, key["accessKeyId"], key["secretAccessKey"])
+        name = unique_name("plain")
+        ecr.create_repository(repositoryName=name)
+        Registry(server).push_files_image(name, "v1", {}, layer=b"\x1f\x8b\x08\x00" + os.urandom(4096))
+    finally:
+        server.stop()
+    out = server.admin("scan", f"{name}:v1", check=False)
+    assert out.returncode == 1, (out.stdout, out.stderr)
+    assert "scan failed" in out.stderr, out.stderr
+    assert "\x1b[" not in out.stderr, out.stderr
+
+
 def test_berth_vulndb_errors_exit_1_and_say_why(server, tmp_path):
     not_there = tmp_path / "not-there.zip"
     garbage = tmp_path / "garbage.zip"
@@ -202,9 +220,11 @@ def test_berth_vulndb_errors_exit_1_and_say_why(server, tmp_path):
     ]:
         out = server.admin(*args, check=False)
         assert out.returncode == 1, (args, out.returncode, out.stdout, out.stderr)
-        # The error is the last line (a scan's own log lines come before it).
+        # The error is the last line (a scan's own log lines come before it),
+        # all plain text: no terminal colour codes in a pipe.
         last = out.stderr.strip().splitlines()[-1]
         assert last.startswith("berth: ") and said in last, (args, out.stderr)
+        assert "\x1b[" not in out.stderr, (args, out.stderr)
     # A bad source list is a bad setting: exit 2, before anything is opened.
     out = server.admin("vulndb", "update", "--vulndb-sources", "ftp://example.com/all.zip", check=False)
     assert out.returncode == 2 and "must be an http:// or https:// URL" in out.stderr, (out.returncode, out.stderr)
