@@ -78,19 +78,25 @@ fn source<'a>(list: &'a [Value], name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no source {name} in {list:?}"))
 }
 
-/// What berth.db holds for the source `name`: the ids of its records in
-/// service, and every record row of the source whatever its generation (to
-/// show replaced generations are deleted).
-fn stored(data_dir: &Path, name: &str) -> (Vec<String>, i64) {
+/// berth.db of `data_dir`, read-only, and a runtime to query it on.
+fn berth_db(data_dir: &Path) -> (tokio::runtime::Runtime, sqlx::SqlitePool) {
     let url = format!("sqlite://{}?mode=ro", data_dir.join("berth.db").display());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
+    let pool = runtime
+        .block_on(sqlx::SqlitePool::connect(&url))
+        .expect("open berth.db");
+    (runtime, pool)
+}
+
+/// What berth.db holds for the source `name`: the ids of its records in
+/// service, and every record row of the source whatever its generation (to
+/// show replaced generations are deleted).
+fn stored(data_dir: &Path, name: &str) -> (Vec<String>, i64) {
+    let (runtime, pool) = berth_db(data_dir);
     runtime.block_on(async {
-        let pool = sqlx::SqlitePool::connect(&url)
-            .await
-            .expect("open berth.db");
         let live: Vec<String> = sqlx::query_scalar(
             "SELECT r.record_id FROM vulndb_records r
              JOIN vulndb_generations g ON g.id = r.generation AND g.state = 'live'
@@ -117,15 +123,8 @@ fn stored(data_dir: &Path, name: &str) -> (Vec<String>, i64) {
 
 /// The index by package of the records in service: `(ecosystem, name, id)`.
 fn indexed(data_dir: &Path) -> Vec<(String, String, String)> {
-    let url = format!("sqlite://{}?mode=ro", data_dir.join("berth.db").display());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let (runtime, pool) = berth_db(data_dir);
     runtime.block_on(async {
-        let pool = sqlx::SqlitePool::connect(&url)
-            .await
-            .expect("open berth.db");
         let rows = sqlx::query_as(
             "SELECT DISTINCT p.ecosystem, p.name, r.record_id FROM vulndb_packages p
              JOIN vulndb_generations g ON g.id = p.generation AND g.state = 'live'

@@ -111,6 +111,10 @@ pub struct NewManifest<'a> {
     pub tags_immutable: bool,
     /// The most tags one manifest may have; a new tag past it is refused.
     pub max_tags: u32,
+    /// Scan on push: queue a scan of this kind (`image` or `index`) in the
+    /// same transaction, so the push pays one small insert and a stored
+    /// manifest never misses its scan.
+    pub scan: Option<&'a str>,
 }
 
 /// Why a manifest was not stored.
@@ -303,6 +307,9 @@ impl Db {
                     .await?;
                 }
             }
+        }
+        if let Some(kind) = m.scan {
+            super::scans::queue_scan_in(&mut tx, m.repository_id, id, kind, now).await?;
         }
         tx.commit().await?;
         Ok(Ok(()))

@@ -85,34 +85,8 @@ impl Db {
         manifest_id: i64,
         kind: &str,
     ) -> Result<i64, DbError> {
-        let now = now_millis();
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
-            "DELETE FROM jobs WHERE kind = 'scan' AND manifest_id = ? AND status = 'pending'",
-        )
-        .bind(manifest_id)
-        .execute(&mut *tx)
-        .await?;
-        let id = sqlx::query_scalar(
-            "INSERT INTO jobs (kind, repository_id, manifest_id, status, run_after, created_at)
-             VALUES ('scan', ?, ?, 'pending', ?, ?) RETURNING id",
-        )
-        .bind(repository_id)
-        .bind(manifest_id)
-        .bind(now)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO scans (manifest_id, kind, status, requested_at) VALUES (?, ?, 'IN_PROGRESS', ?)
-             ON CONFLICT (manifest_id) DO UPDATE SET kind = excluded.kind, status = 'IN_PROGRESS',
-                 description = NULL, requested_at = excluded.requested_at, completed_at = NULL",
-        )
-        .bind(manifest_id)
-        .bind(kind)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        let id = queue_scan_in(&mut tx, repository_id, manifest_id, kind, now_millis()).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -270,6 +244,44 @@ impl Db {
         .fetch_all(&self.reader)
         .await
     }
+}
+
+/// Queues a scan inside the caller's write transaction (a manifest PUT's,
+/// for scan on push, or [`Db::queue_scan`]'s): a pending job replaces one
+/// not yet started, and the manifest's scan reads `IN_PROGRESS`. Returns the
+/// job's id.
+pub(super) async fn queue_scan_in(
+    conn: &mut sqlx::SqliteConnection,
+    repository_id: i64,
+    manifest_id: i64,
+    kind: &str,
+    now: i64,
+) -> Result<i64, DbError> {
+    sqlx::query("DELETE FROM jobs WHERE kind = 'scan' AND manifest_id = ? AND status = 'pending'")
+        .bind(manifest_id)
+        .execute(&mut *conn)
+        .await?;
+    let id = sqlx::query_scalar(
+        "INSERT INTO jobs (kind, repository_id, manifest_id, status, run_after, created_at)
+         VALUES ('scan', ?, ?, 'pending', ?, ?) RETURNING id",
+    )
+    .bind(repository_id)
+    .bind(manifest_id)
+    .bind(now)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO scans (manifest_id, kind, status, requested_at) VALUES (?, ?, 'IN_PROGRESS', ?)
+         ON CONFLICT (manifest_id) DO UPDATE SET kind = excluded.kind, status = 'IN_PROGRESS',
+             description = NULL, requested_at = excluded.requested_at, completed_at = NULL",
+    )
+    .bind(manifest_id)
+    .bind(kind)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
 }
 
 #[cfg(test)]

@@ -177,6 +177,17 @@ fn counts(view: &ScanView) -> BTreeMap<&'static str, usize> {
         .collect()
 }
 
+/// What StartImageScan and DescribeImageScanFindings both answer with: the
+/// image and its scan status.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ScannedImage {
+    registry_id: String,
+    repository_name: String,
+    image_id: ImageIdentifier,
+    image_scan_status: ImageScanStatus,
+}
+
 /// The image an `ImageIdentifier` names, as `(imageId to answer with, digest)`.
 async fn resolve_image(
     call: &Call<'_>,
@@ -200,20 +211,23 @@ async fn resolve_image(
                 ManifestRef::Digest(digest),
             ))
         }
-        Some(Err((id, failure))) => {
-            let message = format!(
-                "The image with imageId {} does not exist within the repository with name '{name}' in the registry with id '{}': {}",
+        Some(Err((id, failure))) => Err(match failure {
+            ImageFailure::ImageNotFound | ImageFailure::ImageTagDoesNotMatchDigest => {
+                EcrError::ImageNotFound(format!(
+                    "The image with imageId {} does not exist within the repository with name '{name}' in the registry with id '{}': {}",
+                    serde_json::json!(image_id(&id)),
+                    call.state.info.registry_id,
+                    failure.reason()
+                ))
+            }
+            // A malformed or empty imageId names no image: say what is wrong
+            // with it rather than that an image does not exist.
+            _ => EcrError::InvalidParameter(format!(
+                "Invalid parameter at 'imageId' {}: {}",
                 serde_json::json!(image_id(&id)),
-                call.state.info.registry_id,
                 failure.reason()
-            );
-            Err(match failure {
-                ImageFailure::ImageNotFound | ImageFailure::ImageTagDoesNotMatchDigest => {
-                    EcrError::ImageNotFound(message)
-                }
-                _ => EcrError::InvalidParameter(message),
-            })
-        }
+            )),
+        }),
         None => Err(EcrError::Server),
     }
 }
@@ -236,15 +250,7 @@ pub async fn start_image_scan(call: &Call<'_>, input: Value) -> Result<Value, Ec
         .registry
         .start_image_scan(name, &reference)
         .await?;
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Output {
-        registry_id: String,
-        repository_name: String,
-        image_id: ImageIdentifier,
-        image_scan_status: ImageScanStatus,
-    }
-    encode(&Output {
+    encode(&ScannedImage {
         registry_id: call.state.info.registry_id.clone(),
         repository_name: name.to_owned(),
         image_id,
@@ -364,36 +370,31 @@ pub async fn describe_image_scan_findings(
             call.state.info.registry_id
         )));
     };
+    /// ECR's `ImageScanFindings`: the summary, and a page of findings.
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct ImageScanFindings {
-        #[serde(skip_serializing_if = "Option::is_none")]
-        image_scan_completed_at: Option<Timestamp>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        vulnerability_source_updated_at: Option<Timestamp>,
-        finding_severity_counts: BTreeMap<&'static str, usize>,
+        #[serde(flatten)]
+        summary: ImageScanFindingsSummary,
         findings: Vec<ImageScanFinding>,
     }
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Output {
-        registry_id: String,
-        repository_name: String,
-        image_id: ImageIdentifier,
-        image_scan_status: ImageScanStatus,
+        #[serde(flatten)]
+        image: ScannedImage,
         #[serde(skip_serializing_if = "Option::is_none")]
         image_scan_findings: Option<ImageScanFindings>,
         #[serde(skip_serializing_if = "Option::is_none")]
         next_token: Option<String>,
     }
-    let complete = view.status == "COMPLETE";
     let end = (start + limit).min(view.findings.len());
-    let next_token =
-        (complete && end < view.findings.len()).then(|| wire::next_token(&serde_json::json!(end)));
-    let image_scan_findings = complete.then(|| ImageScanFindings {
-        image_scan_completed_at: view.completed_at.map(Timestamp),
-        vulnerability_source_updated_at: view.source_updated_at.map(Timestamp),
-        finding_severity_counts: counts(&view),
+    // The summary is there once the scan is complete, and so are findings.
+    let (image_scan_status, complete) = summary(&view);
+    let next_token = (complete.is_some() && end < view.findings.len())
+        .then(|| wire::next_token(&serde_json::json!(end)));
+    let image_scan_findings = complete.map(|summary| ImageScanFindings {
+        summary,
         findings: view
             .findings
             .get(start.min(end)..end)
@@ -403,12 +404,11 @@ pub async fn describe_image_scan_findings(
             .collect(),
     });
     encode(&Output {
-        registry_id: call.state.info.registry_id.clone(),
-        repository_name: name.to_owned(),
-        image_id,
-        image_scan_status: ImageScanStatus {
-            status: view.status.clone(),
-            description: view.description.clone(),
+        image: ScannedImage {
+            registry_id: call.state.info.registry_id.clone(),
+            repository_name: name.to_owned(),
+            image_id,
+            image_scan_status,
         },
         image_scan_findings,
         next_token,

@@ -491,18 +491,9 @@ pub fn findings(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::osv::testdata::record;
     use crate::scan::Found;
     use std::cell::RefCell;
-
-    /// A record of `testdata/osv/` (real records, see its README).
-    fn record(file: &str) -> Record {
-        let path = format!(
-            "{}/src/scan/testdata/osv/{file}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
 
     fn package(
         kind: PackageKind,

@@ -135,3 +135,20 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<String>,
 }
+
+/// The real OSV records of `testdata/osv/` (see its README), shared by the
+/// tests of matching and severities.
+#[cfg(test)]
+pub(crate) mod testdata {
+    use super::Record;
+
+    /// The record in `testdata/osv/{file}`.
+    pub(crate) fn record(file: &str) -> Record {
+        let path = format!(
+            "{}/src/scan/testdata/osv/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+}

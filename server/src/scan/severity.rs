@@ -97,16 +97,7 @@ pub fn rate(record: &Record, affected: &Affected) -> (Severity, Option<f64>, Opt
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::osv::Record;
-
-    fn record(file: &str) -> Record {
-        let path = format!(
-            "{}/src/scan/testdata/osv/{file}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
+    use crate::scan::osv::testdata::record;
 
     fn rate_first(file: &str) -> (Severity, Option<f64>, Option<String>) {
         let record = record(file);

@@ -129,6 +129,7 @@ impl Registry {
             ManifestRef::Tag(t) => Some(t.as_str()),
             ManifestRef::Digest(_) => None,
         };
+        let scan = self.scan_on_push(&repo, body).await;
         let new = NewManifest {
             repository_id: repo.id,
             digest: digest.as_str(),
@@ -147,10 +148,13 @@ impl Registry {
             tag,
             tags_immutable: tag.is_some_and(|t| super::repositories::tag_is_immutable(&repo, t)),
             max_tags: self.limits.tags_per_image,
+            scan,
         };
         match self.db.put_manifest(&new).await? {
             Ok(()) => {
-                self.scan_on_push(&repo, digest.as_str()).await;
+                if scan.is_some() {
+                    self.pushed_scan_queued();
+                }
                 Ok(ManifestPut {
                     digest,
                     subject: parsed.subject,

@@ -1,5 +1,6 @@
 //! Image scans as persisted jobs. A scan of a manifest is queued (on push,
-//! by StartImageScan, by `berth scan`), runs a few at a time
+//! in the manifest PUT's own transaction and without reading a layer; by
+//! StartImageScan; by `berth scan`), runs a few at a time
 //! ([`Registry::with_scan_concurrency`], the `scan_concurrency` setting), and
 //! survives a restart (pending and interrupted scans run again). An image's
 //! layers are read in order through the blob store and parsed off the async
@@ -275,33 +276,36 @@ impl Registry {
         Ok(row.digest)
     }
 
-    /// After a push: queues a scan when the repository is set to scan on
-    /// push and the manifest is an image or an index (never an artifact
-    /// such as an SBOM or a signature). Failing to queue never fails the push.
-    pub(super) async fn scan_on_push(&self, repo: &crate::model::Repository, digest: &str) {
-        let queued = async {
-            let config = self.scanning_configuration().await?;
-            if !super::scanning::applied(&config, &repo.name, repo.scan_on_push).scans_on_push() {
-                return Ok::<_, ServiceError>(false);
-            }
-            let Some(row) = self.db.manifest(repo.id, Reference::Digest(digest)).await? else {
-                return Ok(false);
-            };
-            let kind = match scannable(&row.body) {
-                Scannable::Index => "index",
-                Scannable::Image(_) => "image",
-                Scannable::Not(_) => return Ok(false),
-            };
-            self.db.queue_scan(repo.id, row.id, kind).await?;
-            Ok(true)
-        };
-        match queued.await {
-            Ok(true) => self.scans.queued.notify_one(),
-            Ok(false) => {}
+    /// Scan on push: the kind of scan (`image` or `index`) a push of `body`
+    /// queues in its own transaction, when the repository is set to scan on
+    /// push and the manifest is an image or an index (never an artifact such
+    /// as an SBOM or a signature). No layer is read; failing to read the
+    /// configuration never fails the push.
+    pub(super) async fn scan_on_push(
+        &self,
+        repo: &crate::model::Repository,
+        body: &[u8],
+    ) -> Option<&'static str> {
+        let config = match self.scanning_configuration().await {
+            Ok(config) => config,
             Err(error) => {
-                tracing::warn!(repository = %repo.name, %digest, %error, "could not queue the scan on push")
+                tracing::warn!(repository = %repo.name, %error, "could not read the scanning configuration: the push is not scanned");
+                return None;
             }
+        };
+        if !super::scanning::applied(&config, &repo.name, repo.scan_on_push).scans_on_push() {
+            return None;
         }
+        match scannable(body) {
+            Scannable::Index => Some("index"),
+            Scannable::Image(_) => Some("image"),
+            Scannable::Not(_) => None,
+        }
+    }
+
+    /// Wakes the scanner: a push queued a scan.
+    pub(super) fn pushed_scan_queued(&self) {
+        self.scans.queued.notify_one();
     }
 
     /// The latest scan of an image, `None` when it was never scanned.

@@ -292,14 +292,23 @@ def keys(server) -> dict:
 # clients
 
 
-def make_ecr(server: Server, access_key_id: str | None = None, secret: str | None = None, unsigned: bool = False):
-    """A boto3 ECR client for `server`: signed with the given key, or unsigned."""
+def make_ecr(
+    server: Server,
+    access_key_id: str | None = None,
+    secret: str | None = None,
+    unsigned: bool = False,
+    validate: bool = True,
+):
+    """A boto3 ECR client for `server`: signed with the given key, or unsigned.
+    With `validate=False` botocore sends parameters it would refuse itself
+    (maxResults 0, an empty list), so the server's own checks are tested."""
     config = Config(
         region_name=REGION,
         retries={"total_max_attempts": 1},
         connect_timeout=10,
         read_timeout=TIMEOUT,
         signature_version=UNSIGNED if unsigned else None,
+        parameter_validation=validate,
     )
     session = boto3.session.Session(
         aws_access_key_id=None if unsigned else access_key_id,

@@ -100,6 +100,139 @@ def test_an_artifact_that_is_not_an_image_is_unsupported_and_never_scanned_on_pu
                  repositoryName=name, imageId={"imageDigest": signature.digest})
 
 
+@pytest.fixture(scope="module")
+def loose_ecr(server, keys):
+    """A client that sends what botocore would refuse itself."""
+    return make_ecr(server, keys["accessKeyId"], keys["secretAccessKey"], validate=False)
+
+
+def test_malformed_scan_requests_are_invalid_parameters_that_say_what_is_wrong(loose_ecr, repo, registry):
+    ecr = loose_ecr
+    image = registry.push_image(repo, "v1")
+    other = registry.push_image(repo, "v2")
+    for call in (ecr.start_image_scan, ecr.describe_image_scan_findings):
+        error = expect_error("InvalidParameterException", call, repositoryName="Not_A_Name",
+                             imageId={"imageTag": "v1"})
+        assert "repositoryName" in error.response["Error"]["Message"]
+        error = expect_error("InvalidParameterException", call, repositoryName=repo, imageId={})
+        message = error.response["Error"]["Message"]
+        assert "Either an image tag or an image digest is required" in message, message
+        assert "does not exist" not in message, message
+        error = expect_error("InvalidParameterException", call, repositoryName=repo,
+                             imageId={"imageDigest": "sha256:not-hex"})
+        message = error.response["Error"]["Message"]
+        assert "Invalid image digest" in message and "does not exist" not in message, message
+        error = expect_error("InvalidParameterException", call, repositoryName=repo, registryId="000000000000",
+                             imageId={"imageTag": "v1"})
+        assert "registryId 000000000000 is not this registry" in error.response["Error"]["Message"]
+        # A tag and a digest of two different images name no image.
+        error = expect_error("ImageNotFoundException", call, repositoryName=repo,
+                             imageId={"imageTag": "v1", "imageDigest": other.digest})
+        assert "does not match" in error.response["Error"]["Message"]
+    ecr.start_image_scan(repositoryName=repo, imageId={"imageDigest": image.digest})
+    for max_results in (0, 1001):
+        error = expect_error("InvalidParameterException", ecr.describe_image_scan_findings, repositoryName=repo,
+                             imageId={"imageTag": "v1"}, maxResults=max_results)
+        assert f"maxResults must be between 1 and 1000, got {max_results}" in error.response["Error"]["Message"]
+    error = expect_error("InvalidParameterException", ecr.describe_image_scan_findings, repositoryName=repo,
+                         imageId={"imageTag": "v1"}, nextToken="not-a-token")
+    assert "nextToken is not one this registry issued" in error.response["Error"]["Message"]
+
+
+def test_invalid_registry_scanning_configurations_say_why_and_change_nothing(ecr, loose_ecr):
+    before = ecr.get_registry_scanning_configuration()["scanningConfiguration"]
+    rule = {"scanFrequency": "SCAN_ON_PUSH", "repositoryFilters": [{"filter": "a*", "filterType": "WILDCARD"}]}
+    for scan_type, rules, said in [
+        ("FANCY", [], 'scanType must be BASIC or ENHANCED, got "FANCY"'),
+        ("BASIC", [rule] * 3, "at most 2 rules"),
+        ("ENHANCED", [{**rule, "scanFrequency": "MANUAL"}],
+         "rules[0].scanFrequency must be one of SCAN_ON_PUSH, CONTINUOUS_SCAN for scan type ENHANCED"),
+        ("BASIC", [{**rule, "repositoryFilters": [{"filter": f"r{i}*", "filterType": "WILDCARD"} for i in range(101)]}],
+         "rules[0] has more than 100 repository filters"),
+        ("BASIC", [rule, {**rule, "repositoryFilters": [{"filter": "a*", "filterType": "REGEX"}]}],
+         'rules[1] filter "a*" must be a WILDCARD'),
+        ("BASIC", [{**rule, "repositoryFilters": [{"filter": "", "filterType": "WILDCARD"}]}],
+         'rules[0] filter "" must be a WILDCARD'),
+    ]:
+        error = expect_error("InvalidParameterException", loose_ecr.put_registry_scanning_configuration,
+                             scanType=scan_type, rules=rules)
+        assert said in error.response["Error"]["Message"], (said, error.response)
+    assert ecr.get_registry_scanning_configuration()["scanningConfiguration"] == before
+
+
+def test_batch_get_repository_scanning_configuration_refuses_bad_name_lists(loose_ecr):
+    for names in ([], [unique_name("r") for _ in range(26)]):
+        error = expect_error("InvalidParameterException", loose_ecr.batch_get_repository_scanning_configuration,
+                             repositoryNames=names)
+        assert "repositoryNames must hold 1 to 25 names" in error.response["Error"]["Message"]
+    error = expect_error("InvalidParameterException", loose_ecr.batch_get_repository_scanning_configuration,
+                         repositoryNames=["Not_A_Name"])
+    assert "repositoryName" in error.response["Error"]["Message"]
+
+
+def test_berth_scan_and_scan_history_errors_exit_1_and_say_why(server, repo, registry):
+    image = registry.push_files_image(repo, "v1", plain_files())
+    signature = registry.push_referrer(repo, image, "application/vnd.example.signature.v1+json")
+    corrupt = registry.push_files_image(repo, "corrupt", {}, layer=b"\x1f\x8b\x08\x00" + os.urandom(4096))
+    missing_repo = unique_name("absent")
+    for args, said in [
+        (("scan", f"{repo}@sha256:not-hex"), "the digest is malformed"),
+        (("scan", f"{repo}:bad tag!"), "bad tag!"),
+        (("scan", f"{repo}:absent"), "manifest absent is not known to this repository"),
+        (("scan", f"{missing_repo}:v1"), missing_repo),
+        (("scan", f"{repo}@{signature.digest}"), "not a container image"),
+        (("scan", f"{repo}:corrupt"), f"the scan of {repo}@{corrupt.digest} failed"),
+        (("scan-history", f"{repo}:absent"), "manifest absent is not known to this repository"),
+        (("scan-history", f"{missing_repo}:v1"), missing_repo),
+        (("scan-history", f"{repo}@sha256:not-hex"), "the digest is malformed"),
+    ]:
+        out = server.admin(*args, check=False)
+        assert out.returncode == 1, (args, out.returncode, out.stdout, out.stderr)
+        # The error is the last line (a scan's own log lines come before it).
+        last = out.stderr.strip().splitlines()[-1]
+        assert last.startswith("berth: ") and said in last, (args, out.stderr)
+
+
+def test_berth_scan_logs_plain_text_into_a_pipe(tmp_path):
+    """With no server running, `berth scan` runs the scan itself and logs it;
+    into a pipe the log has no terminal colour codes."""
+    server = Server(tmp_path)
+    try:
+        key = server.create_access_key()
+        ecr = make_ecr(server, key["accessKeyId"], key["secretAccessKey"])
+        name = unique_name("plain")
+        ecr.create_repository(repositoryName=name)
+        Registry(server).push_files_image(name, "v1", {}, layer=b"\x1f\x8b\x08\x00" + os.urandom(4096))
+    finally:
+        server.stop()
+    out = server.admin("scan", f"{name}:v1", check=False)
+    assert out.returncode == 1, (out.stdout, out.stderr)
+    assert "scan failed" in out.stderr, out.stderr
+    assert "\x1b[" not in out.stderr, out.stderr
+
+
+def test_berth_vulndb_errors_exit_1_and_say_why(server, tmp_path):
+    not_there = tmp_path / "not-there.zip"
+    garbage = tmp_path / "garbage.zip"
+    garbage.write_bytes(b"this is not a zip archive")
+    for args, said in [
+        (("vulndb", "import", str(not_there)), f"import:not-there.zip: "),
+        (("vulndb", "import", str(garbage)), "(its previous records stay in service)"),
+        (("vulndb", "import", str(OSV_DIR), "--source", " "), "--source must not be empty"),
+        (("vulndb", "update", "--vulndb-sources", ""), "no vulndb_sources are configured"),
+    ]:
+        out = server.admin(*args, check=False)
+        assert out.returncode == 1, (args, out.returncode, out.stdout, out.stderr)
+        # The error is the last line (a scan's own log lines come before it),
+        # all plain text: no terminal colour codes in a pipe.
+        last = out.stderr.strip().splitlines()[-1]
+        assert last.startswith("berth: ") and said in last, (args, out.stderr)
+        assert "\x1b[" not in out.stderr, (args, out.stderr)
+    # A bad source list is a bad setting: exit 2, before anything is opened.
+    out = server.admin("vulndb", "update", "--vulndb-sources", "ftp://example.com/all.zip", check=False)
+    assert out.returncode == 2 and "must be an http:// or https:// URL" in out.stderr, (out.returncode, out.stderr)
+
+
 # --------------------------------------------------------------------------
 # scans that end without findings
 
@@ -319,6 +452,10 @@ def test_a_corrupt_layer_fails_the_scan(ecr, aws, repo, registry):
     out = scan_result(ecr, repo, {"imageTag": "v1"})
     assert out["imageScanStatus"]["status"] == "FAILED", out
     assert out["imageScanStatus"]["description"]
+    assert "imageScanFindings" not in out
+    detail = ecr.describe_images(repositoryName=repo, imageIds=[{"imageTag": "v1"}])["imageDetails"][0]
+    assert detail["imageScanStatus"] == out["imageScanStatus"]
+    assert "imageScanFindingsSummary" not in detail
     error = aws.fail("ecr", "wait", "image-scan-complete", "--repository-name", repo, "--image-id", "imageTag=v1")
     assert "failure state" in error, error
 

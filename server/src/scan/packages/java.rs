@@ -157,6 +157,22 @@ fn read_zip(
         } else {
             Wanted::of(&name)
         };
+        // Inflates a deflated entry, takes what is wanted of it and reads
+        // the rest, within the budget.
+        let mut inflate = |deflated: &mut dyn BufRead| -> Result<(), JarError> {
+            let mut inflated = Counted::new(flate2::bufread::DeflateDecoder::new(deflated), budget);
+            take_entry(
+                &mut inflated,
+                wanted,
+                &name,
+                within,
+                depth,
+                budget,
+                out,
+                notes,
+            )?;
+            drain(&mut inflated, budget)
+        };
         match (method, descriptor) {
             // Stored: the data as it is, its size in the header.
             (0, _) if !descriptor || compressed > 0 => {
@@ -169,38 +185,12 @@ fn read_zip(
             (8, false) => {
                 let mut data = (&mut *r).take(compressed);
                 if wanted != Wanted::Nothing {
-                    let mut inflated =
-                        Counted::new(flate2::bufread::DeflateDecoder::new(&mut data), budget);
-                    take_entry(
-                        &mut inflated,
-                        wanted,
-                        &name,
-                        within,
-                        depth,
-                        budget,
-                        out,
-                        notes,
-                    )?;
-                    drain(&mut inflated, budget)?;
+                    inflate(&mut data)?;
                 }
                 io::copy(&mut data, &mut io::sink()).map_err(unreadable)?;
             }
             // Deflated, sizes after the data: inflating finds the end.
-            (8, true) => {
-                let mut inflated =
-                    Counted::new(flate2::bufread::DeflateDecoder::new(&mut *r), budget);
-                take_entry(
-                    &mut inflated,
-                    wanted,
-                    &name,
-                    within,
-                    depth,
-                    budget,
-                    out,
-                    notes,
-                )?;
-                drain(&mut inflated, budget)?;
-            }
+            (8, true) => inflate(&mut *r)?,
             (_, false) => {
                 io::copy(&mut (&mut *r).take(compressed), &mut io::sink()).map_err(unreadable)?;
             }

@@ -130,29 +130,30 @@ pub(super) fn compare(a: &str, b: &str) -> Option<Ordering> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{assert_orders, run_reference, RandomPairs};
     use super::compare;
-    use rand::{Rng, SeedableRng};
+    use rand::Rng;
     use std::cmp::Ordering;
     use std::process::Command;
 
     #[test]
     fn known_orders() {
-        for (a, b, want) in [
-            ("1.0", "1.0", Ordering::Equal),
-            ("1.0~rc1", "1.0", Ordering::Less),
-            ("1.0", "1.0+b1", Ordering::Less),
-            ("1:0.1", "2.0", Ordering::Greater),
-            ("1.0-1", "1.0-1~bpo1", Ordering::Greater),
-            ("0:1.0", "1.0", Ordering::Equal),
-            ("1.0-0", "1.0", Ordering::Equal),
-            ("3.0.11-1~deb12u2", "3.0.11-1~deb12u1", Ordering::Greater),
-            ("2.36-9+deb12u4", "2.36-9+deb12u10", Ordering::Less),
-            ("1.0a", "1.0", Ordering::Greater),
-            ("1.0.", "1.0", Ordering::Greater),
-        ] {
-            assert_eq!(compare(a, b), Some(want), "{a} vs {b}");
-            assert_eq!(compare(b, a), Some(want.reverse()), "{b} vs {a}");
-        }
+        assert_orders(
+            compare,
+            &[
+                ("1.0", "1.0", Ordering::Equal),
+                ("1.0~rc1", "1.0", Ordering::Less),
+                ("1.0", "1.0+b1", Ordering::Less),
+                ("1:0.1", "2.0", Ordering::Greater),
+                ("1.0-1", "1.0-1~bpo1", Ordering::Greater),
+                ("0:1.0", "1.0", Ordering::Equal),
+                ("1.0-0", "1.0", Ordering::Equal),
+                ("3.0.11-1~deb12u2", "3.0.11-1~deb12u1", Ordering::Greater),
+                ("2.36-9+deb12u4", "2.36-9+deb12u10", Ordering::Less),
+                ("1.0a", "1.0", Ordering::Greater),
+                ("1.0.", "1.0", Ordering::Greater),
+            ],
+        );
         for bad in [
             "", "a1.0", "1:", ":1", "x:1.0", "1.0-", "1 0", "1.0_1", "-1",
         ] {
@@ -187,46 +188,34 @@ mod tests {
     /// run by one shell so the whole batch takes seconds.
     #[test]
     fn random_pairs_agree_with_dpkg() {
-        let seed: u64 = rand::random();
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        let pairs: Vec<(String, String)> = (0..3000)
-            .map(|_| {
-                let a = random_version(&mut rng);
-                let b = if rng.gen_bool(0.3) {
-                    let mut b = a.clone();
-                    b.push(char::from(b"0~a.+1"[rng.gen_range(0..6)]));
-                    b
-                } else {
-                    random_version(&mut rng)
-                };
-                (a, b)
-            })
-            .collect();
+        let pairs = RandomPairs::new(3000, 0.3, &["0", "~", "a", ".", "+", "1"], random_version);
         let mut script = String::from("while read -r a b; do\n");
         script.push_str(
             "if dpkg --compare-versions \"$a\" lt \"$b\" 2>/dev/null; then echo '<'; \
              elif dpkg --compare-versions \"$a\" eq \"$b\" 2>/dev/null; then echo '='; \
              else echo '>'; fi\ndone\n",
         );
-        let input: String = pairs.iter().map(|(a, b)| format!("{a} {b}\n")).collect();
-        let out = super::super::run_reference(
+        let input: String = pairs
+            .pairs
+            .iter()
+            .map(|(a, b)| format!("{a} {b}\n"))
+            .collect();
+        let out = run_reference(
             Command::new("sh").args(["-c", &script]),
             input,
             "dpkg --compare-versions (the Debian package `dpkg`)",
         );
-        let answers: Vec<&str> = out.lines().collect();
-        assert_eq!(answers.len(), pairs.len(), "dpkg answered every pair");
-        for ((a, b), answer) in pairs.iter().zip(answers) {
-            let want = match answer {
-                "<" => Ordering::Less,
-                "=" => Ordering::Equal,
-                _ => Ordering::Greater,
-            };
-            assert_eq!(
-                compare(a, b),
-                Some(want),
-                "seed {seed}: {a} vs {b}, dpkg says {answer}"
-            );
-        }
+        let answers = out
+            .lines()
+            .map(|answer| {
+                let order = match answer {
+                    "<" => Ordering::Less,
+                    "=" => Ordering::Equal,
+                    _ => Ordering::Greater,
+                };
+                (Some(order), answer)
+            })
+            .collect();
+        pairs.assert_agree(compare, "dpkg", answers);
     }
 }

@@ -203,8 +203,9 @@ pub(super) fn compare(a: &str, b: &str) -> Option<Ordering> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::RandomPairs;
     use super::compare;
-    use rand::{Rng, SeedableRng};
+    use rand::Rng;
     use std::cmp::Ordering;
     use std::process::Command;
 
@@ -508,29 +509,19 @@ mod tests {
     /// `main` compares each argument with the next), in one JVM.
     #[test]
     fn random_pairs_agree_with_maven_artifact() {
-        let seed: u64 = rand::random();
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        let pairs: Vec<(String, String)> = (0..1500)
-            .map(|_| {
-                let a = random_version(&mut rng);
-                let b = if rng.gen_bool(0.2) {
-                    format!(
-                        "{a}{}",
-                        ["", ".0", "-0", "0", "-sp", ".a", "1"][rng.gen_range(0..7)]
-                    )
-                } else {
-                    random_version(&mut rng)
-                };
-                (a, b)
-            })
-            .collect();
+        let pairs = RandomPairs::new(
+            1500,
+            0.2,
+            &["", ".0", "-0", "0", "-sp", ".a", "1"],
+            random_version,
+        );
         let mut java = Command::new("java");
         java.args([
             "-cp",
             MAVEN_ARTIFACT_JAR,
             "org.apache.maven.artifact.versioning.ComparableVersion",
         ]);
-        for (a, b) in &pairs {
+        for (a, b) in &pairs.pairs {
             java.args([a, b]);
         }
         let out = java.output().unwrap_or_else(|e| {
@@ -544,30 +535,22 @@ mod tests {
         // Lines "   A op B" compare each argument with the next: a1 b1, b1 a2,
         // a2 b2, …; the pairs are every other one.
         let text = String::from_utf8(out.stdout).expect("utf-8");
-        let answers: Vec<&str> = text
+        let answers = text
             .lines()
             .filter(|l| l.starts_with("   "))
             .step_by(2)
             .map(|l| l.split_whitespace().nth(1).expect("an operator"))
+            .map(|answer| {
+                let order = match answer {
+                    "<" => Ordering::Less,
+                    "==" => Ordering::Equal,
+                    ">" => Ordering::Greater,
+                    other => panic!("unexpected answer {other:?}"),
+                };
+                (Some(order), answer)
+            })
             .collect();
-        assert_eq!(
-            answers.len(),
-            pairs.len(),
-            "maven-artifact answered every pair"
-        );
-        for ((a, b), answer) in pairs.iter().zip(answers) {
-            let want = match answer {
-                "<" => Ordering::Less,
-                "==" => Ordering::Equal,
-                ">" => Ordering::Greater,
-                other => panic!("unexpected answer {other:?}"),
-            };
-            assert_eq!(
-                compare(a, b),
-                Some(want),
-                "seed {seed}: {a} vs {b}, Maven says {answer}"
-            );
-        }
+        pairs.assert_agree(compare, "Maven", answers);
     }
 
     #[test]

@@ -65,28 +65,111 @@ impl Scheme {
     }
 }
 
-/// Runs a reference tool with `input` on its standard input and returns
-/// what it printed (the property tests feed thousands of pairs at once).
+/// What the version-order tests share: known orders checked both ways round,
+/// and random pairs checked against each ecosystem's own tool.
 #[cfg(test)]
-fn run_reference(command: &mut std::process::Command, input: String, what: &str) -> String {
-    use std::io::Write;
-    use std::process::Stdio;
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("running {what}: {e}"));
-    let mut stdin = child.stdin.take().expect("stdin");
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child.wait_with_output().expect("reference output");
-    writer.join().expect("writer").expect("writing the pairs");
-    assert!(
-        out.status.success(),
-        "{what} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
+mod testing {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    use std::cmp::Ordering;
+
+    /// A version order under test.
+    pub(super) type Compare = fn(&str, &str) -> Option<Ordering>;
+
+    /// Checks each `(a, b, want)` both ways round.
+    pub(super) fn assert_orders(compare: Compare, cases: &[(&str, &str, Ordering)]) {
+        for &(a, b, want) in cases {
+            assert_eq!(compare(a, b), Some(want), "{a} vs {b}");
+            assert_eq!(compare(b, a), Some(want.reverse()), "{b} vs {a}");
+        }
+    }
+
+    /// Random pairs of versions from a fresh seed, named in every failure so
+    /// that a failing run can be replayed.
+    pub(super) struct RandomPairs {
+        /// The seed the pairs came from.
+        pub(super) seed: u64,
+        /// The pairs, in the order the reference tool is asked.
+        pub(super) pairs: Vec<(String, String)>,
+    }
+
+    impl RandomPairs {
+        /// `count` pairs `(a, b)` of `version()`s where, with probability
+        /// `near`, `b` is `a` with one of `suffixes` appended: near-ties make
+        /// the later rules of an order decide.
+        pub(super) fn new(
+            count: usize,
+            near: f64,
+            suffixes: &[&str],
+            mut version: impl FnMut(&mut StdRng) -> String,
+        ) -> Self {
+            let seed: u64 = rand::random();
+            let mut rng = StdRng::seed_from_u64(seed);
+            let pairs = (0..count)
+                .map(|_| {
+                    let a = version(&mut rng);
+                    let b = if rng.gen_bool(near) {
+                        format!("{a}{}", suffixes[rng.gen_range(0..suffixes.len())])
+                    } else {
+                        version(&mut rng)
+                    };
+                    (a, b)
+                })
+                .collect();
+            Self { seed, pairs }
+        }
+
+        /// Asserts that `compare` gives, pair by pair, the order `tool`
+        /// answered (`None`: not versions to it), each answer with the text
+        /// it was read from.
+        pub(super) fn assert_agree(
+            &self,
+            compare: Compare,
+            tool: &str,
+            answers: Vec<(Option<Ordering>, &str)>,
+        ) {
+            assert_eq!(
+                answers.len(),
+                self.pairs.len(),
+                "{tool} answered every pair"
+            );
+            for ((a, b), (want, said)) in self.pairs.iter().zip(answers) {
+                assert_eq!(
+                    compare(a, b),
+                    want,
+                    "seed {}: {a} vs {b}, {tool} says {said}",
+                    self.seed
+                );
+            }
+        }
+    }
+
+    /// Runs a reference tool with `input` on its standard input and returns
+    /// what it printed (the property tests feed thousands of pairs at once).
+    pub(super) fn run_reference(
+        command: &mut std::process::Command,
+        input: String,
+        what: &str,
+    ) -> String {
+        use std::io::Write;
+        use std::process::Stdio;
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("running {what}: {e}"));
+        let mut stdin = child.stdin.take().expect("stdin");
+        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+        let out = child.wait_with_output().expect("reference output");
+        writer.join().expect("writer").expect("writing the pairs");
+        assert!(
+            out.status.success(),
+            "{what} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
 }
 
 #[cfg(test)]

@@ -14,8 +14,9 @@ pub(super) fn compare(a: &str, b: &str) -> Option<Ordering> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{run_reference, RandomPairs};
     use super::compare;
-    use rand::{Rng, SeedableRng};
+    use rand::Rng;
     use std::cmp::Ordering;
     use std::process::Command;
 
@@ -77,43 +78,33 @@ mod tests {
     #[test]
     fn random_pairs_agree_with_packaging() {
         let python = python();
-        let seed: u64 = rand::random();
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        let pairs: Vec<(String, String)> = (0..3000)
-            .map(|_| {
-                let a = random_version(&mut rng);
-                let b = if rng.gen_bool(0.2) {
-                    a.clone()
-                } else {
-                    random_version(&mut rng)
-                };
-                (a, b)
-            })
+        let pairs = RandomPairs::new(3000, 0.2, &[""], random_version);
+        let input: String = pairs
+            .pairs
+            .iter()
+            .map(|(a, b)| format!("{a} {b}\n"))
             .collect();
-        let input: String = pairs.iter().map(|(a, b)| format!("{a} {b}\n")).collect();
         let script = "import sys\n\
             from packaging.version import Version, InvalidVersion\n\
             def v(s):\n    try:\n        return Version(s)\n    except InvalidVersion:\n        return None\n\
             for line in sys.stdin.read().splitlines():\n    a, b = (v(x) for x in line.split(' '))\n    \
             print('none' if a is None or b is None else (a > b) - (a < b))\n";
-        let out = super::super::run_reference(
+        let out = run_reference(
             Command::new(&python).args(["-c", script]),
             input,
             &format!("{python} with `packaging` (the tools venv made by .ci/python.sh)"),
         );
-        let answers: Vec<&str> = out.lines().collect();
-        assert_eq!(answers.len(), pairs.len(), "packaging answered every pair");
-        for ((a, b), answer) in pairs.iter().zip(answers) {
-            let want = match answer {
-                "none" => None,
-                n => Some(n.parse::<i32>().expect("packaging's answer").cmp(&0)),
-            };
-            assert_eq!(
-                compare(a, b),
-                want,
-                "seed {seed}: {a} vs {b}, packaging says {answer}"
-            );
-        }
+        let answers = out
+            .lines()
+            .map(|answer| {
+                let order = match answer {
+                    "none" => None,
+                    n => Some(n.parse::<i32>().expect("packaging's answer").cmp(&0)),
+                };
+                (order, answer)
+            })
+            .collect();
+        pairs.assert_agree(compare, "packaging", answers);
     }
 
     #[test]

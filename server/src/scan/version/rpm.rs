@@ -156,29 +156,30 @@ pub(super) fn compare(a: &str, b: &str) -> Option<Ordering> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{assert_orders, RandomPairs};
     use super::compare;
-    use rand::{Rng, SeedableRng};
+    use rand::Rng;
     use std::cmp::Ordering;
     use std::process::Command;
 
     #[test]
     fn known_orders() {
-        for (a, b, want) in [
-            ("1.0", "1.0", Ordering::Equal),
-            ("1.0", "1.0~rc1", Ordering::Greater),
-            ("1.0^git1", "1.0", Ordering::Greater),
-            ("1.0^git1", "1.0.1", Ordering::Less),
-            ("1:1.0-1", "2.0-1", Ordering::Greater),
-            ("3.0.7-27.el9", "3.0.7-28.el9", Ordering::Less),
-            ("3.0.7-27.el9", "3.0.7", Ordering::Greater),
-            ("0:1.0", "1.0", Ordering::Equal),
-            ("1.0a", "1.0", Ordering::Greater),
-            ("1.010", "1.9", Ordering::Greater),
-            ("1.a", "1.1", Ordering::Less),
-        ] {
-            assert_eq!(compare(a, b), Some(want), "{a} vs {b}");
-            assert_eq!(compare(b, a), Some(want.reverse()), "{b} vs {a}");
-        }
+        assert_orders(
+            compare,
+            &[
+                ("1.0", "1.0", Ordering::Equal),
+                ("1.0", "1.0~rc1", Ordering::Greater),
+                ("1.0^git1", "1.0", Ordering::Greater),
+                ("1.0^git1", "1.0.1", Ordering::Less),
+                ("1:1.0-1", "2.0-1", Ordering::Greater),
+                ("3.0.7-27.el9", "3.0.7-28.el9", Ordering::Less),
+                ("3.0.7-27.el9", "3.0.7", Ordering::Greater),
+                ("0:1.0", "1.0", Ordering::Equal),
+                ("1.0a", "1.0", Ordering::Greater),
+                ("1.010", "1.9", Ordering::Greater),
+                ("1.a", "1.1", Ordering::Less),
+            ],
+        );
         assert_eq!(compare("", "1"), None);
     }
 
@@ -208,21 +209,9 @@ mod tests {
     /// Random pairs against rpm's own `rpm.vercmp`, all in one `rpm --eval`.
     #[test]
     fn random_pairs_agree_with_rpm() {
-        let seed: u64 = rand::random();
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        let pairs: Vec<(String, String)> = (0..2000)
-            .map(|_| {
-                let a = random_evr(&mut rng);
-                let b = if rng.gen_bool(0.3) {
-                    format!("{a}{}", char::from(b"0~^a.1"[rng.gen_range(0..6)]))
-                } else {
-                    random_evr(&mut rng)
-                };
-                (a, b)
-            })
-            .collect();
+        let pairs = RandomPairs::new(2000, 0.3, &["0", "~", "^", "a", ".", "1"], random_evr);
         let mut lua = String::from("%{lua:\nlocal p = {\n");
-        for (a, b) in &pairs {
+        for (a, b) in &pairs.pairs {
             lua.push_str(&format!("{{[[{a}]],[[{b}]]}},\n"));
         }
         lua.push_str(
@@ -238,19 +227,15 @@ mod tests {
             "rpm: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let answers: Vec<&str> = std::str::from_utf8(&out.stdout)
+        let answers = std::str::from_utf8(&out.stdout)
             .expect("utf-8")
             .lines()
             .filter(|l| !l.trim().is_empty())
+            .map(|answer| {
+                let order = answer.trim().parse::<i32>().expect("rpm's answer").cmp(&0);
+                (Some(order), answer)
+            })
             .collect();
-        assert_eq!(answers.len(), pairs.len(), "rpm answered every pair");
-        for ((a, b), answer) in pairs.iter().zip(answers) {
-            let want = answer.trim().parse::<i32>().expect("rpm's answer").cmp(&0);
-            assert_eq!(
-                compare(a, b),
-                Some(want),
-                "seed {seed}: {a} vs {b}, rpm.vercmp says {answer}"
-            );
-        }
+        pairs.assert_agree(compare, "rpm.vercmp", answers);
     }
 }

@@ -89,6 +89,7 @@ pub(super) fn compare(a: &str, b: &str) -> Option<Ordering> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::assert_orders;
     use super::compare;
     use std::cmp::Ordering;
 
@@ -117,29 +118,29 @@ mod tests {
 
     #[test]
     fn lenient_forms() {
-        for (a, b, want) in [
-            ("v1.2.3", "1.2.3", Ordering::Equal),
-            ("1.2", "1.2.0", Ordering::Equal),
-            ("1", "1.0.0", Ordering::Equal),
-            ("1.0.0+build.5", "1.0.0", Ordering::Equal),
-            ("01.2.3", "1.2.3", Ordering::Equal),
-            ("1.19.8", "1.20", Ordering::Less),
-            (
-                "0.0.0-20210101000000-abcdef123456",
-                "0.0.0-20220101000000-000000000000",
-                Ordering::Less,
-            ),
-            ("0.0.0-20210101000000-abcdef123456", "0.1.0", Ordering::Less),
-            (
-                "18446744073709551616.0.0",
-                "18446744073709551615.0.0",
-                Ordering::Greater,
-            ),
-            ("4.17.20", "4.17.21", Ordering::Less),
-        ] {
-            assert_eq!(compare(a, b), Some(want), "{a} vs {b}");
-            assert_eq!(compare(b, a), Some(want.reverse()), "{b} vs {a}");
-        }
+        assert_orders(
+            compare,
+            &[
+                ("v1.2.3", "1.2.3", Ordering::Equal),
+                ("1.2", "1.2.0", Ordering::Equal),
+                ("1", "1.0.0", Ordering::Equal),
+                ("1.0.0+build.5", "1.0.0", Ordering::Equal),
+                ("01.2.3", "1.2.3", Ordering::Equal),
+                ("1.19.8", "1.20", Ordering::Less),
+                (
+                    "0.0.0-20210101000000-abcdef123456",
+                    "0.0.0-20220101000000-000000000000",
+                    Ordering::Less,
+                ),
+                ("0.0.0-20210101000000-abcdef123456", "0.1.0", Ordering::Less),
+                (
+                    "18446744073709551616.0.0",
+                    "18446744073709551615.0.0",
+                    Ordering::Greater,
+                ),
+                ("4.17.20", "4.17.21", Ordering::Less),
+            ],
+        );
         for bad in [
             "",
             "1.2.3.4",
