@@ -42,8 +42,12 @@ struct SavedUpload {
     /// The driver's own state.
     driver: String,
     /// The last segment so far (partial, or full until more bytes come),
-    /// sealed as the last one (base64); empty before the first append.
+    /// sealed as the last one (base64); empty before the first append and
+    /// once it is in the store.
     tail: String,
+    /// Whether the last segment is in the store (the upload was sealed).
+    #[serde(default)]
+    complete: bool,
 }
 
 /// An encrypted upload's state, decoded.
@@ -51,6 +55,7 @@ struct Saved {
     header: Vec<u8>,
     inner: UploadState,
     tail: Vec<u8>,
+    complete: bool,
 }
 
 impl Saved {
@@ -69,6 +74,7 @@ impl Saved {
                 driver: saved.driver,
             },
             tail: b64(&saved.tail)?,
+            complete: saved.complete,
         })
     }
 
@@ -79,6 +85,7 @@ impl Saved {
             stored: self.inner.size,
             driver: self.inner.driver.clone(),
             tail: b64(&self.tail),
+            complete: self.complete,
         };
         UploadState {
             size: plain_size,
@@ -112,6 +119,7 @@ pub fn new_upload_state(header: &Header) -> UploadState {
         header: header.encode(),
         inner: UploadState::default(),
         tail: Vec::new(),
+        complete: false,
     }
     .save(0)
 }
@@ -130,6 +138,12 @@ pub async fn append_upload(
     data_key: &[u8; 32],
 ) -> io::Result<Box<dyn UploadWriter>> {
     let saved = Saved::load(state)?;
+    if saved.complete {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the upload is sealed",
+        ));
+    }
     let header = saved.parsed_header()?;
     let index = saved.stored_segments(&header)?;
     let pending = if saved.tail.is_empty() {
@@ -171,15 +185,40 @@ pub async fn append_upload(
     }))
 }
 
-/// Ends appending (as [`BlobStore::seal_upload`] does) for an encrypted upload.
+/// Ends appending (as [`BlobStore::seal_upload`] does) for an encrypted
+/// upload: its last segment (already sealed, in the state) goes to the store
+/// first, so what the store holds is the whole stored blob.
 pub async fn seal_upload(
     store: &dyn BlobStore,
     id: &str,
     state: &UploadState,
 ) -> io::Result<UploadState> {
     let mut saved = Saved::load(state)?;
+    if !saved.complete {
+        saved.inner = store_tail(store, id, &saved).await?.finish().await?;
+        saved.tail.clear();
+        saved.complete = true;
+    }
     saved.inner = store.seal_upload(id, &saved.inner).await?;
     Ok(saved.save(state.size))
+}
+
+/// A writer of the driver's upload that already holds the last segment
+/// (sealed in the state), refused for an upload never appended to.
+async fn store_tail(
+    store: &dyn BlobStore,
+    id: &str,
+    saved: &Saved,
+) -> io::Result<Box<dyn UploadWriter>> {
+    if saved.tail.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("encrypted upload {id} was never appended to: it has no last segment yet"),
+        ));
+    }
+    let mut inner = store.append_upload(id, &saved.inner).await?;
+    inner.write(Bytes::from(saved.tail.clone())).await?;
+    Ok(inner)
 }
 
 /// Streams the plaintext of an encrypted upload that [`seal_upload`] sealed.
@@ -190,7 +229,7 @@ pub async fn read_upload(
     data_key: &[u8; 32],
 ) -> io::Result<ByteStream> {
     let saved = Saved::load(state)?;
-    if saved.tail.is_empty() && state.size == 0 {
+    if saved.tail.is_empty() && !saved.complete {
         // Never appended to: nothing stored, nothing to check.
         return Ok(Box::pin(futures_util::stream::empty()));
     }
@@ -264,6 +303,7 @@ impl UploadWriter for EncryptingWriter {
             header,
             inner,
             tail,
+            complete: false,
         }
         .save(plain_size))
     }
@@ -282,19 +322,19 @@ impl UploadWriter for EncryptingWriter {
 }
 
 /// Commits an encrypted upload whose bytes are all appended as the stored
-/// object `object` (as [`BlobStore::commit_upload`] does): writes its last
-/// segment, then commits.
+/// object `object` (as [`BlobStore::commit_upload`] does), with its last
+/// segment (already sealed: no key is needed).
 pub async fn commit_upload(
     store: &dyn BlobStore,
     id: &str,
     state: &UploadState,
-    data_key: &[u8; 32],
     object: &Digest,
 ) -> io::Result<()> {
-    append_upload(store, id, state, data_key)
-        .await?
-        .commit(object)
-        .await
+    let saved = Saved::load(state)?;
+    if saved.complete {
+        return store.commit_upload(id, &saved.inner, object).await;
+    }
+    store_tail(store, id, &saved).await?.commit(object).await
 }
 
 /// The header of the stored blob `object`, encoded and parsed.
@@ -526,9 +566,7 @@ mod tests {
         assert_eq!(upload_bytes, plain);
 
         let object = Digest::from_hash(DigestAlgorithm::Sha256, &Sha256::digest(b"object"));
-        commit_upload(&store, "u1", &sealed, &KEY, &object)
-            .await
-            .unwrap();
+        commit_upload(&store, "u1", &sealed, &object).await.unwrap();
         for (path, bytes) in files(dir.path()) {
             assert!(!holds_marker(&bytes), "plaintext in {}", path.display());
         }
