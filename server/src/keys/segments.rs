@@ -28,14 +28,15 @@
 //!   is negligible next to 64 KiB of AES at several GB/s.
 //! - **A fresh random nonce for every segment write**, stored with the
 //!   segment. A chunked upload (PATCH after PATCH) ends each request on a
-//!   partial segment that the next request rewrites with more bytes: with
-//!   nonces derived from the segment index, that rewrite would encrypt two
-//!   different plaintexts under one (key, nonce), which breaks GCM (the XOR of
-//!   the plaintexts leaks and tags can be forged). Keeping the partial tail
-//!   elsewhere instead would mean a second place holding upload bytes, which
-//!   must then be encrypted too. 96 random bits cost 12 bytes a segment; a
-//!   data key seals one blob, so even a 100 GiB blob (1.6 million segments)
-//!   stays far below the 2^32 random nonces NIST SP 800-38D allows per key.
+//!   partial segment that is sealed again, with more bytes, when the next
+//!   request continues (`storage::encrypted` keeps that sealed tail in the
+//!   upload's state, never in the clear): with nonces derived from the
+//!   segment index, the second sealing would encrypt a different plaintext
+//!   under the same (key, nonce), which breaks GCM (the XOR of the
+//!   plaintexts leaks and tags can be forged). 96 random bits cost 12 bytes
+//!   a segment; a data key seals one blob, so even a 100 GiB blob (1.6
+//!   million segments, plus one resealed tail per request) stays far below
+//!   the 2^32 random nonces NIST SP 800-38D allows per key.
 //! - **The AAD binds the header, the index and "last"**, so moving a segment
 //!   elsewhere in the blob (reordering), into another blob (splicing), changing
 //!   the header (segment size, key id, wrapped key), dropping whole trailing
