@@ -5,6 +5,7 @@
 #[doc(hidden)]
 pub mod conformance;
 mod dry_run;
+pub mod encrypted;
 mod fs;
 mod s3;
 
