@@ -3,6 +3,8 @@
 //! encryption of blobs. Pure: no database, no storage, no async; `service/`
 //! keeps the keys' records (through `db/`) and calls this module.
 
+pub mod material;
+
 /// A key that encrypts data, made fresh for one blob: AES-256's 32 bytes in
 /// the clear (never stored, never logged), and the same bytes wrapped by a
 /// KMS key (what is stored beside the data).
