@@ -238,3 +238,58 @@ async fn key_material_never_reaches_the_database_in_the_clear() {
     let other = berth::auth::secrets::SecretBox::from_key([9; 32]).kms_material_sealer();
     assert!(other.open(&id, 1, &first).is_err());
 }
+
+#[tokio::test]
+async fn the_console_refuses_an_unusable_key_under_the_kms_key_field() {
+    let server = TestServer::start();
+    let admin = common::console::Console::sign_in(&server, "admin", common::ADMIN_PASSWORD).await;
+    let key = kms(&server, &["create-key", "--alias", "console-team"]);
+    let create = |name: &'static str, kms_key: &'static str| {
+        let admin = &admin;
+        async move {
+            admin
+                .call(
+                    "create_repository",
+                    &[
+                        ("name", name),
+                        ("encryption_type", "KMS"),
+                        ("kms_key", kms_key),
+                    ],
+                )
+                .await
+        }
+    };
+    let unknown = create("console/unknown", "alias/nope")
+        .await
+        .ok()
+        .unwrap_err();
+    assert_eq!(unknown["Invalid"]["field"], "kms_key", "{unknown}");
+    assert_eq!(
+        unknown["Invalid"]["message"],
+        "Key 'alias/nope' does not exist"
+    );
+
+    kms(&server, &["disable-key", "alias/console-team"]);
+    let disabled = create("console/disabled", "alias/console-team")
+        .await
+        .ok()
+        .unwrap_err();
+    assert_eq!(disabled["Invalid"]["field"], "kms_key", "{disabled}");
+    assert_eq!(
+        disabled["Invalid"]["message"],
+        format!("Key '{}' is disabled", key["Arn"].as_str().unwrap())
+    );
+
+    kms(&server, &["enable-key", "alias/console-team"]);
+    let made = create("console/enabled", "alias/console-team").await;
+    assert!(
+        made.status.is_success() || made.status.is_redirection(),
+        "{}",
+        made.body
+    );
+    let described = kms(&server, &["describe-key", "alias/console-team"]);
+    assert_eq!(
+        described["ProtectedRepositories"],
+        serde_json::json!(["console/enabled"])
+    );
+}
