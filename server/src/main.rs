@@ -42,6 +42,7 @@ async fn main() -> ExitCode {
         Command::ScanHistory { image, json } => cli::scan::history(settings, &image, json).await,
         Command::MigrateStorage { from, to } => cli::storage::run(settings, &from, &to).await,
         Command::Vulndb(command) => cli::vulndb::run(settings, command).await,
+        Command::Kms(command) => cli::kms::run(settings, command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -79,3 +79,39 @@ pub enum RepositoryOrder {
     /// Newest first.
     CreatedDescending,
 }
+
+/// A KMS key of the key service standing in for AWS KMS (issue 18), without
+/// its material.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct KmsKey {
+    /// The key id, a UUID.
+    pub id: String,
+    /// What the administrator wrote about it.
+    pub description: String,
+    /// `CUSTOMER`, `AWS` (the default key for `KMS`, `alias/aws/ecr`) or
+    /// `BERTH` (the registry's own key for `AES256`).
+    pub manager: String,
+    /// `Enabled`, `Disabled`, `PendingDeletion` or `Deleted`.
+    pub state: String,
+    /// Creation time (ms).
+    pub created_at: i64,
+    /// When a key pending deletion is deleted (ms).
+    pub deletion_date: Option<i64>,
+    /// The waiting period of a pending deletion (days).
+    pub pending_window_days: Option<i64>,
+    /// When a deleted key's material was erased (ms).
+    pub deleted_at: Option<i64>,
+    /// Whether automatic rotation is on.
+    pub rotation_enabled: bool,
+    /// Days between automatic rotations.
+    pub rotation_period_days: i64,
+    /// When automatic rotation next adds a version (ms).
+    pub next_rotation_at: Option<i64>,
+    /// Its aliases (`alias/NAME`), sorted (selected as a JSON array).
+    #[sqlx(json)]
+    pub aliases: Vec<String>,
+    /// How many versions of material it has (0 once deleted).
+    pub versions: i64,
+    /// When the newest rotation added a version (ms), if one has.
+    pub last_rotated_at: Option<i64>,
+}

@@ -14,6 +14,8 @@ const NONCE_LEN: usize = 24;
 /// Seals and opens secrets with the installation's key.
 pub struct SecretBox {
     cipher: XChaCha20Poly1305,
+    /// A key for sealing KMS key material, derived from the installation's key.
+    kms_key: zeroize::Zeroizing<[u8; 32]>,
     /// A key for signing URLs, derived from the installation's key.
     url_key: [u8; 32],
 }
@@ -34,6 +36,7 @@ impl SecretBox {
         Ok(Self {
             cipher: XChaCha20Poly1305::new_from_slice(&key).map_err(|_| invalid("bad key"))?,
             url_key: derive(&key, b"berth signed urls"),
+            kms_key: zeroize::Zeroizing::new(derive(&key, b"berth kms key material")),
         })
     }
 
@@ -42,7 +45,14 @@ impl SecretBox {
         Self {
             cipher: XChaCha20Poly1305::new(&key.into()),
             url_key: derive(&key, b"berth signed urls"),
+            kms_key: zeroize::Zeroizing::new(derive(&key, b"berth kms key material")),
         }
+    }
+
+    /// The sealer of KMS key material (issue 18): AES-256-GCM with a key
+    /// derived from the installation's key for that purpose only.
+    pub fn kms_material_sealer(&self) -> crate::keys::material::MaterialSealer {
+        crate::keys::material::MaterialSealer::new(&self.kms_key)
     }
 
     /// An HMAC-SHA256 of `message` with the URL-signing key, hex.

@@ -6,6 +6,7 @@ pub mod access_key;
 pub mod fsck;
 pub mod gc;
 pub mod jobs;
+pub mod kms;
 pub mod lifecycle;
 pub mod scan;
 pub mod serve;

@@ -91,6 +91,80 @@ pub enum Command {
     /// download the configured sources, show what it holds.
     #[command(subcommand)]
     Vulndb(VulndbCommand),
+    /// The key service standing in for AWS KMS: keys that encrypt
+    /// repositories, named by id, ARN, alias or alias ARN.
+    #[command(subcommand)]
+    Kms(KmsCommand),
+}
+
+/// A key named on the command line, and the output format.
+#[derive(Debug, clap::Args)]
+pub struct KmsKeyArgs {
+    /// The key: its id, ARN (arn:aws:kms:REGION:REGISTRY:key/ID), alias
+    /// (alias/NAME) or alias ARN.
+    pub key: String,
+    /// Print the key as JSON (KMS's KeyMetadata).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `berth kms …`, named as the AWS CLI's `aws kms` commands.
+#[derive(Debug, Subcommand)]
+pub enum KmsCommand {
+    /// Make a key with fresh material, enabled.
+    CreateKey {
+        /// An alias for it (NAME or alias/NAME).
+        #[arg(long)]
+        alias: Option<String>,
+        /// What it is for.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every key with its state (the registry key and the default key
+    /// too, once made).
+    ListKeys {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a key and the repositories it protects.
+    DescribeKey(KmsKeyArgs),
+    /// Enable a disabled key.
+    EnableKey(KmsKeyArgs),
+    /// Disable a key: what it protects can be neither pushed nor pulled.
+    DisableKey(KmsKeyArgs),
+    /// Delete a key when the waiting period ends; what only it protects
+    /// becomes unreadable then. Cancel with cancel-key-deletion until then.
+    ScheduleKeyDeletion {
+        #[command(flatten)]
+        key: KmsKeyArgs,
+        /// The waiting period, 7 to 30 days.
+        #[arg(long, default_value_t = 30)]
+        pending_window_in_days: u32,
+    },
+    /// Cancel a scheduled deletion; the key is left disabled.
+    CancelKeyDeletion(KmsKeyArgs),
+    /// Rotate the key's material automatically every year.
+    EnableKeyRotation(KmsKeyArgs),
+    /// Stop rotating the key automatically.
+    DisableKeyRotation(KmsKeyArgs),
+    /// Add a version of material now; data made before still opens.
+    RotateKeyOnDemand(KmsKeyArgs),
+    /// Give a key another alias.
+    CreateAlias {
+        /// The alias (NAME or alias/NAME).
+        alias: String,
+        /// The key (id, ARN or alias).
+        key: String,
+    },
+    /// Remove an alias (the key stays).
+    DeleteAlias {
+        /// The alias (NAME or alias/NAME).
+        alias: String,
+    },
 }
 
 /// `berth vulndb …`

@@ -5,7 +5,7 @@ use super::{from_service, internal, ConsoleRequest};
 use crate::auth::authorize::Resource;
 use crate::service::repositories::RepositorySettings;
 use crate::service::{Image, Repository, RepositoryOrder, TagStatus};
-use crate::service::{ImageFailure, ImageId, ManifestRef};
+use crate::service::{ImageFailure, ImageId, ManifestRef, ServiceError};
 use berth_app::console::api::repositories::{
     DescriptorSummary, ImageDetail, ImageSummary, RepositoryBackend, RepositoryDetail,
     RepositoryForm, RepositoryPage, RepositoryQuery, RepositorySummary, REPOSITORY_PAGE_SIZE,
@@ -159,7 +159,12 @@ impl RepositoryBackend for ConsoleRequest {
             .registry
             .create_repository(&form.name, &settings)
             .await
-            .map_err(|e| from_service(e, "exclusions"))?;
+            .map_err(|e| match e {
+                // Shown under the KMS key field: the key is unknown, disabled
+                // or pending deletion, in the service's words.
+                ServiceError::Kms(_) => ConsoleError::invalid("kms_key", e.to_string()),
+                e => from_service(e, "exclusions"),
+            })?;
         tracing::info!(repository = %repo.name, "repository created in the console");
         leptos_axum::redirect(&format!("/repositories/{}?created=1", repo.name));
         Ok(())

@@ -14,6 +14,7 @@ mod access;
 mod blobs;
 mod images;
 mod jobs;
+mod kms;
 mod lifecycle;
 mod manifests;
 mod policies;
@@ -28,6 +29,7 @@ mod vulndb;
 pub use access::AccessKeyRow;
 pub use blobs::BlobRow;
 pub use jobs::JobRow;
+pub use kms::{KeyCreated, KmsMaterialRow, NewKmsKey};
 pub use lifecycle::{Effects, LifecycleFactsRow, LifecycleRun, PreviewRow};
 pub use manifests::{
     DeleteOutcome, ManifestRow, NewManifest, PutRejection, Reference, ReferrerRow,

@@ -105,9 +105,10 @@ pub enum EcrError {
     /// The artifact is not an image a scan can read.
     #[error("{0}")]
     UnsupportedImageType(String),
-    /// The repository's KMS key cannot be used.
+    /// The repository's KMS key cannot be used: the message, and KMS's own
+    /// error (`NotFoundException`, `DisabledException`, …) sent as `kmsError`.
     #[error("{0}")]
-    Kms(String),
+    Kms(String, &'static str),
     /// The disk holding the blobs or the database is full.
     #[error("The registry's storage is full (no space left on device): nothing was stored; try again once space is freed")]
     StorageFull,
@@ -147,7 +148,7 @@ impl EcrError {
             Self::LimitExceeded(_) => "LimitExceededException",
             Self::ScanNotFound(_) => "ScanNotFoundException",
             Self::UnsupportedImageType(_) => "UnsupportedImageTypeException",
-            Self::Kms(_) => "KmsException",
+            Self::Kms(..) => "KmsException",
             Self::Throttling(_) => "ThrottlingException",
             Self::RepositoryPolicyNotFound(_) => "RepositoryPolicyNotFoundException",
             Self::LifecyclePolicyNotFound(_) => "LifecyclePolicyNotFoundException",
@@ -173,7 +174,10 @@ impl EcrError {
 
 impl IntoResponse for EcrError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"__type": self.shape(), "message": self.to_string()});
+        let mut body = serde_json::json!({"__type": self.shape(), "message": self.to_string()});
+        if let Self::Kms(_, kms_error) = &self {
+            body["kmsError"] = (*kms_error).into();
+        }
         let mut response = (self.status(), body.to_string()).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
@@ -203,7 +207,7 @@ impl From<ServiceError> for EcrError {
             ServiceError::RepositoryNotEmpty(_) => Self::RepositoryNotEmpty(message),
             ServiceError::InvalidSetting(_) => Self::InvalidParameter(message),
             ServiceError::UnsupportedImageType(_) => Self::UnsupportedImageType(message),
-            ServiceError::Kms(_) => Self::Kms(message),
+            ServiceError::Kms(e) => Self::Kms(message, e.kms_error()),
             ServiceError::ImageAlreadyExists(_) => Self::ImageAlreadyExists(message),
             ServiceError::TagImmutable { .. } => Self::ImageTagAlreadyExists(message),
             ServiceError::ManifestBlobUnknown(_) => Self::LayersNotFound(message),

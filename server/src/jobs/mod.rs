@@ -4,7 +4,8 @@
 //! a persisted job), image scans (persisted jobs started as slots free up,
 //! see `service::scans`) and continuous scanning (stored inventories matched
 //! again when the vulnerability database changes), and periodic updates of
-//! the vulnerability database.
+//! the vulnerability database, and KMS keys' scheduled deletions and yearly
+//! rotations.
 
 pub use crate::service::fsck;
 pub mod gc;
@@ -23,6 +24,8 @@ const JOBS_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// How often continuous scanning looks for inventories matched against an
 /// older vulnerability database.
 const REMATCH_CHECK_EVERY: Duration = Duration::from_secs(5);
+/// How often KMS keys are looked at for deletions and rotations that are due.
+const KMS_CHECK_EVERY: Duration = Duration::from_secs(60);
 /// How often idle uploads are looked for, at most.
 const UPLOAD_SWEEP_EVERY: Duration = Duration::from_secs(600);
 
@@ -52,6 +55,25 @@ pub async fn sweep_uploads(registry: &Registry, expiry: Duration) {
 async fn start_scans(registry: &Arc<Registry>) {
     if let Err(error) = registry.start_queued_scans().await {
         tracing::warn!(%error, "could not start the queued scans");
+    }
+}
+
+/// Deletes the KMS keys whose waiting period has ended and rotates those
+/// whose yearly rotation is due (`service::kms`); failures are logged.
+pub async fn maintain_keys(registry: &Registry) {
+    match registry.kms_maintain().await {
+        Ok((deleted, rotated)) => {
+            if !deleted.is_empty() || !rotated.is_empty() {
+                tracing::info!(
+                    deleted = deleted.len(),
+                    rotated = rotated.len(),
+                    "KMS key maintenance done"
+                );
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not delete or rotate the KMS keys that are due")
+        }
     }
 }
 
@@ -106,6 +128,7 @@ pub fn spawn(
         let mut gc = tokio::time::interval(schedule.gc_every);
         let mut due = tokio::time::interval(JOBS_CHECK_EVERY);
         let mut rematch = tokio::time::interval(REMATCH_CHECK_EVERY);
+        let mut keys = tokio::time::interval(KMS_CHECK_EVERY);
         gc.tick().await; // not at start: let pushes that were cut off resume first
         loop {
             tokio::select! {
@@ -137,6 +160,7 @@ pub fn spawn(
                     Ok(n) => tracing::info!(images = n, "matched stored inventories against the updated vulnerability database"),
                     Err(error) => tracing::warn!(%error, "could not match stored inventories again"),
                 },
+                _ = keys.tick() => maintain_keys(&registry).await,
                 _ = flush.tick() => {
                     if let Err(error) = registry.flush_pull_times().await {
                         tracing::warn!(%error, "could not record pull times");

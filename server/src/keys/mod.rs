@@ -3,6 +3,7 @@
 //! encryption of blobs. Pure: no database, no storage, no async; `service/`
 //! keeps the keys' records (through `db/`) and calls this module.
 
+pub mod material;
 pub mod segments;
 
 /// A key that encrypts data, made fresh for one blob: AES-256's 32 bytes in

@@ -66,7 +66,8 @@ impl Registry {
         let store = Arc::new(DryRunStore(self.store.clone()));
         let copy = Registry::new(db, store, self.registry_id.clone(), self.create_on_push)
             .with_limits(self.limits)
-            .with_upload_expiry(self.upload_expiry);
+            .with_upload_expiry(self.upload_expiry)
+            .with_key_sealer(self.key_sealer.clone());
         Ok((copy, dir))
     }
 

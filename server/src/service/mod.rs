@@ -214,10 +214,14 @@ pub struct Registry {
     limits: Limits,
     upload_expiry: std::time::Duration,
     scans: scans::ScanSlots,
+    /// Seals KMS key material (see [`Registry::with_key_sealer`]).
+    key_sealer: Arc<crate::keys::material::MaterialSealer>,
 }
 
 impl Registry {
-    /// A registry over `db` and `store`.
+    /// A registry over `db` and `store`. KMS key material it makes is sealed
+    /// with a random key of this process until [`Registry::with_key_sealer`]
+    /// gives it the installation's.
     pub fn new(
         db: Db,
         store: Arc<dyn BlobStore>,
@@ -235,6 +239,7 @@ impl Registry {
             limits: Limits::DEFAULT,
             upload_expiry: DEFAULT_UPLOAD_EXPIRY,
             scans: scans::ScanSlots::new(scans::DEFAULT_SCAN_CONCURRENCY),
+            key_sealer: Arc::new(crate::keys::material::MaterialSealer::ephemeral()),
         }
     }
 

@@ -112,13 +112,17 @@ impl Registry {
                 "encryptionType must be AES256, KMS or KMS_DSSE, got {encryption:?}"
             )));
         }
+        // The key is checked and stored by its ARN, as ECR shows it.
+        let kms_key = self
+            .kms_key_for_settings(encryption, settings.kms_key.as_deref())
+            .await?;
         let new = NewRepository {
             name,
             tag_mutability: mutability,
             tag_mutability_exclusions: exclusions_json(&settings.exclusions),
             scan_on_push: settings.scan_on_push,
             encryption_type: encryption,
-            kms_key: settings.kms_key.as_deref(),
+            kms_key: kms_key.as_deref(),
             tags: &settings.tags,
         };
         self.db
