@@ -83,17 +83,20 @@ pub fn CreateRepositoryPage() -> impl IntoView {
                     <legend>"Encryption settings"</legend>
                     <div class="radio">
                         <input type="radio" id="aes256" name="encryption_type" value="AES256" checked on:change=move |_| set_kms.set(false)/>
-                        <label for="aes256">"AES-256 — industry standard encryption at rest."</label>
+                        <label for="aes256">"AES-256 — the registry's own key."</label>
                     </div>
                     <div class="radio">
                         <input type="radio" id="kms" name="encryption_type" value="KMS" on:change=move |_| set_kms.set(true)/>
-                        <label for="kms">"AWS KMS — encrypt with a key you name."</label>
+                        <label for="kms">"KMS — a key of Berth's key service that you name (berth kms create-key)."</label>
                     </div>
                     <div class="field" class:dimmed=move || !kms.get()>
-                        <label for="kms_key">"KMS key (for AWS KMS)"</label>
+                        <label for="kms_key">"KMS key: id, ARN or alias/NAME (none: the default key alias/aws/ecr)"</label>
                         <input id="kms_key" name="kms_key" autocomplete="off" aria-describedby="kms-error"/>
                         <p id="kms-error" class="field-error" role="alert">{kms_error}</p>
                     </div>
+                    <p class="help" data-testid="encryption-help">
+                        "Berth checks the key and records it with the repository, as ECR does. It does not yet encrypt the blobs it stores with it: until it does, keep the data directory or bucket on encrypted storage."
+                    </p>
                 </fieldset>
                 {move || other_error().map(|error| view! { <ErrorNotice error/> })}
                 <div class="buttons">

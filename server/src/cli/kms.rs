@@ -164,7 +164,7 @@ pub async fn run(settings: Settings, command: KmsCommand) -> CliResult {
     }
     if key.key.state == "PendingDeletion" && !key.protects.is_empty() {
         println!(
-            "When it is deleted, the images of these repositories can no longer be read: {}",
+            "These repositories name it as their key: {}",
             key.protects.join(", ")
         );
     }

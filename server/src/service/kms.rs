@@ -39,7 +39,7 @@ pub enum KmsError {
     PendingDeletion(String),
     /// The key was deleted when its waiting period ended: its material is
     /// gone, and with it whatever only it protected.
-    #[error("Key '{0}' was deleted; what it protected can no longer be read")]
+    #[error("Key '{0}' was deleted")]
     Deleted(String),
     /// The key's state does not allow the operation (the message says why).
     #[error("{0}")]
@@ -659,7 +659,7 @@ impl Registry {
         let mut deleted = Vec::new();
         for id in self.db.delete_due_kms_keys(now).await? {
             let arn = self.kms_key_arn(&id).await?;
-            tracing::warn!(key = %arn, "deleted a KMS key at the end of its waiting period; what only it protected can no longer be read");
+            tracing::warn!(key = %arn, "deleted a KMS key at the end of its waiting period");
             deleted.push(arn);
         }
         let mut rotated = Vec::new();
