@@ -20,3 +20,5 @@ impl std::fmt::Debug for DataKey {
             .finish_non_exhaustive()
     }
 }
+
+pub mod signing;
