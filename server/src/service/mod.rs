@@ -16,6 +16,7 @@ pub mod manifest_format;
 mod manifests;
 pub mod policies;
 mod pulls;
+mod referrers;
 pub mod repositories;
 pub mod scanning;
 pub mod scans;
