@@ -3,8 +3,9 @@
 //! policy is saved), garbage collection of blobs nothing links (each run
 //! a persisted job), image scans (persisted jobs started as slots free up,
 //! see `service::scans`) and continuous scanning (stored inventories matched
-//! again when the vulnerability database changes), and periodic updates of
-//! the vulnerability database.
+//! again when the vulnerability database changes), periodic updates of
+//! the vulnerability database, and managed signing (queued signings of
+//! pushed images, see `service::signing`).
 
 pub use crate::service::fsck;
 pub mod gc;
@@ -52,6 +53,13 @@ pub async fn sweep_uploads(registry: &Registry, expiry: Duration) {
 async fn start_scans(registry: &Arc<Registry>) {
     if let Err(error) = registry.start_queued_scans().await {
         tracing::warn!(%error, "could not start the queued scans");
+    }
+}
+
+/// Signs the queued images (managed signing).
+async fn run_signings(registry: &Registry) {
+    if let Err(error) = registry.run_queued_signings().await {
+        tracing::warn!(%error, "could not sign the queued images");
     }
 }
 
@@ -130,8 +138,10 @@ pub fn spawn(
                         tracing::warn!(%error, "could not run the queued jobs");
                     }
                     start_scans(&registry).await;
+                    run_signings(&registry).await;
                 }
                 _ = registry.scan_queued() => start_scans(&registry).await,
+                _ = registry.signing_queued() => run_signings(&registry).await,
                 _ = rematch.tick() => match registry.rematch_stale_scans().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(images = n, "matched stored inventories against the updated vulnerability database"),

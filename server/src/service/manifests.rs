@@ -151,6 +151,8 @@ impl Registry {
         match self.db.put_manifest(&new).await? {
             Ok(()) => {
                 self.scan_on_push(&repo, digest.as_str()).await;
+                self.sign_on_push(&repo, digest.as_str(), parsed.subject.is_some())
+                    .await;
                 Ok(ManifestPut {
                     digest,
                     subject: parsed.subject,

@@ -22,6 +22,7 @@ pub mod scanning;
 pub mod scans;
 mod sessions;
 pub mod settings;
+pub mod signing;
 mod upload_hash;
 pub(crate) mod uploads;
 pub mod vulndb;
@@ -215,6 +216,7 @@ pub struct Registry {
     limits: Limits,
     upload_expiry: std::time::Duration,
     scans: scans::ScanSlots,
+    signing: signing::SigningState,
 }
 
 impl Registry {
@@ -236,6 +238,7 @@ impl Registry {
             limits: Limits::DEFAULT,
             upload_expiry: DEFAULT_UPLOAD_EXPIRY,
             scans: scans::ScanSlots::new(scans::DEFAULT_SCAN_CONCURRENCY),
+            signing: signing::SigningState::default(),
         }
     }
 
