@@ -3,8 +3,8 @@
 
 use berth::auth::accounts::{AccountError, Accounts};
 use berth::config::{
-    AccessKeyCommand, Cli, Command, LifecycleCommand, Settings, StorageKind, UserCommand,
-    VulndbCommand,
+    AccessKeyCommand, Cli, Command, LifecycleCommand, Settings, SigningKeyCommand, StorageKind,
+    UserCommand, VulndbCommand,
 };
 use berth::installation::{Installation, Open};
 use berth::{auth, build_router, console, jobs, leptos_options, AppState, RegistryInfo};
@@ -44,6 +44,8 @@ async fn main() -> ExitCode {
         Command::ScanHistory { image, json } => scan_history(settings, &image, json).await,
         Command::MigrateStorage { from, to } => migrate_storage(settings, &from, &to).await,
         Command::Vulndb(command) => vulndb(settings, command).await,
+        Command::SigningKey(command) => signing_key(settings, command).await,
+        Command::SigningStatus { image, json } => signing_status(settings, &image, json).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -522,6 +524,140 @@ async fn scan(settings: Settings, image: &str, json: bool) -> CliResult {
             "the scan of {name}@{digest} failed: {}",
             view.description
         ));
+    }
+    Ok(())
+}
+
+/// A signing profile as `berth signing-key … --json` prints it.
+fn profile_json(
+    p: &berth::service::signing::SigningProfile,
+    certificate: bool,
+) -> serde_json::Value {
+    let mut out = serde_json::json!({
+        "name": p.name,
+        "signingProfileArn": p.arn,
+        "createdAt": console::format_utc(p.created_at),
+        "certificateNotAfter": console::format_utc(p.not_after),
+        "certificateFingerprintSha256": p.fingerprint,
+    });
+    if certificate {
+        out["certificatePem"] = p.certificate_pem.clone().into();
+    }
+    out
+}
+
+async fn signing_key(settings: Settings, command: SigningKeyCommand) -> CliResult {
+    let installation = open(settings, Open::Existing).await?;
+    let registry = &installation.registry;
+    let show = |p: &berth::service::signing::SigningProfile| {
+        println!("{}\t{}", p.name, p.arn);
+        println!(
+            "  created {}, certificate valid until {}",
+            console::format_utc(p.created_at),
+            console::format_utc(p.not_after)
+        );
+        println!("  certificate SHA-256 {}", p.fingerprint);
+    };
+    match command {
+        SigningKeyCommand::Create { name, json } => {
+            let p = registry
+                .create_signing_profile(&name)
+                .await
+                .map_err(|e| e.to_string())?;
+            if json {
+                println!("{}", profile_json(&p, true));
+            } else {
+                show(&p);
+            }
+        }
+        SigningKeyCommand::List { json } => {
+            let all = registry
+                .signing_profiles()
+                .await
+                .map_err(|e| e.to_string())?;
+            if json {
+                let list: Vec<_> = all.iter().map(|p| profile_json(p, false)).collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else if all.is_empty() {
+                println!("no signing profiles (create one with `berth signing-key create NAME`)");
+            } else {
+                all.iter().for_each(show);
+            }
+        }
+        SigningKeyCommand::Describe { name, json } => {
+            let p = registry
+                .signing_profile(&name)
+                .await
+                .map_err(|e| e.to_string())?;
+            if json {
+                println!("{}", profile_json(&p, true));
+            } else {
+                show(&p);
+                print!("{}", p.certificate_pem);
+            }
+        }
+        SigningKeyCommand::Delete { name } => {
+            registry
+                .delete_signing_profile(&name)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("deleted signing profile {name}");
+        }
+        SigningKeyCommand::Ca => {
+            print!(
+                "{}",
+                registry.signing_ca_pem().await.map_err(|e| e.to_string())?
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn signing_status(settings: Settings, image: &str, json: bool) -> CliResult {
+    let (name, reference) = image_reference(image)?;
+    let installation = open(settings, Open::Existing).await?;
+    let (digest, rows) = installation
+        .registry
+        .image_signing_status(name, &reference)
+        .await
+        .map_err(|e| e.to_string())?;
+    if json {
+        let list: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "signingProfileArn": r.profile_arn,
+                    "status": r.status,
+                    "failureCode": r.failure_code,
+                    "failureReason": r.failure_reason,
+                    "signatureDigest": r.signature_digest,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"repositoryName": name, "imageDigest": digest, "signingStatuses": list})
+        );
+    } else if rows.is_empty() {
+        println!("{name}@{digest}: not signed (no signing rule covered it when it was pushed)");
+    } else {
+        for r in &rows {
+            match (&r.signature_digest, &r.failure_reason) {
+                (Some(signature), _) => {
+                    println!(
+                        "{name}@{digest}: {} by {} (signature {name}@{signature})",
+                        r.status, r.profile_arn
+                    )
+                }
+                (None, Some(reason)) => println!(
+                    "{name}@{digest}: {} by {}: {} ({reason})",
+                    r.status,
+                    r.profile_arn,
+                    r.failure_code.as_deref().unwrap_or("")
+                ),
+                (None, None) => println!("{name}@{digest}: {} by {}", r.status, r.profile_arn),
+            }
+        }
     }
     Ok(())
 }

@@ -177,8 +177,9 @@ fn counts(view: &ScanView) -> BTreeMap<&'static str, usize> {
         .collect()
 }
 
-/// The image an `ImageIdentifier` names, as `(imageId to answer with, digest)`.
-async fn resolve_image(
+/// The image an `ImageIdentifier` names, as `(imageId to answer with, digest)`
+/// (scanning and signing).
+pub(super) async fn resolve_image(
     call: &Call<'_>,
     name: &str,
     id: ImageIdentifier,
