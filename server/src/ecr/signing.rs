@@ -48,35 +48,32 @@ pub async fn put(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
     })
 }
 
-/// `GetSigningConfiguration`.
-pub async fn get(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
-    let NoInput {} = decode(input)?;
-    let config = call
-        .state
-        .registry
-        .signing_configuration()
-        .await?
-        .ok_or_else(|| not_found(call))?;
+/// The answer of Get- and DeleteSigningConfiguration: the configuration
+/// there was, or `SigningConfigurationNotFoundException`.
+fn registry_output(
+    call: &Call<'_>,
+    config: Option<SigningConfiguration>,
+) -> Result<Value, EcrError> {
+    let config = config.ok_or_else(|| not_found(call))?;
     encode(&RegistryOutput {
         registry_id: call.state.info.registry_id.clone(),
         signing_configuration: config,
     })
 }
 
+/// `GetSigningConfiguration`.
+pub async fn get(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
+    let NoInput {} = decode(input)?;
+    let config = call.state.registry.signing_configuration().await?;
+    registry_output(call, config)
+}
+
 /// `DeleteSigningConfiguration`: later pushes are not signed; signatures
 /// already made stay.
 pub async fn delete(call: &Call<'_>, input: Value) -> Result<Value, EcrError> {
     let NoInput {} = decode(input)?;
-    let config = call
-        .state
-        .registry
-        .delete_signing_configuration()
-        .await?
-        .ok_or_else(|| not_found(call))?;
-    encode(&RegistryOutput {
-        registry_id: call.state.info.registry_id.clone(),
-        signing_configuration: config,
-    })
+    let config = call.state.registry.delete_signing_configuration().await?;
+    registry_output(call, config)
 }
 
 /// ECR's `ImageSigningStatus`.
