@@ -9,6 +9,7 @@ use super::api::signing::{
 };
 use super::permissions::successes;
 use super::widgets::{field_error, form_error, query_escape, short_digest, ErrorNotice};
+use super::ConsoleError;
 use leptos::prelude::*;
 
 /// The settings page's "Signing" section.
@@ -132,6 +133,9 @@ pub fn ImageSigning(name: String, digest: String) -> impl IntoView {
                 Suspend::new(async move {
                 match statuses.await {
                     Ok(list) => view! { <StatusList name list/> }.into_any(),
+                    // Not an error of the page: this user may see the image
+                    // but not its signing status, and the message says why.
+                    Err(ConsoleError::Forbidden(why)) => view! { <p class="help" data-testid="image-signing-forbidden">{why}</p> }.into_any(),
                     Err(error) => view! { <ErrorNotice error/> }.into_any(),
                 }
             })}}

@@ -173,8 +173,9 @@ impl Db {
             .await
     }
 
-    /// Queues the signing of a manifest with each profile (replacing what an
-    /// earlier push of the same manifest recorded).
+    /// Queues the signing of a manifest with each profile. A manifest pushed
+    /// again is signed again only by the profiles whose signing failed (one
+    /// signature per profile is enough; one in progress is left to finish).
     pub async fn queue_signings(&self, manifest_id: i64, profiles: &[&str]) -> Result<(), DbError> {
         let now = now_millis();
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
@@ -184,7 +185,8 @@ impl Db {
                  VALUES (?, ?, 'IN_PROGRESS', ?)
                  ON CONFLICT (manifest_id, profile_arn) DO UPDATE SET status = 'IN_PROGRESS',
                      failure_code = NULL, failure_reason = NULL, requested_at = excluded.requested_at,
-                     claimed_at = NULL, completed_at = NULL",
+                     claimed_at = NULL, completed_at = NULL
+                 WHERE image_signatures.status = 'FAILED'",
             )
             .bind(manifest_id)
             .bind(arn)

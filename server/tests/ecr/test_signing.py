@@ -420,3 +420,38 @@ def test_signing_keys_from_the_cli(signer):
     # The private keys are never shown.
     described = signer.server.admin("signing-key", "describe", "release_key", "--json").stdout
     assert "PRIVATE KEY" not in described
+
+
+def test_pushing_a_signed_manifest_again_does_not_sign_it_again(signer):
+    configure(signer, "again/*")
+    name = "again/" + unique_name("app")
+    signer.ecr.create_repository(repositoryName=name)
+    image = signer.registry.push_image(name, "v1")
+    wait_signed(signer.ecr, name, image.digest)
+    signer.registry.push_manifest(name, "v2", image.manifest)
+    # A later covered push is signed after any signing the re-push queued.
+    later = signer.registry.push_image(name, "v3")
+    wait_signed(signer.ecr, name, later.digest)
+    assert len(signatures(signer, name, image.digest)) == 1
+    assert wait_signed(signer.ecr, name, image.digest)[0]["status"] == "COMPLETE"
+
+
+def test_private_keys_are_sealed_in_the_database(signer):
+    """No PKCS#8 EC private key is in the database files in the clear: the
+    CA's and the profiles' keys are sealed by the installation secret."""
+    from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
+
+    # The header of every PKCS#8 P-256 private key (version 0, id-ecPublicKey
+    # prime256v1, then ECPrivateKey version 1 and its 32-byte secret), as
+    # cryptography writes it and as Berth's keys are made. A certificate's
+    # public key starts otherwise (SEQUENCE, SEQUENCE of the OIDs, BIT STRING).
+    sample = ec.generate_private_key(ec.SECP256R1()).private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())
+    header = bytes.fromhex("020100301306072a8648ce3d020106082a8648ce3d030107046d306b0201010420")
+    assert header in sample
+    signer.server.admin("signing-key", "create", "sealed_check")
+    files = [p for p in signer.server.data_dir.iterdir() if p.name.startswith("berth.db")]
+    assert files, list(signer.server.data_dir.iterdir())
+    for path in files:
+        data = path.read_bytes()
+        assert header not in data, f"a private key is in {path.name} in the clear"
+        assert b"PRIVATE KEY" not in data
