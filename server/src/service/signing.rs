@@ -527,6 +527,120 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
+    async fn open_registry(dir: &Path, secret: u8) -> Registry {
+        let db = crate::db::Db::open(&dir.join("berth.db"), crate::db::Schema::Migrate)
+            .await
+            .unwrap();
+        let store: Arc<dyn crate::storage::BlobStore> = Arc::new(
+            crate::storage::FsBlobStore::open(&dir.join("store"))
+                .await
+                .unwrap(),
+        );
+        Registry::new(db, store, "123456789012".into(), true).with_signing(
+            Arc::new(SecretBox::from_key([secret; 32])),
+            "eu-west-1".into(),
+        )
+    }
+
+    /// Pushes an image manifest (with its config blob) to `name`; returns its digest.
+    async fn push(registry: &Registry, name: &str, label: &str) -> String {
+        let config = format!(r#"{{"architecture":"amd64","os":"linux","comment":"{label}"}}"#);
+        let digest = super::super::manifests::sha256_of(config.as_bytes());
+        let body = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(
+            config.clone(),
+        ))]);
+        let by = super::super::Uploader {
+            user_id: 0,
+            name: "test",
+        };
+        registry
+            .upload_monolithic(name, by, &digest, Some(config.len() as u64), body)
+            .await
+            .unwrap();
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest.as_str(), "size": config.len()},
+            "layers": [],
+        });
+        let body = serde_json::to_vec(&manifest).unwrap();
+        registry
+            .put_manifest(
+                name,
+                &ManifestRef::Tag(label.into()),
+                Some("application/vnd.oci.image.manifest.v1+json"),
+                &body,
+            )
+            .await
+            .unwrap()
+            .digest
+            .to_string()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_signing_whose_key_cannot_be_opened_fails_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = open_registry(dir.path(), 1).await;
+        let profile = registry.create_signing_profile("release").await.unwrap();
+        assert_eq!(
+            profile.arn,
+            "arn:aws:signer:eu-west-1:123456789012:/signing-profiles/release"
+        );
+        let config = SigningConfiguration {
+            rules: vec![SigningRule {
+                signing_profile_arn: profile.arn.clone(),
+                repository_filters: None,
+            }],
+        };
+        registry
+            .put_signing_configuration(&config)
+            .await
+            .unwrap()
+            .unwrap();
+        let signed = push(&registry, "app", "v1").await;
+        let by_digest = |d: &str| ManifestRef::Digest(berth_app::oci::Digest::parse(d).unwrap());
+        let (_, rows) = registry
+            .image_signing_status("app", &by_digest(&signed))
+            .await
+            .unwrap();
+        assert_eq!(rows[0].status, "IN_PROGRESS");
+        // The signature and its blobs are pushed as the signing runs; they are
+        // not signed in turn.
+        assert_eq!(registry.run_queued_signings().await.unwrap(), 1);
+        let (_, rows) = registry
+            .image_signing_status("app", &by_digest(&signed))
+            .await
+            .unwrap();
+        assert_eq!(rows[0].status, "COMPLETE");
+        let signature = rows[0].signature_digest.clone().unwrap();
+        let (_, rows) = registry
+            .image_signing_status("app", &by_digest(&signature))
+            .await
+            .unwrap();
+        assert!(rows.is_empty());
+
+        // The same installation with another secret key cannot open the
+        // profile's key: the signing fails, and says why.
+        let changed = open_registry(dir.path(), 2).await;
+        let digest = push(&changed, "app", "v2").await;
+        assert_eq!(changed.run_queued_signings().await.unwrap(), 1);
+        let (_, rows) = changed
+            .image_signing_status("app", &by_digest(&digest))
+            .await
+            .unwrap();
+        assert_eq!(rows[0].status, "FAILED");
+        assert_eq!(
+            rows[0].failure_code.as_deref(),
+            Some("SIGNING_KEY_UNREADABLE")
+        );
+        assert!(rows[0]
+            .failure_reason
+            .as_deref()
+            .unwrap()
+            .contains("was the installation's secret key changed?"));
+    }
 
     fn rule(arn: &str, filters: Option<&[&str]>) -> SigningRule {
         SigningRule {
