@@ -151,7 +151,8 @@ impl Installation {
         .with_limits(settings.limits)
         .with_upload_expiry(settings.upload_expiry)
         .with_scan_concurrency(settings.scan_concurrency)
-        .with_key_sealer(Arc::new(secrets.kms_material_sealer()));
+        .with_key_sealer(Arc::new(secrets.kms_material_sealer()))
+        .with_signing(secrets.clone(), settings.region.clone());
         if settings.storage_redirect {
             registry = registry.redirect_blob_reads(REDIRECT_LIFETIME);
         }

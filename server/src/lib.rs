@@ -123,6 +123,7 @@ pub fn build_router(
         .route("/v2/", any(registry::handle))
         .route("/v2/{*rest}", any(registry::handle))
         .route("/", post(ecr::handle))
+        .route(console::signing::CA_PATH, get(console::signing::ca_pem))
         .route(
             &format!("{}{{*rest}}", http::DOWNLOAD_PREFIX),
             get(registry::download::handle),

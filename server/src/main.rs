@@ -43,6 +43,10 @@ async fn main() -> ExitCode {
         Command::MigrateStorage { from, to } => cli::storage::run(settings, &from, &to).await,
         Command::Vulndb(command) => cli::vulndb::run(settings, command).await,
         Command::Kms(command) => cli::kms::run(settings, command).await,
+        Command::SigningKey(command) => cli::signing::run(settings, command).await,
+        Command::SigningStatus { image, json } => {
+            cli::signing::status(settings, &image, json).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! One image: its tags and facts, layers (or an index's child manifests),
-//! its vulnerability scan (findings, SBOM, "Scan now"), the images that
-//! refer to it (signatures, SBOMs) and the manifest itself.
+//! its vulnerability scan (findings, SBOM, "Scan now"), its managed signing
+//! per signing profile, the images that refer to it (signatures, SBOMs) and
+//! the manifest itself.
 
 use super::api::repositories::{image, DescriptorSummary, ImageDetail, ImageSummary};
 use super::repository::kind_of;
@@ -81,6 +82,7 @@ fn ImageView(name: String, detail: ImageDetail) -> impl IntoView {
         {super::api::scans::is_scannable(&detail.image).then(|| view! {
             <super::findings::ScanSection name=name.clone() digest=detail.image.digest.clone()/>
         })}
+        <super::signing::ImageSigning name=name.clone() digest=detail.image.digest.clone()/>
         <h2>"Referrers"</h2>
         <ReferrerTable name=name.clone() list=detail.referrers.clone()/>
         <details class="manifest">

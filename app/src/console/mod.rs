@@ -15,6 +15,7 @@ mod repositories;
 mod repository;
 mod settings;
 mod sign_in;
+mod signing;
 mod user;
 mod users;
 mod vulndb;

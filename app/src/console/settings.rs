@@ -1,6 +1,7 @@
 //! The registry settings page, for administrators: the scanning
 //! configuration, the vulnerability database (status and "Update now"),
-//! the registry policy (the repository editor's twin),
+//! managed signing (profiles, rules, the CA certificate), the registry
+//! policy (the repository editor's twin),
 //! create-on-push, and garbage collection with a dry run that deletes nothing.
 
 use super::api::policies::PolicyTarget;
@@ -53,6 +54,7 @@ fn Sections() -> impl IntoView {
             <PolicySection target=PolicyTarget::Registry page="/settings".to_owned() keep=None/>
         </section>
         <super::vulndb::VulnerabilityDatabase/>
+        <super::signing::SigningSection/>
         <Operations/>
     }
 }

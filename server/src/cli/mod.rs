@@ -10,6 +10,7 @@ pub mod kms;
 pub mod lifecycle;
 pub mod scan;
 pub mod serve;
+pub mod signing;
 pub mod storage;
 pub mod user;
 pub mod vulndb;

@@ -7,7 +7,7 @@ use berth::console;
 use berth::installation::Open;
 
 /// `REPOSITORY[:TAG|@DIGEST]` as a repository and a reference.
-fn image_reference(image: &str) -> Result<(&str, berth::service::ManifestRef), String> {
+pub(super) fn image_reference(image: &str) -> Result<(&str, berth::service::ManifestRef), String> {
     use berth::service::ManifestRef;
     if let Some((name, digest)) = image.split_once('@') {
         let digest = berth_app::oci::Digest::parse(digest)

@@ -87,6 +87,19 @@ pub enum Command {
     /// Manage access keys (for the AWS CLI and SDKs, and `docker login`).
     #[command(subcommand)]
     AccessKey(AccessKeyCommand),
+    /// Managed signing's keys (signing profiles), with certificates issued
+    /// by the installation's signing CA.
+    #[command(subcommand)]
+    SigningKey(SigningKeyCommand),
+    /// Show an image's managed signing per signing profile (IN_PROGRESS,
+    /// COMPLETE, or FAILED with the reason).
+    SigningStatus {
+        /// `REPOSITORY[:TAG|@DIGEST]` (the tag `latest` when neither is given).
+        image: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// The vulnerability database scans match against: import OSV records,
     /// download the configured sources, show what it holds.
     #[command(subcommand)]
@@ -220,6 +233,42 @@ pub enum LifecycleCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `berth signing-key …`
+#[derive(Debug, Subcommand)]
+pub enum SigningKeyCommand {
+    /// Create a signing profile: a new ECDSA P-256 key and a code-signing
+    /// certificate from the installation's signing CA (made on first use).
+    Create {
+        /// The profile's name: 2 to 64 letters, digits or '_'.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the signing profiles.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a signing profile, with its certificate.
+    Describe {
+        /// The profile's name.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a signing profile that no signing rule names (signatures it
+    /// made stay, and verify until its certificate expires).
+    Delete {
+        /// The profile's name.
+        name: String,
+    },
+    /// Print the signing CA certificate (PEM), for verifiers' trust stores.
+    Ca,
 }
 
 /// `berth access-key …`

@@ -23,8 +23,8 @@ mod tests;
 mod vulndb;
 
 pub use cli::{
-    AccessKeyCommand, Cli, Command, GcArgs, KmsCommand, KmsKeyArgs, LifecycleCommand, UserCommand,
-    VulndbCommand,
+    AccessKeyCommand, Cli, Command, GcArgs, KmsCommand, KmsKeyArgs, LifecycleCommand,
+    SigningKeyCommand, UserCommand, VulndbCommand,
 };
 pub use declare::SettingInfo;
 pub use storage::StorageKind;

@@ -10,6 +10,7 @@ mod repositories;
 mod scans;
 pub mod session;
 pub mod settings;
+pub mod signing;
 mod users;
 mod vulndb;
 

@@ -22,6 +22,7 @@ mod registry;
 mod repositories;
 mod scans;
 mod sessions;
+mod signing;
 mod uploads;
 mod users;
 mod vulndb;
@@ -37,6 +38,7 @@ pub use manifests::{
 pub use registry::RegistryRow;
 pub use repositories::NewRepository;
 pub use scans::{FindingEventRow, ScanJobRow, ScanOutcome, ScanRow};
+pub use signing::{ImageSignatureRow, SigningJobRow, SigningKeyRow, SigningProfileRow};
 pub use uploads::UploadRow;
 pub use users::{UserOverviewRow, UserRow};
 pub use vulndb::{

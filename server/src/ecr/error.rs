@@ -105,6 +105,9 @@ pub enum EcrError {
     /// The artifact is not an image a scan can read.
     #[error("{0}")]
     UnsupportedImageType(String),
+    /// The registry has no signing configuration.
+    #[error("{0}")]
+    SigningConfigurationNotFound(String),
     /// The repository's KMS key cannot be used: the message, and KMS's own
     /// error (`NotFoundException`, `DisabledException`, …) sent as `kmsError`.
     #[error("{0}")]
@@ -149,6 +152,7 @@ impl EcrError {
             Self::ScanNotFound(_) => "ScanNotFoundException",
             Self::UnsupportedImageType(_) => "UnsupportedImageTypeException",
             Self::Kms(..) => "KmsException",
+            Self::SigningConfigurationNotFound(_) => "SigningConfigurationNotFoundException",
             Self::Throttling(_) => "ThrottlingException",
             Self::RepositoryPolicyNotFound(_) => "RepositoryPolicyNotFoundException",
             Self::LifecyclePolicyNotFound(_) => "LifecyclePolicyNotFoundException",

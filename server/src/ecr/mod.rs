@@ -14,6 +14,7 @@ mod policies;
 mod repositories;
 mod scanning;
 mod settings;
+mod signing;
 mod wire;
 
 pub use error::EcrError;
@@ -98,6 +99,10 @@ operations!(
     PutAccountSetting,
     StartImageScan,
     DescribeImageScanFindings,
+    PutSigningConfiguration,
+    GetSigningConfiguration,
+    DeleteSigningConfiguration,
+    DescribeImageSigningStatus,
 );
 
 impl Operation {
@@ -239,6 +244,10 @@ async fn dispatch(call: &Call<'_>, operation: Operation, input: Value) -> Result
         StartImageScan => scanning::start_image_scan(call, input).await,
         DescribeImageScanFindings => scanning::describe_image_scan_findings(call, input).await,
         PutAccountSetting => settings::put(call, input).await,
+        PutSigningConfiguration => signing::put(call, input).await,
+        GetSigningConfiguration => signing::get(call, input).await,
+        DeleteSigningConfiguration => signing::delete(call, input).await,
+        DescribeImageSigningStatus => signing::describe_image_signing_status(call, input).await,
     }
 }
 

@@ -188,8 +188,9 @@ struct ScannedImage {
     image_scan_status: ImageScanStatus,
 }
 
-/// The image an `ImageIdentifier` names, as `(imageId to answer with, digest)`.
-async fn resolve_image(
+/// The image an `ImageIdentifier` names, as `(imageId to answer with, digest)`
+/// (scanning and signing).
+pub(super) async fn resolve_image(
     call: &Call<'_>,
     name: &str,
     id: ImageIdentifier,

@@ -3,9 +3,10 @@
 //! policy is saved), garbage collection of blobs nothing links (each run
 //! a persisted job), image scans (persisted jobs started as slots free up,
 //! see `service::scans`) and continuous scanning (stored inventories matched
-//! again when the vulnerability database changes), and periodic updates of
-//! the vulnerability database, and KMS keys' scheduled deletions and yearly
-//! rotations.
+//! again when the vulnerability database changes), periodic updates of
+//! the vulnerability database, KMS keys' scheduled deletions and yearly
+//! rotations, and managed signing (queued signings of pushed images, see
+//! `service::signing`).
 
 pub use crate::service::fsck;
 pub mod gc;
@@ -74,6 +75,13 @@ pub async fn maintain_keys(registry: &Registry) {
         Err(error) => {
             tracing::warn!(%error, "could not delete or rotate the KMS keys that are due")
         }
+    }
+}
+
+/// Signs the queued images (managed signing).
+async fn run_signings(registry: &Registry) {
+    if let Err(error) = registry.run_queued_signings().await {
+        tracing::warn!(%error, "could not sign the queued images");
     }
 }
 
@@ -153,8 +161,10 @@ pub fn spawn(
                         tracing::warn!(%error, "could not run the queued jobs");
                     }
                     start_scans(&registry).await;
+                    run_signings(&registry).await;
                 }
                 _ = registry.scan_queued() => start_scans(&registry).await,
+                _ = registry.signing_queued() => run_signings(&registry).await,
                 _ = rematch.tick() => match registry.rematch_stale_scans().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(images = n, "matched stored inventories against the updated vulnerability database"),

@@ -23,3 +23,5 @@ impl std::fmt::Debug for DataKey {
             .finish_non_exhaustive()
     }
 }
+
+pub mod signing;

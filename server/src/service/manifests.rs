@@ -155,6 +155,8 @@ impl Registry {
                 if scan.is_some() {
                     self.pushed_scan_queued();
                 }
+                self.sign_on_push(&repo, digest.as_str(), parsed.subject.is_some())
+                    .await;
                 Ok(ManifestPut {
                     digest,
                     subject: parsed.subject,

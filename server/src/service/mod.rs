@@ -16,11 +16,13 @@ pub mod manifest_format;
 mod manifests;
 pub mod policies;
 mod pulls;
+mod referrers;
 pub mod repositories;
 pub mod scanning;
 pub mod scans;
 mod sessions;
 pub mod settings;
+pub mod signing;
 mod upload_hash;
 pub(crate) mod uploads;
 pub mod vulndb;
@@ -216,6 +218,7 @@ pub struct Registry {
     scans: scans::ScanSlots,
     /// Seals KMS key material (see [`Registry::with_key_sealer`]).
     key_sealer: Arc<crate::keys::material::MaterialSealer>,
+    signing: signing::SigningState,
 }
 
 impl Registry {
@@ -240,6 +243,7 @@ impl Registry {
             upload_expiry: DEFAULT_UPLOAD_EXPIRY,
             scans: scans::ScanSlots::new(scans::DEFAULT_SCAN_CONCURRENCY),
             key_sealer: Arc::new(crate::keys::material::MaterialSealer::ephemeral()),
+            signing: signing::SigningState::default(),
         }
     }
 

@@ -11,8 +11,7 @@
 //! Continuous scanning matches stored inventories again when the database
 //! changes, recording the findings that appear and disappear.
 
-use super::manifests::sha256_of;
-use super::{ManifestRef, Registry, ServiceError, ServiceResult, Uploader};
+use super::{ManifestRef, Registry, ServiceError, ServiceResult};
 use crate::db::{FindingEventRow, Reference, ScanJobRow, ScanOutcome, ScanRow};
 use crate::scan::layers::LayerInput;
 use crate::scan::{sbom, Finding, Inventory, ScanError, Severity};
@@ -655,57 +654,26 @@ impl Registry {
             },
             &now,
         );
-        let empty = b"{}".to_vec();
-        let scanner = Uploader {
-            user_id: 0,
-            name: "the scanner",
-        };
-        let mut descriptors = Vec::new();
-        for bytes in [empty, document] {
-            let digest = sha256_of(&bytes);
-            let size = bytes.len();
-            let body =
-                futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(bytes))]);
-            self.upload_monolithic(name, scanner, &digest, Some(size as u64), body)
-                .await?;
-            descriptors.push((digest, size));
-        }
-        let manifest = serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "artifactType": sbom::MEDIA_TYPE,
-            "config": {
-                "mediaType": "application/vnd.oci.empty.v1+json",
-                "digest": descriptors[0].0.as_str(),
-                "size": descriptors[0].1,
-                "data": "e30=",
-            },
-            "layers": [{
-                "mediaType": sbom::MEDIA_TYPE,
-                "digest": descriptors[1].0.as_str(),
-                "size": descriptors[1].1,
-                "annotations": {"org.opencontainers.image.title": "sbom.cdx.json"},
-            }],
-            "subject": {
-                "mediaType": subject_media_type,
-                "digest": subject,
-                "size": subject_size,
-            },
-            "annotations": {
-                "org.opencontainers.image.created": now,
-                "org.opencontainers.image.description": "CycloneDX SBOM of the image, made by Berth's scanner",
-            },
-        });
-        let body = serde_json::to_vec(&manifest).expect("a manifest serializes");
-        let digest = sha256_of(&body);
-        self.put_manifest(
+        self.store_referrer(
             name,
-            &ManifestRef::Digest(digest.clone()),
-            Some("application/vnd.oci.image.manifest.v1+json"),
-            &body,
+            super::referrers::Subject {
+                digest: subject,
+                media_type: subject_media_type,
+                size: subject_size,
+            },
+            super::referrers::Artifact {
+                artifact_type: sbom::MEDIA_TYPE,
+                pusher: "the scanner",
+                layer_media_type: sbom::MEDIA_TYPE,
+                layer: document,
+                layer_annotations: serde_json::json!({"org.opencontainers.image.title": "sbom.cdx.json"}),
+                annotations: serde_json::json!({
+                    "org.opencontainers.image.created": now,
+                    "org.opencontainers.image.description": "CycloneDX SBOM of the image, made by Berth's scanner",
+                }),
+            },
         )
-        .await?;
-        Ok(digest.to_string())
+        .await
     }
 
     /// Continuous scanning: when the vulnerability database changed since

@@ -9,6 +9,7 @@ pub mod repositories;
 pub mod scans;
 pub mod session;
 pub mod settings;
+pub mod signing;
 pub mod users;
 pub mod vulndb;
 
@@ -129,6 +130,7 @@ pub trait ConsoleBackend:
     + policies::PolicyBackend
     + settings::SettingsBackend
     + scans::ScanBackend
+    + signing::SigningBackend
     + vulndb::VulndbBackend
     + Send
     + Sync
@@ -145,6 +147,7 @@ impl<T> ConsoleBackend for T where
         + policies::PolicyBackend
         + settings::SettingsBackend
         + scans::ScanBackend
+        + signing::SigningBackend
         + vulndb::VulndbBackend
         + Send
         + Sync
