@@ -40,7 +40,8 @@ pub use scans::{FindingEventRow, ScanJobRow, ScanOutcome, ScanRow};
 pub use uploads::UploadRow;
 pub use users::{UserOverviewRow, UserRow};
 pub use vulndb::{
-    NewVulnRecord, VulndbImported, VulndbSnapshot, VulndbSourceRow, VulndbWriteError,
+    NewVulnKey, NewVulnRecord, VulnCandidateRow, VulndbImported, VulndbSnapshot, VulndbSourceRow,
+    VulndbWriteError,
 };
 
 use sqlx::sqlite::{
