@@ -36,7 +36,7 @@ pub use manifests::{
 };
 pub use registry::RegistryRow;
 pub use repositories::NewRepository;
-pub use scans::{FindingEventRow, ScanJobRow, ScanOutcome, ScanRow};
+pub use scans::{FindingEventRow, Rematched, ScanJobRow, ScanOutcome, ScanRow};
 pub use uploads::UploadRow;
 pub use users::{UserOverviewRow, UserRow};
 pub use vulndb::{
