@@ -9,6 +9,12 @@
 //! malformed record (not JSON, the wrong shape, too large, a duplicate id) is
 //! skipped and counted, with the first few reasons kept; an archive that
 //! cannot be read fails the import, and the previous records stay in service.
+//!
+//! Each package a record names is indexed with the record's [`Entries`] for
+//! it (what deciding whether the record affects a version needs), so
+//! matching ([`Registry::matcher`]) looks an inventory's packages up in a few
+//! queries, decides from those entries, and reads only the records that
+//! apply, for their findings.
 
 use super::{Registry, ServiceResult};
 use crate::db::{NewVulnKey, NewVulnRecord, VulndbImported, VulndbWriteError};
@@ -325,11 +331,12 @@ fn json_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// The most candidates and whole records a [`Lookup`] keeps parsed; past
-/// it, it forgets them all and starts again. A candidate is a record's
-/// entries for one package (a few hundred bytes parsed); a whole record,
-/// kept only for those that matched, averages about 2 KiB in osv.dev's
-/// exports: so the cache stays under roughly 100 MiB however many
+/// The most candidates and records a [`Lookup`] keeps parsed; past it, it
+/// forgets them all and starts again. A candidate is a record's entries for
+/// one package (a few hundred bytes parsed); a record, kept only for those
+/// that matched and without its `affected` entries, is mostly its details
+/// text (osv.dev's records average about 2 KiB of JSON in all). So the cache
+/// is bounded by an estimated 100 MiB (not measured) however many
 /// inventories one continuous scanning run matches.
 const CACHED: usize = 50_000;
 
