@@ -44,11 +44,11 @@ HOME_URL=\"https://www.debian.org/\"\n\
 SUPPORT_URL=\"https://www.debian.org/support\"\n\
 BUG_REPORT_URL=\"https://bugs.debian.org/\"\n";
 
-/// A `var/lib/dpkg/status` of `packages` installed packages, each stanza in
-/// the fields and order dpkg writes.
-pub fn dpkg_status(packages: usize) -> String {
+/// A `var/lib/dpkg/status` of the packages numbered `packages`, each stanza
+/// in the fields and order dpkg writes.
+pub fn dpkg_status(packages: impl IntoIterator<Item = usize>) -> String {
     let mut out = String::new();
-    for i in 0..packages {
+    for i in packages {
         out.push_str(&format!(
             "Package: bench-pkg-{i:05}\n\
              Status: install ok installed\n\
@@ -99,10 +99,10 @@ fn tar_file(out: &mut impl Write, path: &str, data: &[u8]) {
 }
 
 /// A gzip tar layer of at least `compressed` bytes: `etc/os-release`, the
-/// dpkg database of `packages` packages, then 1 MiB files of filler that
-/// compresses about 2:1 (four bits of entropy a byte), as much as makes the
-/// wanted compressed size.
-pub fn layer(compressed: usize, packages: usize, seed: u64) -> Bytes {
+/// dpkg database of the packages numbered `packages`, then 1 MiB files of
+/// filler that compresses about 2:1 (four bits of entropy a byte), as much
+/// as makes the wanted compressed size.
+pub fn layer(compressed: usize, packages: impl IntoIterator<Item = usize>, seed: u64) -> Bytes {
     let mut gz = GzEncoder::new(
         Vec::with_capacity(compressed + (1 << 20)),
         flate2::Compression::fast(),
@@ -130,6 +130,17 @@ pub fn layer(compressed: usize, packages: usize, seed: u64) -> Bytes {
     }
     gz.write_all(&[0u8; 1024]).expect("tar end");
     Bytes::from(gz.finish().expect("gzip"))
+}
+
+/// The packages of the `n`th of the re-matching workload's layers: `count`
+/// distinct numbers below `space` (a prime stride apart, from a start of
+/// its own), so layers share some packages, as images of one distribution
+/// do, and about `count × related / space` of them have advisories when
+/// [`osv_zip`] was given `related` packages.
+pub fn rematch_packages(n: usize, count: usize, space: usize) -> Vec<usize> {
+    (0..count.min(space))
+        .map(|j| (n * 7919 + j * 389) % space)
+        .collect()
 }
 
 /// Writes `count` OSV records as osv.dev exports them (one `ID.json` per
@@ -191,6 +202,9 @@ pub fn osv_zip(path: &Path, count: usize, packages: usize) {
 pub struct ScanRun {
     /// Wall time of the process, start to exit.
     pub elapsed: Duration,
+    /// CPU time of the process, user and system, from `wait4`'s rusage
+    /// (`ru_utime` + `ru_stime` are the child's own, unlike `ru_maxrss`).
+    pub cpu: Duration,
     /// Its peak resident memory, in bytes (`VmHWM`, sampled every 10 ms).
     pub max_rss: u64,
     /// Its JSON output.
@@ -242,15 +256,12 @@ pub fn scan(berth: &Path, data_dir: &Path, image: &str) -> ScanRun {
     });
     let mut text = String::new();
     std::io::Read::read_to_string(&mut stdout, &mut text).expect("read berth scan's output");
-    let status = child.wait().expect("wait for berth scan");
+    let (status, cpu) = wait_with_cpu(&mut child);
     let elapsed = started.elapsed();
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     let max_rss = sampler.join().expect("sampler");
     let errors = errors.join().unwrap_or_default();
-    assert!(
-        status.success(),
-        "berth scan {image} failed: {text}{errors}"
-    );
+    assert!(status == 0, "berth scan {image} failed: {text}{errors}");
     let output: serde_json::Value = serde_json::from_str(text.trim())
         .unwrap_or_else(|e| panic!("berth scan --json printed {text:?}: {e}"));
     assert_eq!(
@@ -259,45 +270,190 @@ pub fn scan(berth: &Path, data_dir: &Path, image: &str) -> ScanRun {
     );
     ScanRun {
         elapsed,
+        cpu,
         max_rss,
         output,
     }
 }
 
+/// Waits for `child` with `wait4`; returns its wait status (0 when it
+/// exited with 0) and the CPU time it used, user and system.
+fn wait_with_cpu(child: &mut std::process::Child) -> (i32, Duration) {
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value, and wait4 only writes
+    // through the two pointers, which live for the call.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(
+        waited,
+        pid,
+        "wait4 for berth scan: {}",
+        std::io::Error::last_os_error()
+    );
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    (status, time(usage.ru_utime) + time(usage.ru_stime))
+}
+
 /// `berth vulndb import ZIP` on `data_dir`; returns how long it took.
 pub fn import(berth: &Path, data_dir: &Path, zip: &Path) -> Duration {
     let started = Instant::now();
-    let output = Command::new(berth)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .arg("vulndb")
-        .arg("import")
-        .arg(zip)
-        .env("RUST_LOG", "warn")
-        .env_remove("BERTH_CONFIG")
-        .output()
-        .expect("run berth vulndb import");
-    assert!(
-        output.status.success(),
-        "berth vulndb import: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let zip = zip.to_str().expect("a UTF-8 temporary path");
+    berth_command(berth, data_dir, &["vulndb", "import", zip]);
     started.elapsed()
 }
 
-/// An OCI image manifest of one config and one gzip layer.
-pub fn manifest(config: &str, config_size: usize, layer: &str, layer_size: usize) -> Bytes {
+/// `berth vulndb rematch` on `data_dir` (no server running, so it is this
+/// process that matches); returns how long it took and how many stored
+/// inventories it matched again.
+pub fn rematch(berth: &Path, data_dir: &Path) -> (Duration, usize) {
+    let started = Instant::now();
+    let output = berth_command(berth, data_dir, &["vulndb", "rematch"]);
+    let elapsed = started.elapsed();
+    let text = String::from_utf8_lossy(&output.stdout);
+    let matched = text
+        .trim()
+        .strip_prefix("matched ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("berth vulndb rematch printed {text:?}"));
+    (elapsed, matched)
+}
+
+/// Runs `berth ARGS --data-dir DATA_DIR`; panics unless it succeeds.
+fn berth_command(berth: &Path, data_dir: &Path, args: &[&str]) -> std::process::Output {
+    let output = Command::new(berth)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env_remove("BERTH_CONFIG")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", berth.display()));
+    succeeded(&format!("berth {}", args.join(" ")), output)
+}
+
+/// `output`, once it is known that its command succeeded; panics with what
+/// it printed otherwise.
+fn succeeded(what: &str, output: std::process::Output) -> std::process::Output {
+    assert!(
+        output.status.success(),
+        "{what}: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// Sets the registry's scanning configuration to `ENHANCED` with one
+/// `CONTINUOUS_SCAN` rule for `filter` (scan on push and continuous
+/// rescans), through the ECR API with the AWS CLI of the tools' venv
+/// (`$BERTH_TOOLS/venv/bin/aws`), under a fresh access key of the admin.
+pub fn continuous_scanning(berth: &Path, data_dir: &Path, url: &str, filter: &str) {
+    let key: serde_json::Value = serde_json::from_slice(
+        &berth_command(
+            berth,
+            data_dir,
+            &["access-key", "create", crate::servers::USER, "--json"],
+        )
+        .stdout,
+    )
+    .expect("berth access-key create --json prints JSON");
+    let tools = std::env::var_os("BERTH_TOOLS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(&std::env::var_os("HOME").expect("HOME")).join(".cache/berth-tools")
+        });
+    let aws = tools.join("venv/bin/aws");
+    let rules = serde_json::json!([{
+        "scanFrequency": "CONTINUOUS_SCAN",
+        "repositoryFilters": [{"filter": filter, "filterType": "WILDCARD"}],
+    }]);
+    let output = Command::new(&aws)
+        .args(["ecr", "put-registry-scanning-configuration", "--scan-type"])
+        .args([
+            "ENHANCED",
+            "--rules",
+            &rules.to_string(),
+            "--endpoint-url",
+            url,
+        ])
+        .args(["--region", "us-east-1", "--output", "json"])
+        .env(
+            "AWS_ACCESS_KEY_ID",
+            key["accessKeyId"].as_str().expect("a key id"),
+        )
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            key["secretAccessKey"].as_str().expect("a secret"),
+        )
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", aws.display()));
+    succeeded("aws ecr put-registry-scanning-configuration", output);
+}
+
+/// Waits until `count` scan jobs have ended (`berth jobs --kind scan`,
+/// every second); panics if any failed or if none ends for 10 minutes.
+pub fn wait_for_scans(berth: &Path, data_dir: &Path, count: usize) {
+    let limit = (count + 100).to_string();
+    let mut ended = 0;
+    let mut progress = Instant::now();
+    loop {
+        let output = berth_command(
+            berth,
+            data_dir,
+            &["jobs", "--kind", "scan", "--json", "--limit", &limit],
+        );
+        let jobs: Vec<serde_json::Value> =
+            serde_json::from_slice(&output.stdout).expect("berth jobs --json prints JSON");
+        let failed: Vec<_> = jobs.iter().filter(|j| j["status"] == "failed").collect();
+        assert!(failed.is_empty(), "scans failed: {failed:?}");
+        let now = jobs.iter().filter(|j| j["status"] == "succeeded").count();
+        if now >= count {
+            return;
+        }
+        if now > ended {
+            ended = now;
+            progress = Instant::now();
+        }
+        assert!(
+            progress.elapsed() < Duration::from_secs(600),
+            "{ended} of {count} scans ended, then none for 10 minutes"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// Scan jobs pending or running now (`berth jobs --kind scan`).
+pub fn scans_running(berth: &Path, data_dir: &Path) -> usize {
+    let output = berth_command(berth, data_dir, &["jobs", "--kind", "scan", "--json"]);
+    let jobs: Vec<serde_json::Value> =
+        serde_json::from_slice(&output.stdout).expect("berth jobs --json prints JSON");
+    jobs.iter()
+        .filter(|j| j["status"] == "pending" || j["status"] == "running")
+        .count()
+}
+
+/// An OCI image manifest of a config and gzip layers, each given as
+/// `(digest, size)`.
+pub fn manifest(config: (&str, usize), layers: &[(&str, usize)]) -> Bytes {
+    let layers: Vec<_> = layers
+        .iter()
+        .map(|(digest, size)| serde_json::json!({"mediaType": GZIP_LAYER, "digest": digest, "size": size}))
+        .collect();
     Bytes::from(
         serde_json::json!({
             "schemaVersion": 2,
             "mediaType": crate::client::OCI_MANIFEST,
             "config": {
                 "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": config,
-                "size": config_size,
+                "digest": config.0,
+                "size": config.1,
             },
-            "layers": [{"mediaType": GZIP_LAYER, "digest": layer, "size": layer_size}],
+            "layers": layers,
         })
         .to_string(),
     )

@@ -46,6 +46,19 @@ pub struct Sizes {
     pub scan_advisories: usize,
     /// Compressed bytes of the layer the scanning memory workload scans.
     pub scan_memory_layer: usize,
+    /// Images (distinct manifests, each scanned on push) whose stored
+    /// inventories the re-matching workload matches again.
+    pub rematch_images: usize,
+    /// Distinct layers among them.
+    pub rematch_layers: usize,
+    /// Packages in each of those layers' dpkg databases.
+    pub rematch_packages: usize,
+    /// Images the push and pull workloads with scan on push on or off push.
+    pub push_scan_images: usize,
+    /// Layers per image.
+    pub push_scan_layers: usize,
+    /// Compressed bytes of each layer.
+    pub push_scan_layer: usize,
 }
 
 impl Sizes {
@@ -67,6 +80,12 @@ impl Sizes {
             scan_packages: 2_000,
             scan_advisories: 500_000,
             scan_memory_layer: 2048 * MIB,
+            rematch_images: 10_000,
+            rematch_layers: 100,
+            rematch_packages: 100,
+            push_scan_images: 4,
+            push_scan_layers: 4,
+            push_scan_layer: 16 * MIB,
         }
     }
 
@@ -88,6 +107,12 @@ impl Sizes {
             scan_packages: 50,
             scan_advisories: 500,
             scan_memory_layer: 4 * MIB,
+            rematch_images: 20,
+            rematch_layers: 4,
+            rematch_packages: 20,
+            push_scan_images: 2,
+            push_scan_layers: 2,
+            push_scan_layer: MIB,
         }
     }
 }
@@ -119,15 +144,28 @@ pub enum Workload {
     Startup,
     /// `berth scan` of a big image with an empty vulnerability database.
     ScanInventory,
+    /// The same, per CPU-second of the `berth scan` process.
+    ScanInventoryCpu,
     /// What matching adds to `berth scan` with many advisories.
     ScanMatch,
     /// Peak memory of `berth scan` of a big layer, above an idle server.
     ScanMemory,
+    /// Matching many stored inventories again after an update.
+    ScanRematch,
+    /// Pushes of multi-layer images, scan on push off.
+    PushScanOff,
+    /// The same with scan on push on: each image is scanned as the next
+    /// ones are pushed.
+    PushScanOn,
+    /// Pulls of those images' layers, no scan running.
+    PullScanOff,
+    /// The same while the images are being scanned.
+    PullScanOn,
 }
 
 impl Workload {
     /// Every workload, in the order they run.
-    pub const ALL: [Workload; 14] = [
+    pub const ALL: [Workload; 20] = [
         Workload::PushMonolithic,
         Workload::PushChunked,
         Workload::PullWhole,
@@ -140,8 +178,14 @@ impl Workload {
         Workload::Catalog,
         Workload::Startup,
         Workload::ScanInventory,
+        Workload::ScanInventoryCpu,
         Workload::ScanMatch,
         Workload::ScanMemory,
+        Workload::ScanRematch,
+        Workload::PushScanOff,
+        Workload::PushScanOn,
+        Workload::PullScanOff,
+        Workload::PullScanOn,
     ];
 
     /// Its short, stable id (JSON, `--only`).
@@ -159,8 +203,14 @@ impl Workload {
             Workload::Catalog => "catalog-page",
             Workload::Startup => "startup",
             Workload::ScanInventory => "scan-inventory",
+            Workload::ScanInventoryCpu => "scan-inventory-cpu",
             Workload::ScanMatch => "scan-match",
             Workload::ScanMemory => "scan-memory-rss",
+            Workload::ScanRematch => "scan-rematch",
+            Workload::PushScanOff => "scan-push-off",
+            Workload::PushScanOn => "scan-push-on",
+            Workload::PullScanOff => "scan-pull-off",
+            Workload::PullScanOn => "scan-pull-on",
         }
     }
 
@@ -207,6 +257,10 @@ impl Workload {
                 "scan inventory, {} gzip layer, empty vulndb",
                 size(sizes.scan_layer)
             ),
+            Workload::ScanInventoryCpu => format!(
+                "scan inventory per CPU-second, {} gzip layer",
+                size(sizes.scan_layer)
+            ),
             Workload::ScanMatch => format!(
                 "scan matching, {} packages × {} advisories",
                 sizes.scan_packages, sizes.scan_advisories
@@ -215,6 +269,27 @@ impl Workload {
                 "scan peak RSS above idle, {} layer",
                 size(sizes.scan_memory_layer)
             ),
+            Workload::ScanRematch => format!(
+                "re-match {} stored inventories ({} packages each) × {} advisories",
+                sizes.rematch_images, sizes.rematch_packages, sizes.scan_advisories
+            ),
+            Workload::PushScanOff
+            | Workload::PushScanOn
+            | Workload::PullScanOff
+            | Workload::PullScanOn => {
+                let (what, on) = match self {
+                    Workload::PushScanOff => ("push", "off"),
+                    Workload::PushScanOn => ("push", "on"),
+                    Workload::PullScanOff => ("pull", "no scans"),
+                    _ => ("pull", "while scanned"),
+                };
+                format!(
+                    "{what} {} images of {} × {} layers, {on}",
+                    sizes.push_scan_images,
+                    sizes.push_scan_layers,
+                    size(sizes.push_scan_layer)
+                )
+            }
         }
     }
 
@@ -224,14 +299,18 @@ impl Workload {
             Workload::PushMonolithic
             | Workload::PushChunked
             | Workload::PullWhole
-            | Workload::PullRanged => "MiB/s",
+            | Workload::PullRanged
+            | Workload::PushScanOff
+            | Workload::PushScanOn
+            | Workload::PullScanOff
+            | Workload::PullScanOn => "MiB/s",
             Workload::ManifestGet | Workload::BlobHead => "req/s",
-            Workload::Docker => "s",
+            Workload::Docker | Workload::ScanRematch => "s",
             Workload::ConcurrentUploads | Workload::ScanMemory => "MiB",
             Workload::TagsList | Workload::Catalog | Workload::Startup | Workload::ScanMatch => {
                 "ms"
             }
-            Workload::ScanInventory => "MiB/s",
+            Workload::ScanInventory | Workload::ScanInventoryCpu => "MiB/s",
         }
     }
 
@@ -257,8 +336,14 @@ impl Workload {
                 self,
                 Workload::Startup
                     | Workload::ScanInventory
+                    | Workload::ScanInventoryCpu
                     | Workload::ScanMatch
                     | Workload::ScanMemory
+                    | Workload::ScanRematch
+                    | Workload::PushScanOff
+                    | Workload::PushScanOn
+                    | Workload::PullScanOff
+                    | Workload::PullScanOn
             )
     }
 
@@ -289,6 +374,13 @@ struct ScanFixtures {
     /// Whether the server is stopped (`berth scan` runs with none, so that it
     /// is the process that scans).
     stopped: bool,
+    /// Whether the re-matching workload's images are pushed and scanned.
+    rematch_seeded: bool,
+    /// Whether a `CONTINUOUS_SCAN` rule covers `bench/scanned-*`.
+    scan_on_push: bool,
+    /// The OSV zip the matching workloads import, and the directory that
+    /// holds it.
+    osv_zip: Option<(tempfile::TempDir, std::path::PathBuf)>,
 }
 
 /// Runs one workload once on one registry and returns its number.
@@ -410,11 +502,20 @@ pub async fn run(
             }
             median_ms(client.pages("/v2/_catalog?n=100").await)
         }
-        Workload::ScanInventory => {
+        Workload::ScanInventory | Workload::ScanInventoryCpu => {
             let layer = scan_layer(&client, server, fixtures, sizes.scan_layer, sizes).await;
             let image = scan_image(&client, server, fixtures, &layer, round).await;
             let run = crate::scanning::scan(&server.binary, &server.data_dir, &image);
-            mib(layer.1, run.elapsed)
+            eprintln!(
+                "  berth scan: {:.2} s wall, {:.2} s CPU (user + system)",
+                run.elapsed.as_secs_f64(),
+                run.cpu.as_secs_f64()
+            );
+            if workload == Workload::ScanInventory {
+                mib(layer.1, run.elapsed)
+            } else {
+                mib(layer.1, run.cpu)
+            }
         }
         Workload::ScanMatch => {
             // A small layer: the dpkg database alone, so the scan is mostly
@@ -424,15 +525,7 @@ pub async fn run(
                 let image = scan_image(&client, server, fixtures, &layer, 1000).await;
                 let before = crate::scanning::scan(&server.binary, &server.data_dir, &image);
                 fixtures.scan.before = Some(before.elapsed.as_secs_f64());
-                let dir = tempfile::tempdir().expect("temp dir");
-                let zip = dir.path().join("osv-all.zip");
-                let started = Instant::now();
-                crate::scanning::osv_zip(&zip, sizes.scan_advisories, sizes.scan_packages);
-                eprintln!(
-                    "  wrote {} OSV records in {:.1} s",
-                    sizes.scan_advisories,
-                    started.elapsed().as_secs_f64()
-                );
+                let zip = osv_zip(fixtures, sizes);
                 let took = crate::scanning::import(&server.binary, &server.data_dir, &zip);
                 eprintln!("  berth vulndb import: {:.1} s", took.as_secs_f64());
             }
@@ -453,6 +546,77 @@ pub async fn run(
             let image = scan_image(&client, server, fixtures, &layer, round).await;
             let run = crate::scanning::scan(&server.binary, &server.data_dir, &image);
             run.max_rss.saturating_sub(idle) as f64 / MIB as f64
+        }
+        Workload::ScanRematch => {
+            if !fixtures.scan.rematch_seeded {
+                running(&client, server, fixtures).await;
+                seed_rematch(&client, server, sizes).await;
+                fixtures.scan.rematch_seeded = true;
+            }
+            // `berth vulndb rematch` is then the only process that matches.
+            if !fixtures.scan.stopped {
+                server.stop();
+                fixtures.scan.stopped = true;
+            }
+            // Any import changes the database: every inventory is stale.
+            let zip = osv_zip(fixtures, sizes);
+            let took = crate::scanning::import(&server.binary, &server.data_dir, &zip);
+            eprintln!("  berth vulndb import: {:.1} s", took.as_secs_f64());
+            let (elapsed, matched) = crate::scanning::rematch(&server.binary, &server.data_dir);
+            eprintln!(
+                "  berth vulndb rematch: {matched} inventories in {:.1} s",
+                elapsed.as_secs_f64()
+            );
+            assert_eq!(
+                matched, sizes.rematch_images,
+                "berth vulndb rematch matched {matched} of {} inventories",
+                sizes.rematch_images
+            );
+            elapsed.as_secs_f64()
+        }
+        Workload::PushScanOff
+        | Workload::PushScanOn
+        | Workload::PullScanOff
+        | Workload::PullScanOn => {
+            let on = matches!(workload, Workload::PushScanOn | Workload::PullScanOn);
+            if on && !fixtures.scan.scan_on_push {
+                crate::scanning::continuous_scanning(
+                    &server.binary,
+                    &server.data_dir,
+                    &server.url,
+                    "bench/scanned-*",
+                );
+                fixtures.scan.scan_on_push = true;
+            }
+            let repo = format!("bench/{}-{round}", if on { "scanned" } else { "plain" });
+            let images = scan_push_images(sizes, round);
+            let bytes = sizes.push_scan_images * sizes.push_scan_layers * sizes.push_scan_layer;
+            let pull = matches!(workload, Workload::PullScanOff | Workload::PullScanOn);
+            let started = Instant::now();
+            for (layers, _) in &images {
+                for layer in layers {
+                    client.push_monolithic(&repo, layer).await;
+                }
+            }
+            if pull {
+                // Untimed: the layers are there; the manifests queue the scans.
+                push_scan_manifests(&client, &repo, &images).await;
+                let started = Instant::now();
+                for (layers, _) in &images {
+                    for layer in layers {
+                        let path = format!("/v2/{repo}/blobs/{}", layer.digest);
+                        assert_eq!(client.get_len_raw(&path).await, layer.data.len() as u64);
+                    }
+                }
+                let rate = mib(bytes, started.elapsed());
+                if on {
+                    let scanning = crate::scanning::scans_running(&server.binary, &server.data_dir);
+                    eprintln!("  scans still pending or running after the pulls: {scanning}");
+                }
+                return rate;
+            }
+            push_scan_manifests(&client, &repo, &images).await;
+            mib(bytes, started.elapsed())
         }
         Workload::Startup => {
             if round == 0 {
@@ -481,7 +645,7 @@ async fn scan_layer(
     }
     if fixtures.scan.layer.is_none() {
         let started = Instant::now();
-        let data = crate::scanning::layer(compressed, sizes.scan_packages, 17);
+        let data = crate::scanning::layer(compressed, 0..sizes.scan_packages, 17);
         let blob = Blob::new(data);
         eprintln!(
             "  made a {:.1} MiB gzip layer in {:.1} s",
@@ -509,12 +673,136 @@ async fn scan_image(
         r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":[]}},"bench":{n}}}"#
     )));
     client.push_monolithic("bench/scan", &config).await;
-    let manifest = crate::scanning::manifest(&config.digest, config.data.len(), &layer.0, layer.1);
+    let manifest = crate::scanning::manifest(
+        (config.digest.as_str(), config.data.len()),
+        &[(layer.0.as_str(), layer.1)],
+    );
     let tag = format!("v{n}");
     client.put_manifest("bench/scan", &tag, manifest).await;
     server.stop();
     fixtures.scan.stopped = true;
     format!("bench/scan:{tag}")
+}
+
+/// The images of the push and pull workloads of `round`: each
+/// `sizes.push_scan_layers` gzip layers holding a dpkg database (so a scan
+/// has packages to read) and filler, and its manifest; all distinct.
+fn scan_push_images(sizes: &Sizes, round: u64) -> Vec<(Vec<Blob>, bytes::Bytes)> {
+    let config = Blob::new(bytes::Bytes::from_static(
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#,
+    ));
+    (0..sizes.push_scan_images)
+        .map(|i| {
+            let mut layers = vec![config.clone()];
+            for l in 0..sizes.push_scan_layers {
+                let seed = 1_000_000 + round * 10_000 + (i * 100 + l) as u64;
+                let data = crate::scanning::layer(sizes.push_scan_layer, 0..200, seed);
+                layers.push(Blob::new(data));
+            }
+            let descriptors: Vec<(&str, usize)> = layers
+                .iter()
+                .map(|b| (b.digest.as_str(), b.data.len()))
+                .collect();
+            let manifest = crate::scanning::manifest(descriptors[0], &descriptors[1..]);
+            (layers, manifest)
+        })
+        .collect()
+}
+
+/// Pushes the images' manifests, each tagged.
+async fn push_scan_manifests(client: &Client, repo: &str, images: &[(Vec<Blob>, bytes::Bytes)]) {
+    for (i, (_, manifest)) in images.iter().enumerate() {
+        client
+            .put_manifest(repo, &format!("i{i}"), manifest.clone())
+            .await;
+    }
+}
+
+/// The OSV zip of `sizes.scan_advisories` records over the first
+/// `sizes.scan_packages` source packages, written once.
+fn osv_zip(fixtures: &mut Fixtures, sizes: &Sizes) -> std::path::PathBuf {
+    let (_, zip) = fixtures.scan.osv_zip.get_or_insert_with(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let zip = dir.path().join("osv-all.zip");
+        let started = Instant::now();
+        crate::scanning::osv_zip(&zip, sizes.scan_advisories, sizes.scan_packages);
+        eprintln!(
+            "  wrote {} OSV records in {:.1} s",
+            sizes.scan_advisories,
+            started.elapsed().as_secs_f64()
+        );
+        (dir, zip)
+    });
+    zip.clone()
+}
+
+/// The re-matching workload's images: `sizes.rematch_images` distinct
+/// manifests (one annotation apart) over `sizes.rematch_layers` layers of a
+/// dpkg database each, spread over 10 repositories that an `ENHANCED`
+/// `CONTINUOUS_SCAN` rule covers, so each is scanned on push; waits until
+/// every scan has ended. Layers draw their packages from 20 times the
+/// source packages the advisories name, so about one in twenty has some.
+async fn seed_rematch(client: &Client, server: &Server, sizes: &Sizes) {
+    let started = Instant::now();
+    crate::scanning::continuous_scanning(
+        &server.binary,
+        &server.data_dir,
+        &server.url,
+        "bench/rematch-*",
+    );
+    let repos: Vec<String> = (0..sizes.rematch_images.clamp(1, 10))
+        .map(|r| format!("bench/rematch-{r}"))
+        .collect();
+    let config = Blob::new(bytes::Bytes::from_static(
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#,
+    ));
+    let space = 20 * sizes.scan_packages;
+    let mut blobs = vec![config];
+    for n in 0..sizes.rematch_layers {
+        let packages = crate::scanning::rematch_packages(n, sizes.rematch_packages, space);
+        blobs.push(Blob::new(crate::scanning::layer(0, packages, n as u64)));
+    }
+    for blob in &blobs {
+        client.push_monolithic(&repos[0], blob).await;
+        for repo in &repos[1..] {
+            client.mount(repo, &blob.digest, &repos[0]).await;
+        }
+    }
+    let config = &blobs[0];
+    let manifests: Vec<bytes::Bytes> = blobs[1..]
+        .iter()
+        .map(|layer| {
+            crate::scanning::manifest(
+                (config.digest.as_str(), config.data.len()),
+                &[(layer.digest.as_str(), layer.data.len())],
+            )
+        })
+        .collect();
+    stream::iter(0..sizes.rematch_images)
+        .map(|i| {
+            let client = client.clone();
+            let repo = repos[i % repos.len()].clone();
+            let manifest = numbered(&manifests[i % manifests.len()], i);
+            async move { client.put_manifest(&repo, &format!("i{i}"), manifest).await }
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<_>>()
+        .await;
+    let (binary, data_dir, images) = (
+        server.binary.clone(),
+        server.data_dir.clone(),
+        sizes.rematch_images,
+    );
+    tokio::task::spawn_blocking(move || {
+        crate::scanning::wait_for_scans(&binary, &data_dir, images)
+    })
+    .await
+    .expect("waiting for the scans");
+    eprintln!(
+        "  pushed and scanned {} images in {:.1} s",
+        sizes.rematch_images,
+        started.elapsed().as_secs_f64()
+    );
 }
 
 /// Starts the server again if a scan stopped it, and waits until it serves.

@@ -83,6 +83,13 @@ pub async fn run(settings: Settings, command: VulndbCommand) -> CliResult {
                 return Err(format!("{failed} of {} source(s) failed", outcomes.len()));
             }
         }
+        VulndbCommand::Rematch => {
+            let images = registry
+                .rematch_stale_scans()
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("matched {images} stored inventory(ies) again");
+        }
         VulndbCommand::Status { json } => {
             let list = registry
                 .vulndb_status(&installation.settings.vulndb_sources)

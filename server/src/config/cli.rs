@@ -204,6 +204,12 @@ pub enum VulndbCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Match the stored inventories of images that continuous scanning
+    /// covers (ENHANCED CONTINUOUS_SCAN rules) against the database in
+    /// service now, as a running server does within seconds of an update,
+    /// and record the findings that appeared or disappeared. Images already
+    /// matched against it are left alone.
+    Rematch,
 }
 
 /// `berth lifecycle …`

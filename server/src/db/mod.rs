@@ -37,12 +37,13 @@ pub use manifests::{
 };
 pub use registry::RegistryRow;
 pub use repositories::NewRepository;
-pub use scans::{FindingEventRow, ScanJobRow, ScanOutcome, ScanRow};
+pub use scans::{FindingEventRow, Rematched, ScanJobRow, ScanOutcome, ScanRow};
 pub use signing::{ImageSignatureRow, SigningJobRow, SigningKeyRow, SigningProfileRow};
 pub use uploads::UploadRow;
 pub use users::{UserOverviewRow, UserRow};
 pub use vulndb::{
-    NewVulnRecord, VulndbImported, VulndbSnapshot, VulndbSourceRow, VulndbWriteError,
+    NewVulnKey, NewVulnRecord, VulnCandidateRow, VulndbImported, VulndbSnapshot, VulndbSourceRow,
+    VulndbWriteError,
 };
 
 use sqlx::sqlite::{

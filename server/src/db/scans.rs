@@ -58,6 +58,20 @@ pub struct ScanOutcome<'a> {
     pub sbom_digest: Option<&'a str>,
 }
 
+/// One stored inventory matched again.
+#[derive(Debug, Clone)]
+pub struct Rematched<'a> {
+    /// The manifest's row id.
+    pub manifest_id: i64,
+    /// The JSON array of its findings now.
+    pub findings: String,
+    /// The database version matched against.
+    pub source_updated_at: i64,
+    /// `(appeared|disappeared, name, package, version)` of each finding
+    /// that changed.
+    pub events: Vec<(&'a str, String, String, String)>,
+}
+
 /// A finding that appeared or disappeared.
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct FindingEventRow {
@@ -180,14 +194,14 @@ impl Db {
     }
 
     /// Complete image scans matched against a database older than
-    /// `updated_at` (or none), with their repository: what continuous
-    /// scanning matches again.
+    /// `updated_at` (or none), with their repository's name and scan on
+    /// push setting: what continuous scanning matches again.
     pub async fn scans_matched_before(
         &self,
         updated_at: i64,
-    ) -> Result<Vec<(i64, String)>, DbError> {
+    ) -> Result<Vec<(i64, String, bool)>, DbError> {
         sqlx::query_as(
-            "SELECT s.manifest_id, r.name FROM scans s
+            "SELECT s.manifest_id, r.name, r.scan_on_push FROM scans s
              JOIN manifests m ON m.id = s.manifest_id JOIN repositories r ON r.id = m.repository_id
              WHERE s.status = 'COMPLETE' AND s.kind = 'image' AND s.inventory IS NOT NULL
                AND (s.source_updated_at IS NULL OR s.source_updated_at < ?)
@@ -198,40 +212,65 @@ impl Db {
         .await
     }
 
-    /// Stores the findings of matching a stored inventory again, with the
-    /// findings that appeared or disappeared, in one transaction.
-    pub async fn rematched(
-        &self,
-        manifest_id: i64,
-        findings: &str,
-        source_updated_at: Option<i64>,
-        events: &[(&str, &str, &str, &str)],
-    ) -> Result<(), DbError> {
+    /// The scans of `manifest_ids` (those that exist), in one query.
+    pub async fn scans_of(&self, manifest_ids: &[i64]) -> Result<Vec<ScanRow>, DbError> {
+        if manifest_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; manifest_ids.len()].join(", ");
+        let sql = format!("{SCAN} WHERE manifest_id IN ({marks}) ORDER BY manifest_id");
+        let mut query = sqlx::query_as(&sql);
+        for id in manifest_ids {
+            query = query.bind(id);
+        }
+        query.fetch_all(&self.reader).await
+    }
+
+    /// Stores the findings of matching stored inventories again, with the
+    /// findings that appeared or disappeared, in one transaction (one
+    /// commit for many images: each commit waits for the disk). A scan
+    /// already matched against this database or a newer one (by another
+    /// process's run, or a scan since) is left as it is; returns how many
+    /// were stored.
+    pub async fn rematched(&self, scans: &[Rematched<'_>]) -> Result<usize, DbError> {
         let now = now_millis();
+        let mut stored = 0;
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("UPDATE scans SET findings = ?, source_updated_at = ?, completed_at = ? WHERE manifest_id = ?")
-            .bind(findings)
-            .bind(source_updated_at)
-            .bind(now)
-            .bind(manifest_id)
-            .execute(&mut *tx)
-            .await?;
-        for (event, name, package, version) in events {
-            sqlx::query(
-                "INSERT INTO scan_finding_events (manifest_id, event, name, package_name, package_version, at)
-                 VALUES (?, ?, ?, ?, ?, ?)",
+        for scan in scans {
+            let updated = sqlx::query(
+                "UPDATE scans SET findings = ?, source_updated_at = ?, completed_at = ?
+                 WHERE manifest_id = ? AND status = 'COMPLETE'
+                   AND (source_updated_at IS NULL OR source_updated_at < ?)",
             )
-            .bind(manifest_id)
-            .bind(event)
-            .bind(name)
-            .bind(package)
-            .bind(version)
+            .bind(&scan.findings)
+            .bind(scan.source_updated_at)
             .bind(now)
+            .bind(scan.manifest_id)
+            .bind(scan.source_updated_at)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if updated == 0 {
+                continue;
+            }
+            stored += 1;
+            for (event, name, package, version) in &scan.events {
+                sqlx::query(
+                    "INSERT INTO scan_finding_events (manifest_id, event, name, package_name, package_version, at)
+                     VALUES (?, ?, ?, ?, ?, ?)",
+                )
+                .bind(scan.manifest_id)
+                .bind(*event)
+                .bind(name)
+                .bind(package)
+                .bind(version)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
         }
         tx.commit().await?;
-        Ok(())
+        Ok(stored)
     }
 
     /// The findings that appeared or disappeared for a manifest, oldest first.

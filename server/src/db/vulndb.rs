@@ -7,6 +7,12 @@
 //! in service in one small transaction, and [`Db::vulndb_delete_generation`]
 //! removes the replaced one in chunks. Lookups only see `live` generations,
 //! so a failed or half-written import is never visible.
+//!
+//! Each index row carries what matching needs of its record for that
+//! package (`entries`, see migration 0016): lookups by package read those,
+//! and [`VulndbSnapshot::records`] reads whole records only for the ones
+//! that matched. Rows written before 0016 have none and give the record's
+//! JSON instead.
 
 use super::{now_millis, Db, DbError};
 use sqlx::{Sqlite, Transaction};
@@ -54,8 +60,35 @@ pub struct NewVulnRecord {
     pub modified: Option<String>,
     /// The record's JSON.
     pub json: String,
-    /// `(ecosystem, name)` of every package it names, without duplicates.
-    pub keys: Vec<(String, String)>,
+    /// Every package it names, without duplicates, with what matching needs
+    /// of the record for that package.
+    pub keys: Vec<NewVulnKey>,
+}
+
+/// One package a record names, as it is indexed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewVulnKey {
+    /// The ecosystem, as the record spells it.
+    pub ecosystem: String,
+    /// The name (PyPI names normalised).
+    pub name: String,
+    /// What matching needs of the record for this package (JSON).
+    pub entries: String,
+}
+
+/// A record found by package: the package's name, the record's row, and
+/// either what matching needs of it for the package or, for a row indexed
+/// before migration 0016, its whole JSON.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VulnCandidateRow {
+    /// The package's name (as indexed).
+    pub name: String,
+    /// The record's row id.
+    pub record: i64,
+    /// What matching needs of it for the package (JSON).
+    pub entries: Option<String>,
+    /// The record's JSON, only where `entries` is missing.
+    pub json: Option<String>,
 }
 
 /// What a finished import puts on its source.
@@ -188,15 +221,16 @@ impl Db {
             .bind(&record.json)
             .fetch_one(&mut *tx)
             .await?;
-            for (ecosystem, name) in &record.keys {
+            for key in &record.keys {
                 sqlx::query(
-                    "INSERT INTO vulndb_packages (ecosystem, name, record, generation)
-                     VALUES (?, ?, ?, ?)",
+                    "INSERT INTO vulndb_packages (ecosystem, name, record, generation, entries)
+                     VALUES (?, ?, ?, ?, ?)",
                 )
-                .bind(ecosystem)
-                .bind(name)
+                .bind(&key.ecosystem)
+                .bind(&key.name)
                 .bind(row)
                 .bind(generation)
+                .bind(&key.entries)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -330,6 +364,18 @@ impl Db {
     }
 }
 
+#[cfg(test)]
+impl Db {
+    /// Removes every index row's entries, as in a database indexed before
+    /// migration 0016.
+    pub async fn vulndb_forget_entries(&self) -> Result<(), DbError> {
+        sqlx::query("UPDATE vulndb_packages SET entries = NULL")
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+}
+
 /// Renews the lease of a `writing` generation, or fails when it is no longer
 /// this import's.
 async fn renew(
@@ -357,22 +403,50 @@ pub struct VulndbSnapshot {
     tx: Transaction<'static, Sqlite>,
 }
 
+/// Records, or package names, read per statement.
+const RECORDS_PER_QUERY: usize = 500;
+
 impl VulndbSnapshot {
-    /// The records in service that name `(ecosystem, name)`: row id and JSON.
-    pub async fn records_of(
+    /// The records in service that name any of `names` in `ecosystem`, by
+    /// name, each name's in index order (a record names a package once:
+    /// its keys are deduplicated when it is written).
+    pub async fn candidates_of(
         &mut self,
         ecosystem: &str,
-        name: &str,
-    ) -> Result<Vec<(i64, String)>, DbError> {
-        sqlx::query_as(
-            "SELECT DISTINCT r.id, r.json FROM vulndb_packages p
-             JOIN vulndb_generations g ON g.id = p.generation AND g.state = 'live'
-             JOIN vulndb_records r ON r.id = p.record
-             WHERE p.ecosystem = ? AND p.name = ?",
-        )
-        .bind(ecosystem)
-        .bind(name)
-        .fetch_all(&mut *self.tx)
-        .await
+        names: &[&str],
+    ) -> Result<Vec<VulnCandidateRow>, DbError> {
+        let mut found = Vec::new();
+        for chunk in names.chunks(RECORDS_PER_QUERY) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!(
+                "SELECT p.name, p.record, p.entries,
+                        (SELECT r.json FROM vulndb_records r
+                         WHERE r.id = p.record AND p.entries IS NULL) AS json
+                 FROM vulndb_packages p
+                 JOIN vulndb_generations g ON g.id = p.generation AND g.state = 'live'
+                 WHERE p.ecosystem = ? AND p.name IN ({marks})"
+            );
+            let mut query = sqlx::query_as(&sql).bind(ecosystem);
+            for name in chunk {
+                query = query.bind(name);
+            }
+            found.extend(query.fetch_all(&mut *self.tx).await?);
+        }
+        Ok(found)
+    }
+
+    /// The JSON of the records with row ids `rows` (those that exist).
+    pub async fn records(&mut self, rows: &[i64]) -> Result<Vec<(i64, String)>, DbError> {
+        let mut found = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(RECORDS_PER_QUERY) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!("SELECT id, json FROM vulndb_records WHERE id IN ({marks})");
+            let mut query = sqlx::query_as(&sql);
+            for row in chunk {
+                query = query.bind(row);
+            }
+            found.extend(query.fetch_all(&mut *self.tx).await?);
+        }
+        Ok(found)
     }
 }

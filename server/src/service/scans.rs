@@ -19,12 +19,18 @@ use crate::storage::{BlobStore, ByteStream};
 use berth_app::oci::Digest;
 use futures_util::StreamExt;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::sync::Arc;
 
 /// How many scans run at once unless configured (`scan_concurrency`).
 pub const DEFAULT_SCAN_CONCURRENCY: usize = 2;
+
+/// Stored inventories continuous scanning reads, and whose new findings it
+/// writes in one transaction, at a time: few enough that the transaction
+/// is short (pushes wait for the writer meanwhile), many enough that the
+/// commits (each one waits for the disk) do not dominate.
+pub const REMATCH_BATCH: usize = 100;
 
 /// What ECR says of a scan that completed.
 const COMPLETE_DESCRIPTION: &str = "The scan was completed successfully.";
@@ -681,65 +687,73 @@ impl Registry {
     /// again (in repositories an `ENHANCED` `CONTINUOUS_SCAN` rule covers)
     /// and records the findings that appeared and disappeared. Returns how
     /// many images were matched again.
+    ///
+    /// One run matches every inventory against one snapshot of the database
+    /// with one [`super::vulndb::Matcher`], so a record is fetched and
+    /// parsed once per run, not once per image; the scans are read
+    /// [`REMATCH_BATCH`] at a time and their new findings written in one
+    /// transaction per batch.
     pub async fn rematch_stale_scans(&self) -> ServiceResult<usize> {
         let Some(updated) = self.vulndb_updated_at().await? else {
             return Ok(0);
         };
         let config = self.scanning_configuration().await?;
+        let mut covered: HashMap<String, bool> = HashMap::new();
+        let stale: Vec<i64> = self
+            .db
+            .scans_matched_before(updated)
+            .await?
+            .into_iter()
+            .filter(|(_, repository, scan_on_push)| {
+                *covered.entry(repository.clone()).or_insert_with(|| {
+                    super::scanning::applied(&config, repository, *scan_on_push).continuous()
+                })
+            })
+            .map(|(manifest_id, _, _)| manifest_id)
+            .collect();
+        if stale.is_empty() {
+            return Ok(0);
+        }
+        let mut matcher = self.matcher().await?;
+        let source_updated_at = matcher.database_updated_at().unwrap_or(updated);
         let mut done = 0;
-        for (manifest_id, repository) in self.db.scans_matched_before(updated).await? {
-            let scan_on_push = self
-                .db
-                .repository(&repository)
-                .await?
-                .is_some_and(|r| r.scan_on_push);
-            if !super::scanning::applied(&config, &repository, scan_on_push).continuous() {
-                continue;
-            }
-            let Some(row) = self.db.scan(manifest_id).await? else {
-                continue;
-            };
-            let Some(packed) = row.inventory.clone() else {
-                continue;
-            };
-            let inventory = match tokio::task::spawn_blocking(move || unpack(&packed)).await {
-                Ok(Ok(inventory)) => inventory,
-                _ => {
-                    tracing::warn!(
-                        manifest_id,
-                        "a stored inventory cannot be read; scan the image again"
-                    );
+        for batch in stale.chunks(REMATCH_BATCH) {
+            let rows = self.db.scans_of(batch).await?;
+            let mut rematched = Vec::with_capacity(rows.len());
+            for row in rows {
+                let Some(packed) = row.inventory.clone() else {
                     continue;
+                };
+                let inventory = match tokio::task::spawn_blocking(move || unpack(&packed)).await {
+                    Ok(Ok(inventory)) => inventory,
+                    _ => {
+                        tracing::warn!(
+                            manifest_id = row.manifest_id,
+                            "a stored inventory cannot be read; scan the image again"
+                        );
+                        continue;
+                    }
+                };
+                let mut findings = matcher.findings(inventory.packages).await?.findings;
+                sort_findings(&mut findings);
+                let before = findings_of(&row);
+                let old: std::collections::BTreeSet<_> = before.iter().map(finding_key).collect();
+                let new: std::collections::BTreeSet<_> = findings.iter().map(finding_key).collect();
+                let mut events = Vec::new();
+                for key in new.difference(&old) {
+                    events.push(("appeared", key.0.clone(), key.1.clone(), key.2.clone()));
                 }
-            };
-            let matched = self.match_inventory(&inventory).await?;
-            let mut findings = matched.findings;
-            sort_findings(&mut findings);
-            let before = findings_of(&row);
-            let old: std::collections::BTreeSet<_> = before.iter().map(finding_key).collect();
-            let new: std::collections::BTreeSet<_> = findings.iter().map(finding_key).collect();
-            let mut events = Vec::new();
-            for key in new.difference(&old) {
-                events.push(("appeared", key.0.as_str(), key.1.as_str(), key.2.as_str()));
+                for key in old.difference(&new) {
+                    events.push(("disappeared", key.0.clone(), key.1.clone(), key.2.clone()));
+                }
+                rematched.push(crate::db::Rematched {
+                    manifest_id: row.manifest_id,
+                    findings: serde_json::to_string(&findings).expect("findings serialize"),
+                    source_updated_at,
+                    events,
+                });
             }
-            for key in old.difference(&new) {
-                events.push((
-                    "disappeared",
-                    key.0.as_str(),
-                    key.1.as_str(),
-                    key.2.as_str(),
-                ));
-            }
-            let text = serde_json::to_string(&findings).expect("findings serialize");
-            self.db
-                .rematched(
-                    manifest_id,
-                    &text,
-                    matched.database_updated_at.or(Some(updated)),
-                    &events,
-                )
-                .await?;
-            done += 1;
+            done += self.db.rematched(&rematched).await?;
         }
         Ok(done)
     }

@@ -9,13 +9,20 @@
 //! malformed record (not JSON, the wrong shape, too large, a duplicate id) is
 //! skipped and counted, with the first few reasons kept; an archive that
 //! cannot be read fails the import, and the previous records stay in service.
+//!
+//! Each package a record names is indexed with the record's [`Entries`] for
+//! it (what deciding whether the record affects a version needs), so
+//! matching ([`Registry::matcher`]) looks an inventory's packages up in a few
+//! queries, decides from those entries, and reads only the records that
+//! apply, for their findings.
 
 use super::{Registry, ServiceResult};
-use crate::db::{NewVulnRecord, VulndbImported, VulndbWriteError};
+use crate::db::{NewVulnKey, NewVulnRecord, VulndbImported, VulndbWriteError};
+use crate::scan::matching::{Candidate, Entries};
 use crate::scan::osv::Record;
 use crate::scan::{Finding, Inventory};
 use serde::Deserialize as _;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -179,14 +186,25 @@ fn parse_record(bytes: &[u8]) -> Result<NewVulnRecord, String> {
     if record.id.trim().is_empty() {
         return Err("not an OSV record: empty `id`".into());
     }
-    let mut keys: Vec<(String, String)> = record
+    let mut names: Vec<(String, String)> = record
         .affected
         .iter()
         .filter_map(|a| a.package.as_ref())
         .map(|p| index_key(&p.ecosystem, &p.name))
         .collect();
-    keys.sort();
-    keys.dedup();
+    names.sort();
+    names.dedup();
+    let keys = names
+        .into_iter()
+        .map(|(ecosystem, name)| {
+            let entries = Entries::of(&record, &ecosystem, &name);
+            NewVulnKey {
+                entries: serde_json::to_string(&entries).expect("entries serialize"),
+                ecosystem,
+                name,
+            }
+        })
+        .collect();
     Ok(NewVulnRecord {
         id: record.id,
         modified: record.modified,
@@ -313,15 +331,27 @@ fn json_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// The most candidates and records a [`Lookup`] keeps parsed; past it, it
+/// forgets them all and starts again. A candidate is a record's entries for
+/// one package (a few hundred bytes parsed); a record, kept only for those
+/// that matched and without its `affected` entries, is mostly its details
+/// text (osv.dev's records average about 2 KiB of JSON in all). So the cache
+/// is bounded by an estimated 100 MiB (not measured) however many
+/// inventories one continuous scanning run matches.
+const CACHED: usize = 50_000;
+
 /// Lookups of the records in service by package, over one read snapshot
 /// (an import switching a source meanwhile is not seen half-way), for
-/// `scan::matching` on a blocking thread: each key is queried once and each
-/// record parsed once.
+/// `scan::matching` on a blocking thread: each key is queried once, each
+/// candidate's entries and each matched record parsed once, up to
+/// [`CACHED`].
 struct Lookup {
     snapshot: crate::db::VulndbSnapshot,
     runtime: tokio::runtime::Handle,
-    by_key: HashMap<(String, String), Vec<Arc<Record>>>,
+    by_key: HashMap<(String, String), Vec<Candidate>>,
     by_row: HashMap<i64, Arc<Record>>,
+    /// Candidates in `by_key` and records in `by_row`.
+    cached: usize,
     /// The first database failure; later lookups then find nothing.
     failure: Option<crate::db::DbError>,
 }
@@ -334,44 +364,175 @@ impl Lookup {
             runtime: tokio::runtime::Handle::current(),
             by_key: HashMap::new(),
             by_row: HashMap::new(),
+            cached: 0,
             failure: None,
         }
     }
 
-    /// The records that name the package (see [`index_key`]). Blocks: call
-    /// it from a blocking thread, not from the runtime.
-    fn records(&mut self, ecosystem: &str, name: &str) -> Vec<Arc<Record>> {
-        let key = index_key(ecosystem, name);
-        if let Some(records) = self.by_key.get(&key) {
-            return records.clone();
+    /// Keeps `added` more parsed items: first forgets everything when the
+    /// cache would grow past [`CACHED`].
+    fn keep(&mut self, added: usize) {
+        if self.cached + added > CACHED {
+            self.by_key.clear();
+            self.by_row.clear();
+            self.cached = 0;
         }
-        if self.failure.is_some() {
-            return Vec::new();
-        }
-        let rows = match self
-            .runtime
-            .block_on(self.snapshot.records_of(&key.0, &key.1))
-        {
-            Ok(rows) => rows,
-            Err(error) => {
-                self.failure = Some(error);
-                return Vec::new();
+        self.cached += added;
+    }
+
+    /// The records that name each of the packages `keys` (see
+    /// [`index_key`]), as candidates: one list per key, in order. Blocks:
+    /// call it from a blocking thread, not from the runtime.
+    fn candidates(&mut self, keys: &[(String, String)]) -> Vec<Vec<Candidate>> {
+        let keys: Vec<(String, String)> = keys.iter().map(|(e, n)| index_key(e, n)).collect();
+        let mut missing: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (ecosystem, name) in &keys {
+            if !self.by_key.contains_key(&(ecosystem.clone(), name.clone())) {
+                missing.entry(ecosystem).or_default().push(name);
             }
-        };
-        let records: Vec<Arc<Record>> = rows
-            .into_iter()
-            .filter_map(|(row, json)| {
-                if let Some(record) = self.by_row.get(&row) {
-                    return Some(record.clone());
+        }
+        let mut fetched: HashMap<(String, String), Vec<Candidate>> = HashMap::new();
+        let mut records: Vec<(i64, Arc<Record>)> = Vec::new();
+        for (ecosystem, mut names) in missing {
+            if self.failure.is_some() {
+                break;
+            }
+            names.sort_unstable();
+            names.dedup();
+            let rows = match self
+                .runtime
+                .block_on(self.snapshot.candidates_of(ecosystem, &names))
+            {
+                Ok(rows) => rows,
+                Err(error) => {
+                    self.failure = Some(error);
+                    break;
                 }
-                // Stored records were checked when they were imported.
-                let record = Arc::new(serde_json::from_str::<Record>(&json).ok()?);
-                self.by_row.insert(row, record.clone());
-                Some(record)
+            };
+            for name in names {
+                fetched.insert((ecosystem.to_owned(), name.to_owned()), Vec::new());
+            }
+            // Stored records and entries were checked when they were imported.
+            for row in rows {
+                let entries = match (&row.entries, &row.json) {
+                    (Some(entries), _) => match serde_json::from_str::<Entries>(entries) {
+                        Ok(entries) => entries,
+                        Err(_) => continue,
+                    },
+                    // Indexed before the entries were stored: from the record.
+                    (None, Some(json)) => match serde_json::from_str::<Record>(json) {
+                        Ok(record) => {
+                            let entries = Entries::of(&record, ecosystem, &row.name);
+                            records.push((row.record, Arc::new(record)));
+                            entries
+                        }
+                        Err(_) => continue,
+                    },
+                    (None, None) => continue,
+                };
+                if let Some(list) = fetched.get_mut(&(ecosystem.to_owned(), row.name)) {
+                    list.push(Candidate {
+                        record: row.record,
+                        entries: Arc::new(entries),
+                    });
+                }
+            }
+        }
+        let found: Vec<Vec<Candidate>> = keys
+            .iter()
+            .map(|key| {
+                fetched
+                    .get(key)
+                    .or_else(|| self.by_key.get(key))
+                    .cloned()
+                    .unwrap_or_default()
             })
             .collect();
-        self.by_key.insert(key, records.clone());
-        records
+        self.keep(fetched.values().map(Vec::len).sum::<usize>() + records.len());
+        self.by_key.extend(fetched);
+        self.by_row.extend(records);
+        found
+    }
+
+    /// The records of row ids `rows` (without their `affected` entries: see
+    /// [`ForFinding`]), in that order. Blocks.
+    fn records(&mut self, rows: &[i64]) -> Vec<Option<Arc<Record>>> {
+        let missing: Vec<i64> = rows
+            .iter()
+            .copied()
+            .filter(|row| !self.by_row.contains_key(row))
+            .collect();
+        let mut fetched: HashMap<i64, Arc<Record>> = HashMap::new();
+        if !missing.is_empty() && self.failure.is_none() {
+            match self.runtime.block_on(self.snapshot.records(&missing)) {
+                Ok(found) => {
+                    for (row, json) in found {
+                        if let Ok(record) = serde_json::from_str::<ForFinding>(&json) {
+                            fetched.insert(row, Arc::new(record.into()));
+                        }
+                    }
+                }
+                Err(error) => self.failure = Some(error),
+            }
+        }
+        let found = rows
+            .iter()
+            .map(|row| fetched.get(row).or_else(|| self.by_row.get(row)).cloned())
+            .collect();
+        self.keep(fetched.len());
+        self.by_row.extend(fetched);
+        found
+    }
+}
+
+/// A record as a finding reads it, once its entries for the package said
+/// it applies: every field but `affected` (the entries give those), so the
+/// largest part of a record is skipped rather than parsed, allocated and
+/// freed again.
+#[derive(serde::Deserialize)]
+struct ForFinding {
+    id: String,
+    #[serde(default)]
+    modified: Option<String>,
+    #[serde(default)]
+    published: Option<String>,
+    #[serde(default)]
+    withdrawn: Option<String>,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default)]
+    upstream: Vec<String>,
+    #[serde(default)]
+    related: Vec<String>,
+    #[serde(default)]
+    summary: Option<String>,
+    #[serde(default)]
+    details: Option<String>,
+    #[serde(default)]
+    severity: Vec<crate::scan::osv::SeverityScore>,
+    #[serde(default)]
+    references: Vec<crate::scan::osv::Reference>,
+    #[serde(default)]
+    database_specific: Option<serde_json::Value>,
+}
+
+impl From<ForFinding> for Record {
+    fn from(r: ForFinding) -> Record {
+        Record {
+            id: r.id,
+            modified: r.modified,
+            published: r.published,
+            withdrawn: r.withdrawn,
+            aliases: r.aliases,
+            upstream: r.upstream,
+            related: r.related,
+            summary: r.summary,
+            details: r.details,
+            severity: r.severity,
+            affected: Vec::new(),
+            references: r.references,
+            database_specific: r.database_specific,
+        }
     }
 }
 
@@ -384,29 +545,79 @@ pub struct UpdateOptions {
     pub max_download: u64,
 }
 
+/// Matches inventories, one after another, against one read snapshot of the
+/// database in service, sharing what was fetched and parsed: continuous
+/// scanning matches every stored inventory of a run with one (see
+/// [`Registry::matcher`]).
+pub struct Matcher {
+    /// `None` only while a match runs on a blocking thread.
+    lookup: Option<Lookup>,
+    database_updated_at: Option<i64>,
+}
+
+impl Matcher {
+    /// When the database last changed (ms) as of the snapshot's start, `None`
+    /// when it held nothing.
+    pub fn database_updated_at(&self) -> Option<i64> {
+        self.database_updated_at
+    }
+
+    /// The findings of `packages`, on a blocking thread.
+    pub async fn findings(
+        &mut self,
+        packages: Vec<crate::scan::Package>,
+    ) -> ServiceResult<Matched> {
+        let lookup = self
+            .lookup
+            .take()
+            .ok_or_else(|| std::io::Error::other("matching failed before"))?;
+        let (findings, lookup) = tokio::task::spawn_blocking(move || {
+            let lookup = std::cell::RefCell::new(lookup);
+            let findings = crate::scan::matching::findings_of_candidates(
+                &packages,
+                |keys| lookup.borrow_mut().candidates(keys),
+                |rows| lookup.borrow_mut().records(rows),
+            );
+            (findings, lookup.into_inner())
+        })
+        .await
+        .map_err(|e| std::io::Error::other(format!("matching failed: {e}")))?;
+        if let Some(error) = lookup.failure {
+            return Err(error.into());
+        }
+        self.lookup = Some(lookup);
+        Ok(Matched {
+            findings,
+            database_updated_at: self.database_updated_at,
+        })
+    }
+}
+
 impl Registry {
+    /// A [`Matcher`] over the database in service now. It holds a read
+    /// snapshot (SQLite keeps the WAL from being checkpointed past it):
+    /// drop it when its run is done.
+    pub async fn matcher(&self) -> ServiceResult<Matcher> {
+        // Read before the snapshot: a database changed in between is newer
+        // than what is recorded, so the inventories are matched again later.
+        let database_updated_at = self.db.vulndb_updated_at().await?;
+        Ok(Matcher {
+            lookup: Some(Lookup::new(self.db.vulndb_snapshot().await?)),
+            database_updated_at,
+        })
+    }
+
     /// The findings of `inventory` against the database in service.
     /// `scan::matching` decides which keys a package is looked up by; each
     /// is fetched once from one read snapshot, on a blocking thread.
     pub async fn match_inventory(&self, inventory: &Inventory) -> ServiceResult<Matched> {
-        let mut lookup = Lookup::new(self.db.vulndb_snapshot().await?);
-        let database_updated_at = self.db.vulndb_updated_at().await?;
-        let packages = inventory.packages.clone();
-        let (findings, failure) = tokio::task::spawn_blocking(move || {
-            let findings = crate::scan::matching::findings(&packages, |ecosystem, name| {
-                lookup.records(ecosystem, name)
-            });
-            (findings, lookup.failure)
-        })
-        .await
-        .map_err(|e| std::io::Error::other(format!("matching failed: {e}")))?;
-        if let Some(error) = failure {
-            return Err(error.into());
-        }
-        Ok(Matched {
-            findings,
-            database_updated_at,
-        })
+        let mut matcher = self.matcher().await?;
+        let matched = matcher.findings(inventory.packages.clone()).await;
+        // Freeing tens of thousands of parsed records took a tenth of a
+        // 2,000-package scan (perf): do it on a blocking thread, off the
+        // path of the scan's result.
+        tokio::task::spawn_blocking(move || drop(matcher));
+        matched
     }
 
     /// When the database last changed (ms), `None` when it holds nothing.
@@ -757,8 +968,17 @@ mod tests {
         Registry::new(db, store, "123456789012".into(), true)
     }
 
-    fn ids(records: Vec<Arc<Record>>) -> Vec<String> {
-        records.iter().map(|r| r.id.clone()).collect()
+    /// The ids of the records a lookup finds for a package.
+    fn ids(lookup: &mut Lookup, ecosystem: &str, name: &str) -> Vec<String> {
+        let rows: Vec<i64> = lookup.candidates(&[(ecosystem.to_owned(), name.to_owned())])[0]
+            .iter()
+            .map(|c| c.record)
+            .collect();
+        lookup
+            .records(&rows)
+            .into_iter()
+            .map(|r| r.expect("a stored record").id.clone())
+            .collect()
     }
 
     /// What matching will look up: records in service by package, over the
@@ -799,12 +1019,12 @@ mod tests {
         let (before, after) = tokio::task::spawn_blocking(move || {
             let look = |mut lookup: Lookup| {
                 [
-                    ids(lookup.records("PyPI", "Cryptography")),
-                    ids(lookup.records("Debian:7", "nginx")),
-                    ids(lookup.records("Debian:12", "nginx")),
-                    ids(lookup.records("Maven", "org.apache.any23:apache-any23")),
+                    ids(&mut lookup, "PyPI", "Cryptography"),
+                    ids(&mut lookup, "Debian:7", "nginx"),
+                    ids(&mut lookup, "Debian:12", "nginx"),
+                    ids(&mut lookup, "Maven", "org.apache.any23:apache-any23"),
                     // Asked twice: served from what was fetched.
-                    ids(lookup.records("Debian:7", "nginx")),
+                    ids(&mut lookup, "Debian:7", "nginx"),
                 ]
             };
             (look(before), look(after))
@@ -826,6 +1046,60 @@ mod tests {
             after,
             [v(&[]), v(&[]), v(&[]), v(&["GHSA-838r-hvwh-24h8"]), v(&[])]
         );
+    }
+
+    /// An inventory of packages the test records name, in and out of
+    /// their ranges, as a scan stores it.
+    fn inventory() -> Inventory {
+        let package = |kind: &str, name: &str, version: &str, ecosystem: &str| {
+            serde_json::json!({"kind": kind, "name": name, "version": version,
+                "ecosystem": ecosystem, "layer": "sha256:00", "path": "x"})
+        };
+        serde_json::from_value(serde_json::json!({"packages": [
+            package("python", "Cryptography", "3.2", "PyPI"),
+            package("python", "cryptography", "3.3.2", "PyPI"),
+            package("dpkg", "nginx", "1.2.1-2.2+wheezy2", "Debian:7"),
+            package("dpkg", "nginx", "1.2.1-2.2+wheezy2", "Debian:12"),
+            package("maven", "org.apache.any23:apache-any23", "2.4", "Maven"),
+        ]}))
+        .unwrap()
+    }
+
+    /// Matching decides from each index row's entries and reads whole
+    /// records only for those that match; rows indexed before the entries
+    /// were stored (migration 0016) are matched from the whole record, with
+    /// the same findings.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn rows_indexed_with_or_without_entries_give_the_same_findings() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = registry(dir.path()).await;
+        registry
+            .vulndb_import(&records_dir(), "test")
+            .await
+            .unwrap();
+        let with = registry.match_inventory(&inventory()).await.unwrap();
+        let found: Vec<(&str, &str, &str)> = with
+            .findings
+            .iter()
+            .map(|f| {
+                (
+                    f.name.as_str(),
+                    f.package_name.as_str(),
+                    f.package_version.as_str(),
+                )
+            })
+            .collect();
+        // PYSEC-2021-63 covers cryptography 3.2 but was withdrawn.
+        assert_eq!(
+            found,
+            [
+                ("CVE-2014-3616", "nginx", "1.2.1-2.2+wheezy2"),
+                ("CVE-2021-38555", "org.apache.any23:apache-any23", "2.4"),
+            ]
+        );
+        registry.db.vulndb_forget_entries().await.unwrap();
+        let without = registry.match_inventory(&inventory()).await.unwrap();
+        assert_eq!(with.findings, without.findings);
     }
 
     /// A download over the size limit fails whether the server announces
@@ -972,13 +1246,27 @@ mod tests {
     fn a_record_is_checked_and_indexed_by_its_packages() {
         let record = parse_record(
             br#"{"id":"X-1","affected":[{"package":{"ecosystem":"PyPI","name":"Jinja2"}},
-                {"package":{"ecosystem":"PyPI","name":"jinja2"}}]}"#,
+                {"package":{"ecosystem":"PyPI","name":"jinja2"}},
+                {"package":{"ecosystem":"npm","name":"jinja"}}]}"#,
         )
         .unwrap();
-        assert_eq!(
-            record.keys,
-            vec![("PyPI".to_string(), "jinja2".to_string())]
-        );
+        let keys: Vec<(&str, &str)> = record
+            .keys
+            .iter()
+            .map(|k| (k.ecosystem.as_str(), k.name.as_str()))
+            .collect();
+        assert_eq!(keys, [("PyPI", "jinja2"), ("npm", "jinja")]);
+        // Each key carries the entries naming that package, and only those.
+        let entries: Entries = serde_json::from_str(&record.keys[0].entries).unwrap();
+        assert!(!entries.withdrawn);
+        let named: Vec<&str> = entries
+            .affected
+            .iter()
+            .map(|a| a.package.as_ref().unwrap().name.as_str())
+            .collect();
+        assert_eq!(named, ["Jinja2", "jinja2"]);
+        let entries: Entries = serde_json::from_str(&record.keys[1].entries).unwrap();
+        assert_eq!(entries.affected.len(), 1);
         assert!(parse_record(b"not json")
             .unwrap_err()
             .starts_with("not JSON"));

@@ -526,3 +526,47 @@ def test_continuous_scanning_records_findings_that_appear(tmp_path):
         assert all(e["at"] for e in history)
     finally:
         server.stop()
+
+
+def test_vulndb_rematch_matches_covered_stored_inventories_now_and_once(tmp_path):
+    """`berth vulndb rematch` does what a running server does within seconds
+    of an update, with no server running: the stored inventories of images a
+    CONTINUOUS_SCAN rule covers are matched against the new database and
+    their new findings recorded; an image no rule covers is left as it was,
+    and a second run finds nothing left to match."""
+    server = Server(tmp_path)
+    covered, other = f"prod/{unique_name('rematch')}", f"dev/{unique_name('rematch')}"
+    try:
+        key = server.create_access_key()
+        ecr = make_ecr(server, key["accessKeyId"], key["secretAccessKey"])
+        registry = Registry(server)
+        ecr.put_registry_scanning_configuration(scanType="ENHANCED", rules=[
+            {"scanFrequency": "CONTINUOUS_SCAN", "repositoryFilters": [{"filter": "prod/*", "filterType": "WILDCARD"}]},
+        ])
+        for name in (covered, other):
+            ecr.create_repository(repositoryName=name)
+            registry.push_files_image(name, "v1", alpine_files())
+            ecr.start_image_scan(repositoryName=name, imageId={"imageTag": "v1"})
+            assert scan_result(ecr, name, {"imageTag": "v1"})["imageScanFindings"]["findings"] == []
+    finally:
+        server.stop()
+    server.admin("vulndb", "import", str(OSV_DIR))
+    first = server.admin("vulndb", "rematch").stdout
+    assert first.strip() == "matched 1 stored inventory(ies) again", first
+    again = server.admin("vulndb", "rematch").stdout
+    assert again.strip() == "matched 0 stored inventory(ies) again", again
+    history = json.loads(server.admin("scan-history", f"{covered}:v1", "--json").stdout)
+    assert {e["name"] for e in history if e["event"] == "appeared"} == {"CVE-2025-26519"}, history
+    assert json.loads(server.admin("scan-history", f"{other}:v1", "--json").stdout) == []
+    server = Server(tmp_path)
+    try:
+        key = server.create_access_key()
+        ecr = make_ecr(server, key["accessKeyId"], key["secretAccessKey"])
+        found = ecr.describe_image_scan_findings(repositoryName=covered, imageId={"imageTag": "v1"})
+        names = {f["name"] for f in found["imageScanFindings"]["findings"]}
+        assert names == {"CVE-2025-26519"}, names
+        assert found["imageScanFindings"]["vulnerabilitySourceUpdatedAt"]
+        untouched = ecr.describe_image_scan_findings(repositoryName=other, imageId={"imageTag": "v1"})
+        assert untouched["imageScanFindings"]["findings"] == []
+    finally:
+        server.stop()

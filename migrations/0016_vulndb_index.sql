@@ -1,0 +1,13 @@
+-- What matching needs of a record for one package, digested when it is
+-- imported: whether the record was withdrawn, and its affected entries that
+-- name the package (JSON of `scan::matching::Entries`). Deciding whether a
+-- record affects a package reads this small text, not the record; the whole
+-- record is read and parsed only for the records that do (for the finding's
+-- description, link, aliases and severity).
+--
+-- Rows imported before this migration have none (NULL): they are matched
+-- from the whole record, as before, until their source is imported or
+-- updated again, which writes it. Nothing is re-derived here: SQL cannot
+-- apply the version and PyPI name rules that choose the entries, and
+-- re-importing is what the next update of the source does anyway.
+ALTER TABLE vulndb_packages ADD COLUMN entries TEXT;
