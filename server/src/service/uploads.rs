@@ -285,13 +285,37 @@ impl Registry {
             self.discard(id).await?;
             return Err(ServiceError::UploadCollected(id.to_owned()));
         }
-        write
-            .link_blob(repo_id, digest.as_str(), size as i64)
-            .await?;
-        write.commit().await?;
+        let recorded = async {
+            write
+                .link_blob(repo_id, digest.as_str(), size as i64)
+                .await?;
+            write.commit().await
+        };
+        if let Err(error) = recorded.await {
+            self.drop_unrecorded(digest).await;
+            return Err(error.into());
+        }
         self.db.delete_upload(id).await?;
         self.uploads.forget(id);
         Ok(())
+    }
+
+    /// After a commit's record failed (a full disk, most often): removes the
+    /// committed bytes unless a blob row names them, as garbage collection
+    /// would, under the same lock, so a failed push leaves no bytes behind
+    /// and a concurrent push that recorded the same blob keeps them. A
+    /// failure here is logged: collection removes the bytes later.
+    async fn drop_unrecorded(&self, digest: &Digest) {
+        let cleaned = async {
+            let mut write = self.db.begin_blob_write().await?;
+            if write.recorded(&[digest.to_string()]).await?.is_empty() {
+                self.store.delete(std::slice::from_ref(digest)).await?;
+            }
+            Ok::<_, ServiceError>(())
+        };
+        if let Err(error) = cleaned.await {
+            tracing::warn!(%digest, %error, "could not remove the bytes of a blob whose record failed; garbage collection will");
+        }
     }
 
     /// Finishes an upload whose bytes are gone from the store, `progress`
