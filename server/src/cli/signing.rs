@@ -38,17 +38,22 @@ pub async fn run(settings: Settings, command: SigningKeyCommand) -> CliResult {
         );
         println!("  certificate SHA-256 {}", p.fingerprint);
     };
+    // One profile: as JSON with its certificate, or as text (with the
+    // certificate's PEM when `pem`).
+    let one = |p: berth::service::signing::SigningProfile, json: bool, pem: bool| {
+        if json {
+            println!("{}", profile_json(&p, true));
+        } else {
+            show(&p);
+            if pem {
+                print!("{}", p.certificate_pem);
+            }
+        }
+    };
     match command {
         SigningKeyCommand::Create { name, json } => {
-            let p = registry
-                .create_signing_profile(&name)
-                .await
-                .map_err(|e| e.to_string())?;
-            if json {
-                println!("{}", profile_json(&p, true));
-            } else {
-                show(&p);
-            }
+            let p = registry.create_signing_profile(&name).await;
+            one(p.map_err(|e| e.to_string())?, json, false);
         }
         SigningKeyCommand::List { json } => {
             let all = registry
@@ -65,16 +70,8 @@ pub async fn run(settings: Settings, command: SigningKeyCommand) -> CliResult {
             }
         }
         SigningKeyCommand::Describe { name, json } => {
-            let p = registry
-                .signing_profile(&name)
-                .await
-                .map_err(|e| e.to_string())?;
-            if json {
-                println!("{}", profile_json(&p, true));
-            } else {
-                show(&p);
-                print!("{}", p.certificate_pem);
-            }
+            let p = registry.signing_profile(&name).await;
+            one(p.map_err(|e| e.to_string())?, json, true);
         }
         SigningKeyCommand::Delete { name } => {
             registry

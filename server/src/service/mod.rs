@@ -324,6 +324,20 @@ pub(crate) mod tests {
     use crate::registry::error::RegistryError;
     use axum::http::StatusCode;
 
+    /// A registry on a new database and filesystem store in `dir`, for
+    /// service unit tests.
+    pub(crate) async fn registry_in(dir: &std::path::Path) -> super::Registry {
+        let db = crate::db::Db::open(&dir.join("berth.db"), crate::db::Schema::Migrate)
+            .await
+            .unwrap();
+        let store: std::sync::Arc<dyn crate::storage::BlobStore> = std::sync::Arc::new(
+            crate::storage::FsBlobStore::open(&dir.join("store"))
+                .await
+                .unwrap(),
+        );
+        super::Registry::new(db, store, "123456789012".into(), true)
+    }
+
     /// A write that found the disk full.
     pub(crate) fn enospc() -> ServiceError {
         ServiceError::Storage(std::io::Error::from_raw_os_error(libc::ENOSPC))

@@ -530,15 +530,7 @@ mod tests {
     use std::path::Path;
 
     async fn open_registry(dir: &Path, secret: u8) -> Registry {
-        let db = crate::db::Db::open(&dir.join("berth.db"), crate::db::Schema::Migrate)
-            .await
-            .unwrap();
-        let store: Arc<dyn crate::storage::BlobStore> = Arc::new(
-            crate::storage::FsBlobStore::open(&dir.join("store"))
-                .await
-                .unwrap(),
-        );
-        Registry::new(db, store, "123456789012".into(), true).with_signing(
+        crate::service::tests::registry_in(dir).await.with_signing(
             Arc::new(SecretBox::from_key([secret; 32])),
             "eu-west-1".into(),
         )

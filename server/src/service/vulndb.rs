@@ -957,15 +957,7 @@ mod tests {
     }
 
     async fn registry(dir: &Path) -> Registry {
-        let db = crate::db::Db::open(&dir.join("berth.db"), crate::db::Schema::Migrate)
-            .await
-            .unwrap();
-        let store: Arc<dyn crate::storage::BlobStore> = Arc::new(
-            crate::storage::FsBlobStore::open(&dir.join("store"))
-                .await
-                .unwrap(),
-        );
-        Registry::new(db, store, "123456789012".into(), true)
+        crate::service::tests::registry_in(dir).await
     }
 
     /// The ids of the records a lookup finds for a package.
