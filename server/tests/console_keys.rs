@@ -274,18 +274,9 @@ async fn berths_own_keys_are_managed_and_refuse_every_change() {
     let admin = Console::sign_in(&server, "admin", ADMIN_PASSWORD).await;
     // A KMS repository that names no key (through the ECR API: the console
     // asks for a key) makes the default key.
-    let access = common::ecr::create_access_key(&server, "admin");
     let body =
         r#"{"repositoryName":"default-kms","encryptionConfiguration":{"encryptionType":"KMS"}}"#;
-    let headers =
-        common::ecr::call_headers(&access, &server.host, "CreateRepository", body.as_bytes());
-    let mut request = reqwest::Client::new()
-        .post(format!("{}/", server.url))
-        .body(body);
-    for (name, value) in headers.iter().filter(|(n, _)| n != "host") {
-        request = request.header(name, value);
-    }
-    let response = request.send().await.unwrap();
+    let response = common::ecr::call(&server, "admin", "CreateRepository", body.into()).await;
     assert!(
         response.status().is_success(),
         "CreateRepository: {response:?}"
