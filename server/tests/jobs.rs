@@ -32,17 +32,8 @@ fn jobs(server: &TestServer, offset: Option<&str>, args: &[&str]) -> Vec<Value> 
 
 /// PutLifecyclePolicy through the ECR API, signed with an access key.
 async fn put_lifecycle_policy(server: &TestServer, repository: &str, policy: &str) {
-    let key = common::ecr::create_access_key(server, "admin");
     let body = json!({"repositoryName": repository, "lifecyclePolicyText": policy}).to_string();
-    let headers =
-        common::ecr::call_headers(&key, &server.host, "PutLifecyclePolicy", body.as_bytes());
-    let mut request = reqwest::Client::new()
-        .post(format!("{}/", server.url))
-        .body(body);
-    for (name, value) in headers.iter().filter(|(n, _)| n != "host") {
-        request = request.header(name, value);
-    }
-    let resp = request.send().await.unwrap();
+    let resp = common::ecr::call(server, "admin", "PutLifecyclePolicy", body).await;
     assert_eq!(
         resp.status(),
         StatusCode::OK,

@@ -7,6 +7,7 @@ mod create;
 mod create_user;
 mod findings;
 mod image;
+mod keys;
 mod lifecycle;
 mod permissions;
 pub mod policy_draft;

@@ -1,6 +1,7 @@
 //! The registry settings page, for administrators: the scanning
 //! configuration, the vulnerability database (status and "Update now"),
-//! managed signing (profiles, rules, the CA certificate), the registry
+//! managed signing (profiles, rules, the CA certificate), the keys of the
+//! key service, the registry
 //! policy (the repository editor's twin),
 //! create-on-push, and garbage collection with a dry run that deletes nothing.
 
@@ -55,6 +56,7 @@ fn Sections() -> impl IntoView {
         </section>
         <super::vulndb::VulnerabilityDatabase/>
         <super::signing::SigningSection/>
+        <super::keys::KeysSection/>
         <Operations/>
     }
 }

@@ -3,6 +3,7 @@
 //! caller's session, using the same service layer and authorization as the
 //! registry and ECR APIs.
 
+mod keys;
 mod lifecycle;
 mod origin;
 mod policies;

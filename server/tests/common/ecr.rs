@@ -86,3 +86,25 @@ pub fn call_headers(
     headers.extend(signed);
     headers
 }
+
+/// Calls ECR `operation` with the JSON `body` as `user` (a new access key),
+/// signed as the AWS CLI signs it.
+pub async fn call(
+    server: &TestServer,
+    user: &str,
+    operation: &str,
+    body: String,
+) -> reqwest::Response {
+    let key = create_access_key(server, user);
+    let headers = call_headers(&key, &server.host, operation, body.as_bytes());
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/", server.url))
+        .body(body);
+    for (name, value) in headers.iter().filter(|(n, _)| n != "host") {
+        request = request.header(name, value);
+    }
+    request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{operation}: {e}"))
+}

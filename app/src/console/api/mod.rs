@@ -3,6 +3,7 @@
 //! area (session, repositories, …) has its own module and backend trait;
 //! [`ConsoleBackend`] is all of them together.
 
+pub mod keys;
 pub mod lifecycle;
 pub mod policies;
 pub mod repositories;
@@ -131,6 +132,7 @@ pub trait ConsoleBackend:
     + settings::SettingsBackend
     + scans::ScanBackend
     + signing::SigningBackend
+    + keys::KeyBackend
     + vulndb::VulndbBackend
     + Send
     + Sync
@@ -148,6 +150,7 @@ impl<T> ConsoleBackend for T where
         + settings::SettingsBackend
         + scans::ScanBackend
         + signing::SigningBackend
+        + keys::KeyBackend
         + vulndb::VulndbBackend
         + Send
         + Sync
