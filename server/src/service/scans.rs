@@ -4,7 +4,7 @@
 //! ([`Registry::with_scan_concurrency`], the `scan_concurrency` setting), and
 //! survives a restart (pending and interrupted scans run again). An image's
 //! layers are read in order through the blob store and parsed off the async
-//! threads (`scan::layers::inventory` in `spawn_blocking`); the inventory is
+//! threads (`scan::layers::inventory`, see [`ScanPriority`]); the inventory is
 //! stored compressed with the scan, matched against the vulnerability
 //! database, and published as a CycloneDX SBOM referrer of the image. An
 //! index is scanned per platform child; its status sums up theirs.
@@ -48,6 +48,79 @@ const TAR_LAYERS: &[&str] = &[
     "application/vnd.docker.image.rootfs.diff.tar.gzip",
     "application/vnd.docker.image.rootfs.diff.tar.zstd",
 ];
+
+/// At which CPU priority a scan reads its layers (the gunzip and parsing
+/// that make nearly all of a scan's CPU time).
+///
+/// The server's scans ([`Registry::start_queued_scans`]) run them on a
+/// thread of their own at the lowest priority Linux has, `SCHED_IDLE`
+/// (`sched_setscheduler` on that thread only): on a small machine the
+/// scanner otherwise takes a whole core from the pushes and pulls it shares
+/// the server with (issue 17 §4: pulls ran 43 % slower while scans ran).
+/// An idle thread gets the CPU the request handlers leave, and still a
+/// little when they leave none (the kernel gives `SCHED_IDLE` a tiny weight,
+/// not nothing), so scans slow down under load but do not stop. A dedicated
+/// thread rather than tokio's shared blocking pool, because a priority set
+/// on a pool thread would stay with it for the file reads of later
+/// requests. The layer I/O itself is not bounded: it is reads of the blob
+/// store, which the page cache mostly serves.
+/// `berth scan` ([`Registry::scan_and_wait`]) serves no requests, so the
+/// scans it runs keep the normal priority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScanPriority {
+    /// `SCHED_IDLE`, on a thread of its own: inside the server.
+    Idle,
+    /// tokio's blocking pool: in `berth scan`.
+    Normal,
+}
+
+impl ScanPriority {
+    /// Runs `work` off the async threads at this priority; its result.
+    async fn run<T: Send + 'static>(
+        self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> std::io::Result<T> {
+        let stopped =
+            |e: &dyn std::fmt::Display| std::io::Error::other(format!("the scanner stopped: {e}"));
+        match self {
+            ScanPriority::Normal => tokio::task::spawn_blocking(work)
+                .await
+                .map_err(|e| stopped(&e)),
+            ScanPriority::Idle => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                std::thread::Builder::new()
+                    .name("berth-scan".into())
+                    .spawn(move || {
+                        lower_this_threads_priority();
+                        // The receiver is gone only when the scan's task was.
+                        let _ = tx.send(work());
+                    })?;
+                rx.await.map_err(|e| stopped(&e))
+            }
+        }
+    }
+}
+
+/// Puts the calling thread (not the process) in `SCHED_IDLE`; where that is
+/// refused, gives it the highest niceness, 19. Either way it yields the CPU
+/// to the server's other threads.
+fn lower_this_threads_priority() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: pid 0 is the calling thread; `param` outlives the call.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } == 0 {
+        return;
+    }
+    let idle_error = std::io::Error::last_os_error();
+    // SAFETY: gettid has no preconditions; setpriority with a thread id
+    // changes that thread alone on Linux.
+    let lowered = unsafe {
+        let tid = libc::gettid() as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 19)
+    } == 0;
+    if !lowered {
+        tracing::warn!(error = %idle_error, "could not lower the priority of a scan thread; it competes with requests");
+    }
+}
 
 /// The scan-related state of a [`Registry`]: how many scans may run, and a
 /// bell rung when one is queued.
@@ -410,7 +483,7 @@ impl Registry {
             started += 1;
             let registry = self.clone();
             tokio::spawn(async move {
-                registry.run_scan_job(&job).await;
+                registry.run_scan_job(&job, ScanPriority::Idle).await;
                 drop(permit);
                 registry.scans.queued.notify_one();
             });
@@ -442,15 +515,16 @@ impl Registry {
                 }
             }
             match self.db.claim_scan_job().await? {
-                Some(job) => self.run_scan_job(&job).await,
+                Some(job) => self.run_scan_job(&job, ScanPriority::Normal).await,
                 None => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
             }
         }
     }
 
-    /// Runs one claimed scan job and records how it ended.
-    async fn run_scan_job(&self, job: &ScanJobRow) {
-        let outcome = match self.run_scan(job).await {
+    /// Runs one claimed scan job, its layers read at `priority`, and
+    /// records how it ended.
+    async fn run_scan_job(&self, job: &ScanJobRow, priority: ScanPriority) {
+        let outcome = match self.run_scan(job, priority).await {
             Ok(ended) => ended,
             Err(error) => {
                 // Berth itself failed (the database, the store): the scan's
@@ -481,7 +555,11 @@ impl Registry {
     /// Scans one manifest; returns a summary for the job's record, `Err` for
     /// a `FAILED` scan. The outer `Err` is Berth's own failure (the
     /// database, the store).
-    async fn run_scan(&self, job: &ScanJobRow) -> ServiceResult<Result<String, String>> {
+    async fn run_scan(
+        &self,
+        job: &ScanJobRow,
+        priority: ScanPriority,
+    ) -> ServiceResult<Result<String, String>> {
         let repo = self.repository(&job.repository).await?;
         let Some(row) = self
             .db
@@ -548,15 +626,14 @@ impl Registry {
                 }),
             });
         }
-        let read = tokio::task::spawn_blocking(move || {
-            let inventory = crate::scan::layers::inventory(inputs)?;
-            let packed = pack(&inventory)?;
-            Ok::<_, ScanError>((inventory, packed))
-        })
-        .await
-        .map_err(|e| {
-            ServiceError::Storage(std::io::Error::other(format!("the scanner stopped: {e}")))
-        })?;
+        let read = priority
+            .run(move || {
+                let inventory = crate::scan::layers::inventory(inputs)?;
+                let packed = pack(&inventory)?;
+                Ok::<_, ScanError>((inventory, packed))
+            })
+            .await
+            .map_err(ServiceError::Storage)?;
         let (inventory, packed) = match read {
             Ok(found) => found,
             Err(ScanError::Unsupported(why)) => {
@@ -775,6 +852,17 @@ mod tests {
         );
         let empty = br#"{"schemaVersion":2,"layers":[]}"#;
         assert!(matches!(scannable(empty), Scannable::Not(_)));
+    }
+
+    #[tokio::test]
+    async fn the_servers_scans_read_layers_on_an_idle_thread_and_berth_scans_do_not() {
+        let policy = || unsafe { libc::sched_getscheduler(0) };
+        let idle = ScanPriority::Idle.run(policy).await.unwrap();
+        assert_eq!(idle, libc::SCHED_IDLE);
+        let normal = ScanPriority::Normal.run(policy).await.unwrap();
+        assert_eq!(normal, libc::SCHED_OTHER);
+        // The caller's own thread is untouched.
+        assert_eq!(policy(), libc::SCHED_OTHER);
     }
 
     #[test]
