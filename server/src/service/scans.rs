@@ -88,9 +88,14 @@ impl ScanPriority {
                 .map_err(|e| stopped(&e)),
             ScanPriority::Idle => {
                 let (tx, rx) = tokio::sync::oneshot::channel();
+                let runtime = tokio::runtime::Handle::current();
                 std::thread::Builder::new()
                     .name("berth-scan".into())
                     .spawn(move || {
+                        // The work may block on the runtime (the blob store,
+                        // the database) and drop what must be dropped in it
+                        // (a database connection).
+                        let _inside = runtime.enter();
                         lower_this_threads_priority();
                         // The receiver is gone only when the scan's task was.
                         let _ = tx.send(work());
@@ -98,6 +103,16 @@ impl ScanPriority {
                 rx.await.map_err(|e| stopped(&e))
             }
         }
+    }
+
+    /// Drops `value` off the async threads at this priority, without waiting.
+    fn discard<T: Send + 'static>(self, value: T) {
+        let run = self.run(move || drop(value));
+        tokio::spawn(async move {
+            if let Err(error) = run.await {
+                tracing::warn!(%error, "could not free what a scan used");
+            }
+        });
     }
 }
 
@@ -265,6 +280,26 @@ impl Read for BlobReader {
     }
 }
 
+/// What a scan makes of an inventory off the async threads: its findings
+/// (also as the JSON stored), and its SBOM.
+struct Made {
+    packages: usize,
+    findings: Vec<Finding>,
+    json: String,
+    sbom: Vec<u8>,
+    /// When the SBOM was made (RFC 3339).
+    sbom_created: String,
+    database_updated_at: Option<i64>,
+}
+
+/// How a scan ended, when it did not fail.
+struct Ended {
+    /// For the job's record.
+    summary: String,
+    /// The findings of an image scanned completely.
+    findings: Option<Vec<Finding>>,
+}
+
 /// Compresses an inventory for storage (zstd of its JSON).
 fn pack(inventory: &Inventory) -> std::io::Result<Vec<u8>> {
     let json = serde_json::to_vec(inventory).map_err(std::io::Error::other)?;
@@ -297,6 +332,16 @@ fn findings_of(row: &ScanRow) -> Vec<Finding> {
 }
 
 fn view_of(row: &ScanRow) -> ScanView {
+    let findings = if row.status == "COMPLETE" {
+        findings_of(row)
+    } else {
+        Vec::new()
+    };
+    view_with(row, findings)
+}
+
+/// The view of `row` with `findings`, those it stores.
+fn view_with(row: &ScanRow, findings: Vec<Finding>) -> ScanView {
     ScanView {
         status: row.status.clone(),
         description: row
@@ -309,7 +354,7 @@ fn view_of(row: &ScanRow) -> ScanView {
         completed_at: row.completed_at,
         source_updated_at: row.source_updated_at,
         findings: if row.status == "COMPLETE" {
-            findings_of(row)
+            findings
         } else {
             Vec::new()
         },
@@ -508,22 +553,40 @@ impl Registry {
         let by_digest = ManifestRef::Digest(
             Digest::parse(&digest).map_err(|e| ServiceError::ManifestInvalid(e.to_string()))?,
         );
+        // The findings of this image's scan when this process made them:
+        // its view then takes them as they are rather than parsing them
+        // back from the database (tens of megabytes for a large image).
+        let mut made: Option<Vec<Finding>> = None;
         loop {
-            if let Some((_, view)) = self.image_scan(name, &by_digest).await? {
+            let (repo, row) = self.repository_manifest(name, &by_digest).await?;
+            if let Some(view) = match made.take() {
+                Some(findings) => self
+                    .db
+                    .scan(row.id)
+                    .await?
+                    .map(|scan| view_with(&scan, findings)),
+                None => self.scan_view(repo.id, row.id).await?,
+            } {
                 if view.status != "IN_PROGRESS" {
                     return Ok((digest, view));
                 }
             }
             match self.db.claim_scan_job().await? {
-                Some(job) => self.run_scan_job(&job, ScanPriority::Normal).await,
+                Some(job) => {
+                    let findings = self.run_scan_job(&job, ScanPriority::Normal).await;
+                    if job.manifest_id == row.id {
+                        made = findings;
+                    }
+                }
                 None => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
             }
         }
     }
 
-    /// Runs one claimed scan job, its layers read at `priority`, and
-    /// records how it ended.
-    async fn run_scan_job(&self, job: &ScanJobRow, priority: ScanPriority) {
+    /// Runs one claimed scan job, its CPU work done at `priority`, and
+    /// records how it ended; returns the findings of an image it scanned
+    /// completely.
+    async fn run_scan_job(&self, job: &ScanJobRow, priority: ScanPriority) -> Option<Vec<Finding>> {
         let outcome = match self.run_scan(job, priority).await {
             Ok(ended) => ended,
             Err(error) => {
@@ -537,29 +600,34 @@ impl Registry {
             }
         };
         match &outcome {
-            Ok(summary) => {
-                tracing::info!(job = job.id, repository = %job.repository, digest = %job.digest, %summary, "scan finished")
+            Ok(ended) => {
+                tracing::info!(job = job.id, repository = %job.repository, digest = %job.digest, summary = %ended.summary, "scan finished")
             }
             Err(error) => {
                 tracing::warn!(job = job.id, repository = %job.repository, digest = %job.digest, %error, "scan failed")
             }
         }
+        let (summary, findings) = match outcome {
+            Ok(ended) => (Ok(ended.summary), ended.findings),
+            Err(error) => (Err(error), None),
+        };
         if let Err(error) = self
-            .finish_job(job.id, outcome.as_deref().map_err(String::as_str))
+            .finish_job(job.id, summary.as_deref().map_err(String::as_str))
             .await
         {
             tracing::warn!(job = job.id, %error, "could not record the end of a scan job");
         }
+        findings
     }
 
-    /// Scans one manifest; returns a summary for the job's record, `Err` for
-    /// a `FAILED` scan. The outer `Err` is Berth's own failure (the
+    /// Scans one manifest; returns a summary for the job's record (and the
+    /// findings of an image), `Err` for a `FAILED` scan. The outer `Err` is Berth's own failure (the
     /// database, the store).
     async fn run_scan(
         &self,
         job: &ScanJobRow,
         priority: ScanPriority,
-    ) -> ServiceResult<Result<String, String>> {
+    ) -> ServiceResult<Result<Ended, String>> {
         let repo = self.repository(&job.repository).await?;
         let Some(row) = self
             .db
@@ -589,7 +657,10 @@ impl Registry {
                         },
                     )
                     .await?;
-                return Ok(Ok(text));
+                return Ok(Ok(Ended {
+                    summary: text,
+                    findings: None,
+                }));
             }
             Scannable::Not(why) => {
                 return self.end_scan(row.id, "UNSUPPORTED_IMAGE", &why).await;
@@ -641,10 +712,46 @@ impl Registry {
             }
             Err(error) => return self.end_scan(row.id, "FAILED", &error.to_string()).await,
         };
-        let matched = self.match_inventory(&inventory).await?;
-        let mut findings = matched.findings;
-        sort_findings(&mut findings);
-        let findings_json = serde_json::to_string(&findings).expect("findings serialize");
+        // The database's snapshot is taken once the layers are read, so a
+        // slow read does not hold it.
+        let mut matcher = self.matcher().await?;
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let (repository, subject) = (job.repository.clone(), row.digest.clone());
+        let made = priority
+            .run(move || {
+                let matched = matcher.findings_blocking(&inventory.packages);
+                let made = matched.map(|matched| {
+                    // Matching gives them most severe first, by name and package.
+                    let findings = matched.findings;
+                    let json = serde_json::to_string(&findings).expect("findings serialize");
+                    let sbom = sbom::cyclonedx(
+                        &inventory,
+                        sbom::Subject {
+                            repository: &repository,
+                            digest: &subject,
+                        },
+                        &now,
+                    );
+                    Made {
+                        packages: inventory.packages.len(),
+                        findings,
+                        json,
+                        sbom,
+                        sbom_created: now,
+                        database_updated_at: matched.database_updated_at,
+                    }
+                });
+                (made, matcher)
+            })
+            .await
+            .map_err(ServiceError::Storage)?;
+        let (made, matcher) = made;
+        // Freeing tens of thousands of parsed records took a tenth of a
+        // 2,000-package scan (perf): off the path of the scan's result.
+        priority.discard(matcher);
+        let made = made?;
         let old = self.db.scan(row.id).await?.and_then(|s| s.sbom_digest);
         let sbom_digest = self
             .store_sbom(
@@ -652,7 +759,8 @@ impl Registry {
                 &row.digest,
                 &row.media_type,
                 row.body.len(),
-                &inventory,
+                made.sbom,
+                &made.sbom_created,
             )
             .await?;
         self.db
@@ -662,8 +770,8 @@ impl Registry {
                     status: "COMPLETE",
                     description: COMPLETE_DESCRIPTION,
                     inventory: Some(&packed),
-                    findings: Some(&findings_json),
-                    source_updated_at: matched.database_updated_at,
+                    findings: Some(&made.json),
+                    source_updated_at: made.database_updated_at,
                     sbom_digest: Some(&sbom_digest),
                 },
             )
@@ -680,11 +788,14 @@ impl Registry {
                 }
             }
         }
-        Ok(Ok(format!(
-            "COMPLETE: {} package(s), {} finding(s); SBOM {sbom_digest}",
-            inventory.packages.len(),
-            findings.len()
-        )))
+        Ok(Ok(Ended {
+            summary: format!(
+                "COMPLETE: {} package(s), {} finding(s); SBOM {sbom_digest}",
+                made.packages,
+                made.findings.len()
+            ),
+            findings: Some(made.findings),
+        }))
     }
 
     /// Records a scan that ended without an inventory; `Err` (for the job's
@@ -694,7 +805,7 @@ impl Registry {
         manifest_id: i64,
         status: &str,
         why: &str,
-    ) -> ServiceResult<Result<String, String>> {
+    ) -> ServiceResult<Result<Ended, String>> {
         self.db
             .finish_scan(
                 manifest_id,
@@ -712,31 +823,24 @@ impl Registry {
         Ok(if status == "FAILED" {
             Err(summary)
         } else {
-            Ok(summary)
+            Ok(Ended {
+                summary,
+                findings: None,
+            })
         })
     }
 
-    /// Stores the CycloneDX SBOM of `inventory` as an untagged OCI artifact
-    /// whose subject is the scanned manifest; returns its digest.
+    /// Stores `document`, a CycloneDX SBOM made at `created`, as an untagged
+    /// OCI artifact whose subject is the scanned manifest; returns its digest.
     async fn store_sbom(
         &self,
         name: &str,
         subject: &str,
         subject_media_type: &str,
         subject_size: usize,
-        inventory: &Inventory,
+        document: Vec<u8>,
+        created: &str,
     ) -> ServiceResult<String> {
-        let now = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
-        let document = sbom::cyclonedx(
-            inventory,
-            sbom::Subject {
-                repository: name,
-                digest: subject,
-            },
-            &now,
-        );
         self.store_referrer(
             name,
             super::referrers::Subject {
@@ -751,7 +855,7 @@ impl Registry {
                 layer: document,
                 layer_annotations: serde_json::json!({"org.opencontainers.image.title": "sbom.cdx.json"}),
                 annotations: serde_json::json!({
-                    "org.opencontainers.image.created": now,
+                    "org.opencontainers.image.created": created,
                     "org.opencontainers.image.description": "CycloneDX SBOM of the image, made by Berth's scanner",
                 }),
             },
@@ -811,8 +915,7 @@ impl Registry {
                         continue;
                     }
                 };
-                let mut findings = matcher.findings(inventory.packages).await?.findings;
-                sort_findings(&mut findings);
+                let findings = matcher.findings(inventory.packages).await?.findings;
                 let before = findings_of(&row);
                 let old: std::collections::BTreeSet<_> = before.iter().map(finding_key).collect();
                 let new: std::collections::BTreeSet<_> = findings.iter().map(finding_key).collect();

@@ -562,34 +562,50 @@ impl Matcher {
         self.database_updated_at
     }
 
+    /// The findings of `packages`, matched on the calling thread. It blocks
+    /// on the database: call it off the runtime's threads (a blocking
+    /// thread, or the scanner's own), inside the runtime's context.
+    pub fn findings_blocking(
+        &mut self,
+        packages: &[crate::scan::Package],
+    ) -> ServiceResult<Matched> {
+        let lookup = self
+            .lookup
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("matching failed before"))?;
+        let lookup = std::cell::RefCell::new(lookup);
+        let findings = crate::scan::matching::findings_of_candidates(
+            packages,
+            |keys| lookup.borrow_mut().candidates(keys),
+            |rows| lookup.borrow_mut().records(rows),
+        );
+        if let Some(error) = lookup.into_inner().failure.take() {
+            self.lookup = None;
+            return Err(error.into());
+        }
+        Ok(Matched {
+            findings,
+            database_updated_at: self.database_updated_at,
+        })
+    }
+
     /// The findings of `packages`, on a blocking thread.
     pub async fn findings(
         &mut self,
         packages: Vec<crate::scan::Package>,
     ) -> ServiceResult<Matched> {
-        let lookup = self
-            .lookup
-            .take()
-            .ok_or_else(|| std::io::Error::other("matching failed before"))?;
-        let (findings, lookup) = tokio::task::spawn_blocking(move || {
-            let lookup = std::cell::RefCell::new(lookup);
-            let findings = crate::scan::matching::findings_of_candidates(
-                &packages,
-                |keys| lookup.borrow_mut().candidates(keys),
-                |rows| lookup.borrow_mut().records(rows),
-            );
-            (findings, lookup.into_inner())
+        let mut alone = Matcher {
+            lookup: self.lookup.take(),
+            database_updated_at: self.database_updated_at,
+        };
+        let (matched, alone) = tokio::task::spawn_blocking(move || {
+            let matched = alone.findings_blocking(&packages);
+            (matched, alone)
         })
         .await
         .map_err(|e| std::io::Error::other(format!("matching failed: {e}")))?;
-        if let Some(error) = lookup.failure {
-            return Err(error.into());
-        }
-        self.lookup = Some(lookup);
-        Ok(Matched {
-            findings,
-            database_updated_at: self.database_updated_at,
-        })
+        self.lookup = alone.lookup;
+        matched
     }
 }
 
