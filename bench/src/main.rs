@@ -9,6 +9,8 @@
 
 mod client;
 mod machine;
+mod registry;
+mod scan_workloads;
 mod scanning;
 mod servers;
 mod workloads;
@@ -80,10 +82,10 @@ async fn main() {
     };
     let rounds = if args.smoke { 1 } else { args.rounds.max(1) };
     let docker = !args.no_docker && std::env::var_os("DOCKER_HOST").is_some();
-    let chosen: Vec<Workload> = Workload::ALL
+    let chosen: Vec<Workload> = workloads::all()
         .into_iter()
         .filter(|w| args.only.is_empty() || args.only.iter().any(|id| id == w.id()))
-        .filter(|w| *w != Workload::Docker || docker)
+        .filter(|w| w.id() != "docker" || docker)
         .collect();
     if !docker && !args.no_docker {
         eprintln!("note: DOCKER_HOST is not set, so the docker workload is skipped");
@@ -115,8 +117,9 @@ async fn main() {
                     continue;
                 }
                 for _ in 0..workload.repeats(args.smoke) {
-                    let value =
-                        workloads::run(workload, server, &mut fixtures[index], &sizes, round).await;
+                    let value = workload
+                        .run(server, &mut fixtures[index], &sizes, round)
+                        .await;
                     figures[index].push(value);
                 }
             }
