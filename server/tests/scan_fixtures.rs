@@ -382,4 +382,11 @@ async fn an_image_of_real_packages_is_scanned_into_an_sbom_and_findings() {
         !seen.iter().any(|(n, _)| n == "CVE-2023-24534"),
         "a vulnerability fixed in the installed version is reported: {seen:?}"
     );
+    // What `berth scan` reported of the findings it made (it keeps them
+    // rather than reading them back) is what the database serves.
+    assert_eq!(scan["findings"], findings.len(), "{scan}");
+    assert_eq!(
+        scan["findingSeverityCounts"], answer["imageScanFindings"]["findingSeverityCounts"],
+        "{scan}"
+    );
 }

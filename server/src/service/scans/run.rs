@@ -374,4 +374,30 @@ mod tests {
         let inventory = Inventory::default();
         assert_eq!(unpack(&pack(&inventory).unwrap()).unwrap(), inventory);
     }
+
+    /// The server's scans match on their idle thread, which blocks on the
+    /// database through the runtime: the findings are those of a match on
+    /// tokio's blocking pool.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn matching_on_the_scan_thread_finds_what_the_blocking_pool_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = crate::service::tests::registry_in(dir.path()).await;
+        let records = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vulndb/records");
+        registry.vulndb_import(&records, "test").await.unwrap();
+        let inventory: Inventory = serde_json::from_value(serde_json::json!({"packages": [
+            {"kind": "dpkg", "name": "nginx", "version": "1.2.1-2.2+wheezy2",
+             "ecosystem": "Debian:7", "layer": "sha256:00", "path": "var/lib/dpkg/status"},
+        ]}))
+        .unwrap();
+        let pooled = registry.match_inventory(&inventory).await.unwrap().findings;
+        assert_eq!(pooled.len(), 1, "{pooled:?}");
+
+        let mut matcher = registry.matcher().await.unwrap();
+        let (matched, matcher) = ScanPriority::Idle
+            .run(move || (matcher.findings_blocking(&inventory.packages), matcher))
+            .await
+            .unwrap();
+        assert_eq!(matched.unwrap().findings, pooled);
+        ScanPriority::Idle.discard(matcher);
+    }
 }
