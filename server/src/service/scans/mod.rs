@@ -3,10 +3,12 @@
 //! StartImageScan; by `berth scan`), runs a few at a time
 //! ([`Registry::with_scan_concurrency`], the `scan_concurrency` setting), and
 //! survives a restart (pending and interrupted scans run again). An image's
-//! layers are read in order through the blob store and parsed off the async
-//! threads (`scan::layers::inventory`, see [`ScanPriority`]); the inventory is
-//! stored compressed with the scan, matched against the vulnerability
-//! database, and published as a CycloneDX SBOM referrer of the image. An
+//! layers are read in order through the blob store and parsed
+//! (`scan::layers::inventory`), the inventory matched against the
+//! vulnerability database and made into a CycloneDX SBOM, all off the async
+//! threads at the scan's priority (see [`ScanPriority`]); the inventory is
+//! stored compressed with the scan and the findings, and the SBOM published
+//! as a referrer of the image. An
 //! index is scanned per platform child; its status sums up theirs.
 //! Continuous scanning matches stored inventories again when the database
 //! changes, recording the findings that appear and disappear.

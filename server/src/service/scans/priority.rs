@@ -1,10 +1,11 @@
-//! At which CPU priority a scan works: the server's scans on a thread of
+//! At which CPU priority a scan does its CPU work: the server's scans on a thread of
 //! their own at `SCHED_IDLE`, `berth scan`'s on tokio's blocking pool.
 
-/// At which CPU priority a scan reads its layers (the gunzip and parsing
-/// that make nearly all of a scan's CPU time).
+/// At which CPU priority a scan does its CPU work: reading its layers (the
+/// gunzip and parsing that make nearly all of a scan's CPU time), then
+/// matching the inventory, serializing the findings and making the SBOM.
 ///
-/// The server's scans ([`Registry::start_queued_scans`]) run them on a
+/// The server's scans ([`Registry::start_queued_scans`]) do it on a
 /// thread of their own at the lowest priority Linux has, `SCHED_IDLE`
 /// (`sched_setscheduler` on that thread only): on a small machine the
 /// scanner otherwise takes a whole core from the pushes and pulls it shares
@@ -14,8 +15,10 @@
 /// not nothing), so scans slow down under load but do not stop. A dedicated
 /// thread rather than tokio's shared blocking pool, because a priority set
 /// on a pool thread would stay with it for the file reads of later
-/// requests. The layer I/O itself is not bounded: it is reads of the blob
-/// store, which the page cache mostly serves.
+/// requests. The thread enters the runtime: the work blocks on it for the
+/// blob store's reads and the database's. Those reads themselves are not
+/// bounded: the blob store's run on tokio's blocking pool (the page cache
+/// mostly serves them), the database's on its connection's thread.
 /// `berth scan` ([`Registry::scan_and_wait`]) serves no requests, so the
 /// scans it runs keep the normal priority.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
