@@ -29,9 +29,20 @@ impl Read for BlobReader {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         while self.chunk.is_empty() {
             if self.stream.is_none() {
+                // Opened by a task of the runtime rather than on this thread:
+                // the store opens and reads the file on tokio's blocking
+                // pool, and the pool starts a new thread from the thread that
+                // asks. One started from the scan thread would inherit its
+                // SCHED_IDLE and go on to serve the file I/O of pushes, which
+                // then starved whenever the CPU was busy.
+                let (store, digest, size) = (self.store.clone(), self.digest.clone(), self.size);
+                let opening = self
+                    .runtime
+                    .spawn(async move { store.read(&digest, 0..size).await });
                 let opened = self
                     .runtime
-                    .block_on(self.store.read(&self.digest, 0..self.size))?;
+                    .block_on(opening)
+                    .map_err(|e| std::io::Error::other(format!("opening a layer failed: {e}")))??;
                 self.stream = Some(opened);
             }
             let stream = self.stream.as_mut().expect("opened above");
@@ -373,6 +384,85 @@ mod tests {
     fn a_stored_inventory_reads_back_as_it_was() {
         let inventory = Inventory::default();
         assert_eq!(unpack(&pack(&inventory).unwrap()).unwrap(), inventory);
+    }
+
+    /// The policy of every thread of this process but the scan threads
+    /// themselves (from /proc: field 41 of each task's `stat`).
+    fn policies_but_the_scan_threads() -> Vec<(String, i32)> {
+        let mut found = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+            let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+                continue; // the thread ended meanwhile
+            };
+            let (head, tail) = stat.rsplit_once(')').unwrap();
+            let name = head.split_once('(').unwrap().1.to_owned();
+            // `tail` starts at field 3.
+            let policy: i32 = tail
+                .split_whitespace()
+                .nth(41 - 3)
+                .unwrap()
+                .parse()
+                .unwrap();
+            if name != "berth-scan" {
+                found.push((name, policy));
+            }
+        }
+        found
+    }
+
+    /// A layer read on the scan thread opens its file through a task of the
+    /// runtime: the blocking threads tokio starts to open and read it keep
+    /// the normal priority, as they go on to serve requests' file I/O. (The
+    /// pool starts a thread when none of its threads is free, as when pushes
+    /// keep them busy: here, when its threads have just timed out.)
+    #[test]
+    fn reading_a_layer_on_the_scan_thread_leaves_no_idle_thread_behind() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_keep_alive(std::time::Duration::from_millis(10))
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = vec![7u8; 3 << 20];
+        let read = runtime.block_on(async {
+            let store: Arc<dyn BlobStore> =
+                Arc::new(crate::storage::FsBlobStore::open(dir.path()).await.unwrap());
+            let digest = crate::service::manifests::sha256_of(&bytes);
+            store.create_upload("u").await.unwrap();
+            let mut writer = store.append_upload("u", &Default::default()).await.unwrap();
+            writer
+                .write(bytes::Bytes::from(bytes.clone()))
+                .await
+                .unwrap();
+            let state = writer.finish().await.unwrap();
+            let sealed = store.seal_upload("u", &state).await.unwrap();
+            store.commit_upload("u", &sealed, &digest).await.unwrap();
+            // The blocking threads the writes used time out.
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let mut reader = BlobReader {
+                runtime: tokio::runtime::Handle::current(),
+                store,
+                digest,
+                size: bytes.len() as u64,
+                stream: None,
+                chunk: bytes::Bytes::new(),
+            };
+            ScanPriority::Idle
+                .run(move || {
+                    let mut read = Vec::new();
+                    reader.read_to_end(&mut read).map(|_| read)
+                })
+                .await
+                .unwrap()
+                .unwrap()
+        });
+        assert_eq!(read, bytes);
+        let idle: Vec<_> = policies_but_the_scan_threads()
+            .into_iter()
+            .filter(|(_, policy)| *policy == libc::SCHED_IDLE)
+            .collect();
+        assert!(idle.is_empty(), "threads left at SCHED_IDLE: {idle:?}");
     }
 
     /// The server's scans match on their idle thread, which blocks on the
