@@ -8,6 +8,11 @@ use berth::config::{Cli, Command, Settings};
 use clap::Parser;
 use std::process::ExitCode;
 
+/// See `mimalloc` in Cargo.toml: matching's many small allocations, and no
+/// allocator lock shared with the scan thread at `SCHED_IDLE`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
