@@ -8,6 +8,7 @@ mod common;
 
 use common::oci::Registry;
 use common::{TestServer, ADMIN_PASSWORD};
+use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::path::Path;
@@ -46,15 +47,25 @@ fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
     found
 }
 
-/// `GET url` with the admin's credentials; the status and body.
-async fn get_as_admin(url: &str) -> (StatusCode, String) {
-    let response = reqwest::Client::new()
-        .get(url)
-        .basic_auth("admin", Some(ADMIN_PASSWORD))
+/// `GET url`, with HTTP Basic `(user, password)` when given; the status,
+/// headers and body.
+async fn get_as(url: &str, user: Option<(&str, &str)>) -> (StatusCode, HeaderMap, String) {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some((user, password)) = user {
+        request = request.basic_auth(user, Some(password));
+    }
+    let response = request
         .send()
         .await
         .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-    (response.status(), response.text().await.expect("body"))
+    let (status, headers) = (response.status(), response.headers().clone());
+    (status, headers, response.text().await.expect("body"))
+}
+
+/// `GET url` with the admin's credentials; the status and body.
+async fn get_as_admin(url: &str) -> (StatusCode, String) {
+    let (status, _, body) = get_as(url, Some(("admin", ADMIN_PASSWORD))).await;
+    (status, body)
 }
 
 /// The main port's `/metrics` once `holds` is true of it. The request
@@ -253,45 +264,23 @@ async fn metrics_on_the_main_port_are_for_administrators_only() {
         &["AmazonEC2ContainerRegistryReadOnly"],
     );
     let url = format!("{}/metrics", server.url);
-    let client = reqwest::Client::new();
 
-    let anonymous = client.get(&url).send().await.expect("GET /metrics");
-    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        anonymous.headers()["www-authenticate"],
-        "Basic realm=\"Berth metrics\""
-    );
-    assert!(anonymous.text().await.unwrap().contains("administrator"));
+    let (status, headers, body) = get_as(&url, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(headers["www-authenticate"], "Basic realm=\"Berth metrics\"");
+    assert!(body.contains("administrator"), "{body}");
 
-    let reader = client
-        .get(&url)
-        .basic_auth("reader", Some("reader-password-1"))
-        .send()
-        .await
-        .expect("GET /metrics");
-    assert_eq!(reader.status(), StatusCode::FORBIDDEN);
-    assert!(reader
-        .text()
-        .await
-        .unwrap()
-        .contains("not an administrator"));
+    let (status, _, body) = get_as(&url, Some(("reader", "reader-password-1"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("not an administrator"), "{body}");
 
-    let admin = client
-        .get(&url)
-        .basic_auth("admin", Some(ADMIN_PASSWORD))
-        .send()
-        .await
-        .expect("GET /metrics");
-    assert_eq!(admin.status(), StatusCode::OK);
-    assert!(admin.headers()["content-type"]
+    let (status, headers, body) = get_as(&url, Some(("admin", ADMIN_PASSWORD))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers["content-type"]
         .to_str()
         .unwrap()
         .starts_with("text/plain; version=0.0.4"));
-    assert!(admin
-        .text()
-        .await
-        .unwrap()
-        .contains("# TYPE berth_http_requests_total counter"));
+    assert!(body.contains("# TYPE berth_http_requests_total counter"));
 }
 
 #[tokio::test]
