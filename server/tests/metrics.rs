@@ -105,6 +105,15 @@ async fn every_face_is_counted_by_operation_and_status() {
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     let described = common::ecr::call(&server, "admin", "DescribeRepositories", "{}".into()).await;
     assert_eq!(described.status(), StatusCode::OK);
+    // The same image pushed under another tag and read through the ECR API.
+    let manifest = String::from_utf8(image.manifest.clone()).expect("UTF-8");
+    let put =
+        serde_json::json!({"repositoryName": repo, "imageTag": "v2", "imageManifest": manifest});
+    let put = common::ecr::call(&server, "admin", "PutImage", put.to_string()).await;
+    assert_eq!(put.status(), StatusCode::OK);
+    let get = serde_json::json!({"repositoryName": repo, "imageIds": [{"imageTag": "v2"}]});
+    let got = common::ecr::call(&server, "admin", "BatchGetImage", get.to_string()).await;
+    assert_eq!(got.status(), StatusCode::OK);
     let login = reqwest::get(format!("{}/login", server.url))
         .await
         .expect("GET /login");
@@ -118,7 +127,7 @@ async fn every_face_is_counted_by_operation_and_status() {
             &["face=\"console\"", "operation=\"/login\""],
         )
         .is_some()
-            && sample(text, "berth_http_requests_total", &["face=\"ecr\""]).is_some()
+            && sample(text, "berth_http_requests_total", &["face=\"ecr\""]) == Some(3.0)
     })
     .await;
     let count = |labels: &[&str]| sample(&text, "berth_http_requests_total", labels);
@@ -166,6 +175,13 @@ async fn every_face_is_counted_by_operation_and_status() {
         sample(&text, "berth_image_pulls_total", &["face=\"registry\""]),
         Some(1.0)
     );
+    for counter in ["berth_image_pushes_total", "berth_image_pulls_total"] {
+        assert_eq!(
+            sample(&text, counter, &["face=\"ecr\""]),
+            Some(1.0),
+            "{counter}"
+        );
+    }
     assert!(
         sample(
             &text,
