@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need and the machine may lack: Debian packages
-# (docker engine, skopeo, chromium, CNCF Distribution, libfaketime, rpm, Java
+# (docker engine, skopeo, chromium, CNCF Distribution, Prometheus, libfaketime, rpm, Java
 # and maven-artifact for the version-order tests, the scan fixtures' Go, rpm
 # and jar) and the browser-test packages from npm.
 # Idempotent: installs only what is missing.
@@ -30,6 +30,8 @@ command -v java >/dev/null || missing+=(default-jre-headless)
 [ -e /usr/share/java/snakeyaml.jar ] || missing+=(libyaml-snake-java)
 command -v gpg >/dev/null || missing+=(gpg)
 [ -e /usr/share/keyrings/debian-archive-bookworm-stable.gpg ] || missing+=(debian-archive-keyring)
+# Prometheus: tests/metrics.rs starts Debian's to scrape Berth and query what it saw.
+[ -x /usr/bin/prometheus ] || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

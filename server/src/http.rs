@@ -11,8 +11,12 @@ use berth_app::oci::Digest;
 
 /// The client's address, when the server records it (per connection).
 pub fn source_address(parts: &Parts) -> Option<std::net::IpAddr> {
-    parts
-        .extensions
+    client_address(&parts.extensions)
+}
+
+/// The client's address from a request's extensions, when the server records it.
+pub fn client_address(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    extensions
         .get::<axum::extract::ConnectInfo<crate::ClientAddr>>()
         .map(|info| info.0 .0.ip())
 }
@@ -32,6 +36,49 @@ pub async fn drain(body: &mut BodyDataStream, limit: usize) {
         read += chunk.len();
         if read > limit {
             break;
+        }
+    }
+}
+
+/// Which face a request is for, from its method, path and headers alone (the
+/// router's own split): request limits answer in its error format, and
+/// metrics and the access log are labelled with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Face {
+    /// The OCI registry API: `/v2/…` and signed layer downloads.
+    Registry,
+    /// The ECR API: `POST /` with `X-Amz-Target`.
+    Ecr,
+    /// Metrics and health checks: `/metrics`, `/healthz`, `/readyz`.
+    Operations,
+    /// Everything else: the console's pages, server functions and assets.
+    Console,
+}
+
+impl Face {
+    /// The face of a request.
+    pub fn of(method: &axum::http::Method, path: &str, headers: &axum::http::HeaderMap) -> Self {
+        if is_registry_path(path) {
+            Self::Registry
+        } else if method == axum::http::Method::POST
+            && path == "/"
+            && headers.contains_key("x-amz-target")
+        {
+            Self::Ecr
+        } else if matches!(path, "/metrics" | "/healthz" | "/readyz") {
+            Self::Operations
+        } else {
+            Self::Console
+        }
+    }
+
+    /// Its name in metrics and logs.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Registry => "registry",
+            Self::Ecr => "ecr",
+            Self::Operations => "operations",
+            Self::Console => "console",
         }
     }
 }

@@ -1,6 +1,9 @@
 //! Berth, a self-hosted container registry that behaves like Amazon ECR.
 //! [`build_router`] assembles the one port's faces: the OCI registry API under
-//! `/v2/` and the Leptos console everywhere else. Tests build the same router.
+//! `/v2/`, the ECR API at `POST /`, health checks and (for administrators, or
+//! on `metrics_listen` instead) `/metrics`, and the Leptos console everywhere
+//! else; every request passes the access log and request-id layers
+//! ([`telemetry`]). Tests build the same router.
 
 pub mod auth;
 pub mod clock;
@@ -22,6 +25,7 @@ pub mod request_limits;
 pub mod scan;
 pub mod service;
 pub mod storage;
+pub mod telemetry;
 pub mod tls;
 
 use auth::Authenticator;
@@ -44,6 +48,12 @@ pub struct AppState {
     pub info: Arc<RegistryInfo>,
     /// How long after a save a lifecycle policy is applied.
     pub lifecycle_delay_after_save: std::time::Duration,
+}
+
+impl axum::extract::FromRef<AppState> for Arc<service::Registry> {
+    fn from_ref(state: &AppState) -> Self {
+        state.registry.clone()
+    }
 }
 
 /// The client's address, recorded per connection for throttling and logs.
@@ -116,8 +126,21 @@ pub fn build_router(
     console: Arc<console::Console>,
     sessions: console::session::SessionSettings,
     leptos_options: LeptosOptions,
+    metrics: telemetry::health::MetricsAccess,
 ) -> Router {
+    use telemetry::{access, health};
     let session_records = state.registry.sessions();
+    let operations = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz));
+    let operations = match metrics {
+        health::MetricsAccess::MainPortForAdministrators => {
+            operations.route("/metrics", get(health::admin_metrics))
+        }
+        health::MetricsAccess::OwnListener => {
+            operations.route("/metrics", get(health::metrics_elsewhere))
+        }
+    };
     let registry_api = Router::new()
         .route("/v2", any(registry::handle))
         .route("/v2/", any(registry::handle))
@@ -128,6 +151,7 @@ pub fn build_router(
             &format!("{}{{*rest}}", http::DOWNLOAD_PREFIX),
             get(registry::download::handle),
         )
+        .merge(operations)
         .with_state(state);
     let routes = generate_route_list(berth_app::App);
     let console_pages = Router::new()
@@ -153,8 +177,18 @@ pub fn build_router(
         .layer(console::session::layer(session_records, &sessions));
     registry_api
         .merge(console_pages)
+        .route_layer(axum::middleware::from_fn(access::route_template))
         .layer(axum::middleware::from_fn(request_limits::headers))
         .layer(axum::middleware::from_fn(http::api_version))
+        .layer(axum::middleware::from_fn(access::observe))
+        .layer(tower_http::request_id::PropagateRequestIdLayer::new(
+            access::REQUEST_ID,
+        ))
+        .layer(tower_http::request_id::SetRequestIdLayer::new(
+            access::REQUEST_ID,
+            tower_http::request_id::MakeRequestUuid,
+        ))
+        .layer(axum::middleware::from_fn(access::sanitise_request_id))
 }
 
 /// The Leptos options for serving the console from `site_root` on `addr`.

@@ -4,7 +4,7 @@
 
 mod cli;
 
-use berth::config::{Cli, Command, Settings};
+use berth::config::{Cli, Command, LogFormat, Settings};
 use clap::Parser;
 use std::process::ExitCode;
 
@@ -15,15 +15,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "berth=info,warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        // Colours only on a terminal: logs piped to a file or a test stay plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let cli = Cli::parse();
     let settings = match Settings::load(&cli.settings) {
         Ok(s) => s,
@@ -32,6 +23,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    start_logging(settings.log_format);
     let result = match cli.command {
         Command::Serve => cli::serve::run(settings).await,
         Command::Migrate => cli::serve::migrate(settings).await,
@@ -59,5 +51,28 @@ async fn main() -> ExitCode {
             eprintln!("berth: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Logs to standard error, filtered by `RUST_LOG`, as `log_format` says.
+fn start_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "berth=info,warn".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        // Colours only on a terminal: logs piped to a file or a test stay plain text.
+        LogFormat::Plain => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        // Each event's fields at the top level, beside the request span's
+        // (`span.request_id`) when there is one.
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
     }
 }

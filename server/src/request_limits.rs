@@ -10,11 +10,11 @@
 //! about 400 KiB or 100 headers, with a bare `431` and a closed connection.
 
 use crate::ecr::EcrError;
-use crate::http::drain;
+use crate::http::{drain, Face};
 use crate::registry::error::RegistryError;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
@@ -49,10 +49,12 @@ pub async fn headers(request: Request, next: Next) -> Response {
          headers of {HEADER_BYTES} bytes in all"
     );
     tracing::info!(path = request.uri().path(), %message, "request refused");
-    match face(request.method(), request.uri().path(), headers) {
+    match Face::of(request.method(), request.uri().path(), headers) {
         Face::Registry => RegistryError::HeadersTooLarge(message).into_response(),
         Face::Ecr => EcrError::InvalidParameter(message).into_response(),
-        Face::Other => (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message).into_response(),
+        Face::Operations | Face::Console => {
+            (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message).into_response()
+        }
     }
 }
 
@@ -106,20 +108,4 @@ fn too_large(path: &str) -> Response {
     );
     tracing::info!(path, %message, "request refused");
     (StatusCode::PAYLOAD_TOO_LARGE, message).into_response()
-}
-
-enum Face {
-    Registry,
-    Ecr,
-    Other,
-}
-
-fn face(method: &Method, path: &str, headers: &HeaderMap) -> Face {
-    if crate::http::is_registry_path(path) {
-        Face::Registry
-    } else if method == Method::POST && path == "/" && headers.contains_key("x-amz-target") {
-        Face::Ecr
-    } else {
-        Face::Other
-    }
 }

@@ -1,6 +1,7 @@
 //! Long work as persisted jobs: the delayed application of a saved lifecycle
 //! policy and every garbage collection are rows with a status, which a
-//! restart keeps (and runs when due) and `berth jobs` lists.
+//! restart keeps (and runs when due) and `berth jobs` lists; `/metrics`
+//! counts them.
 
 mod common;
 
@@ -42,6 +43,19 @@ async fn put_lifecycle_policy(server: &TestServer, repository: &str, policy: &st
     );
 }
 
+/// `/metrics` on the main port, as the admin.
+async fn metrics_text(server: &TestServer) -> String {
+    reqwest::Client::new()
+        .get(format!("{}/metrics", server.url))
+        .basic_auth("admin", Some(common::ADMIN_PASSWORD))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("the metrics")
+}
+
 #[tokio::test]
 async fn a_delayed_lifecycle_application_survives_a_restart_and_runs_when_due() {
     let server = TestServer::builder()
@@ -68,6 +82,23 @@ async fn a_delayed_lifecycle_application_survives_a_restart_and_runs_when_due() 
     assert_eq!(kept.len(), 1, "{kept:?}");
     assert_eq!(kept[0]["id"], queued[0]["id"]);
     assert_eq!(kept[0]["status"], "pending");
+    // The hourly application at start (lifecycle_interval) is the one that
+    // expires prod1, and the metrics count what it deleted.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let metrics = metrics_text(&server).await;
+        if metrics
+            .lines()
+            .any(|l| l == "berth_job_deletions_total{kind=\"lifecycle\"} 1")
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no deletion counted:\n{metrics}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 
     // Two hours later it is due, and the server runs it.
     let later = TestServer::builder()
@@ -93,6 +124,16 @@ async fn a_delayed_lifecycle_application_survives_a_restart_and_runs_when_due() 
         policy_applied.status(),
         StatusCode::NOT_FOUND,
         "the oldest prod image expired"
+    );
+
+    // The metrics count the applications that ran in this process.
+    let metrics = metrics_text(&later).await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l
+                .starts_with("berth_job_runs_total{kind=\"lifecycle\",outcome=\"succeeded\"} ")),
+        "{metrics}"
     );
 }
 

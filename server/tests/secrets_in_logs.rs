@@ -4,7 +4,9 @@
 //! sign-in, access-key creation — each right and wrong, and none of the
 //! passwords (wrong ones included: they are typos of right ones), secrets,
 //! tokens or session cookies may appear in its log or in any answer refused.
-//! The console session id is not stored as it is either.
+//! The console session id is not stored as it is either. The access log's
+//! lines (one per request, signed layer downloads included) are among those
+//! checked.
 
 mod common;
 
@@ -149,6 +151,48 @@ async fn no_secret_reaches_a_log_or_an_error_body() {
     let (status, body) = ecr(&server, &key, "DescribeRepositories").await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
+    // A signed layer URL: its signature is a credential, and the access log
+    // names the route, never the path or the query.
+    let registry = common::oci::Registry::new(&server);
+    let repo = common::unique("secrets");
+    let layer = registry.push_image(&repo, None).await.layers[0]
+        .digest
+        .clone();
+    let input = serde_json::json!({"repositoryName": repo, "layerDigest": layer}).to_string();
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/", server.url))
+        .body(input.clone());
+    for (name, value) in call_headers(
+        &key,
+        &server.host,
+        "GetDownloadUrlForLayer",
+        input.as_bytes(),
+    ) {
+        if name != "host" {
+            request = request.header(name, value);
+        }
+    }
+    let answer: Value = request
+        .send()
+        .await
+        .expect("GetDownloadUrlForLayer")
+        .json()
+        .await
+        .expect("JSON");
+    let url = answer["downloadUrl"]
+        .as_str()
+        .expect("a download URL")
+        .to_owned();
+    let signature = url
+        .split("signature=")
+        .nth(1)
+        .expect("a signature in the URL")
+        .to_owned();
+    secrets.push(signature);
+    let downloaded = reqwest::get(&url).await.expect("GET the signed URL");
+    assert_eq!(downloaded.status(), StatusCode::OK);
+    downloaded.bytes().await.expect("the layer");
+
     for secret in &secrets {
         common::record_secret(secret);
     }
@@ -169,6 +213,19 @@ async fn no_secret_reaches_a_log_or_an_error_body() {
         logs.contains("authentication failed") && logs.contains("DEBUG"),
         "the server logged at debug level:\n{logs}"
     );
+    // The access log is among what was checked: a line per request, the
+    // console's, the ECR API's and the signed download's included.
+    for route in [
+        "route=\"/api/sign_in\"",
+        "route=\"GetAuthorizationToken\"",
+        "route=\"SignedLayerDownload\"",
+    ] {
+        assert!(
+            logs.lines()
+                .any(|l| l.contains("request done") && l.contains(route)),
+            "no access line with {route}:\n{logs}"
+        );
+    }
     for secret in &secrets {
         let leaked: Vec<&str> = logs
             .lines()

@@ -18,6 +18,11 @@ use berth_app::policy::{self, Decision, PolicyDocument, PolicyKind, Request};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// What makes a user an administrator (of the console, and of `/metrics` on
+/// the main port): managing users can grant anything, so it takes the most
+/// powerful registry permission there is, changing the registry policy.
+pub const ADMIN_ACTION: &str = "ecr:PutRegistryPolicy";
+
 /// The actions a registry policy takes part in under `REGISTRY_POLICY_SCOPE`
 /// `V1` (ECR's list; Berth serves only the last of them).
 pub const V1_REGISTRY_POLICY_ACTIONS: [&str; 3] = [

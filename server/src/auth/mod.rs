@@ -123,11 +123,14 @@ impl Authenticator {
     /// Counts a request of `identity` against its rate limit; refused with
     /// why and how long to wait when the user is over it.
     pub fn admit(&self, identity: &Identity) -> Result<(), RateLimited> {
+        // Every registry and ECR API request passes here once authenticated.
+        crate::telemetry::access::note_user(&identity.name);
         self.rate
             .admit(identity.user_id, Instant::now())
             .map_err(|wait| {
                 let limit = self.rate.limit();
                 tracing::info!(user = %identity.name, "request refused: over the rate limit");
+                crate::telemetry::metrics::rate_limited("rate");
                 RateLimited {
                     message: format!(
                         "too many requests for user {}: the limit is {} requests a second, \
@@ -199,6 +202,7 @@ impl Authenticator {
     pub fn throttled(&self, source: Option<IpAddr>, user: &str) -> Result<(), AuthError> {
         self.throttle.check(source, user).map_err(|wait| {
             tracing::warn!(user, ?source, "login refused: too many recent failures");
+            crate::telemetry::metrics::rate_limited("failed_sign_ins");
             AuthError::Throttled(wait.as_secs().max(1))
         })
     }

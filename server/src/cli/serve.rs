@@ -3,6 +3,7 @@
 use super::{open, CliResult};
 use berth::config::Settings;
 use berth::installation::Open;
+use berth::telemetry::health::{own_listener_router, MetricsAccess};
 use berth::{auth, build_router, console, jobs, leptos_options, AppState, RegistryInfo};
 use std::sync::Arc;
 
@@ -19,6 +20,14 @@ pub async fn run(settings: Settings) -> CliResult {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let metrics_listener = match settings.metrics_listen {
+        Some(at) => Some(
+            tokio::net::TcpListener::bind(at)
+                .await
+                .map_err(|e| format!("cannot listen on {at} (metrics_listen): {e}"))?,
+        ),
+        None => None,
+    };
     let installation = open(settings, Open::CreateOrMigrate).await?;
     let settings = &installation.settings;
     let public_url = settings
@@ -75,11 +84,17 @@ pub async fn run(settings: Settings) -> CliResult {
         lifetime: settings.console_session_lifetime,
         secure: scheme == "https",
     };
+    let metrics_access = if metrics_listener.is_some() {
+        MetricsAccess::OwnListener
+    } else {
+        MetricsAccess::MainPortForAdministrators
+    };
     let router = build_router(
         state,
         console,
         sessions,
         leptos_options(&settings.site_root, addr),
+        metrics_access,
     );
     // Uploads a crash or a departed client left behind are removed before
     // anyone can push, so what a restart finds expired is gone when it listens.
@@ -118,9 +133,30 @@ pub async fn run(settings: Settings) -> CliResult {
             )
         });
 
+    // /metrics, /healthz and /readyz on an address of their own (plain
+    // HTTP: it is meant for a private network and a Prometheus).
+    let metrics_server = match metrics_listener {
+        Some(listener) => {
+            let at = listener.local_addr().map_err(|e| e.to_string())?;
+            let router = own_listener_router(installation.registry.clone());
+            Some((
+                at,
+                tokio::spawn(async move {
+                    if let Err(error) = axum::serve(listener, router).await {
+                        tracing::error!(%error, "the metrics listener failed");
+                    }
+                }),
+            ))
+        }
+        None => None,
+    };
     println!("Berth is listening on {scheme}://{addr}");
     println!("  console:   {public_url}/");
     println!("  registry:  {registry_host}   (docker login {registry_host})");
+    match &metrics_server {
+        Some((at, _)) => println!("  metrics:   http://{at}/metrics"),
+        None => println!("  metrics:   {public_url}/metrics (for administrators)"),
+    }
     match &installation.generated_admin_password {
         Some(password) => println!("  sign in:   admin / {password}"),
         None => println!(
@@ -164,6 +200,9 @@ pub async fn run(settings: Settings) -> CliResult {
     };
     served.map_err(|e| format!("server failed: {e}"))?;
     background.abort();
+    if let Some((_, server)) = metrics_server {
+        server.abort();
+    }
     if let Some(updates) = vulndb_updates {
         updates.abort();
     }

@@ -75,6 +75,24 @@ settings! {
         default: "127.0.0.1:5000",
         check: socket_address,
     }
+    /// Address to serve /metrics on, unauthenticated (with /healthz and
+    /// /readyz); when set, the main port does not serve /metrics. Unset:
+    /// /metrics is on the main port, for administrators only.
+    metrics_listen: String {
+        env: "BERTH_METRICS_LISTEN",
+        value_name: "ADDR",
+        file: "metrics_listen",
+        unset: "none (/metrics on the main port, for administrators)",
+        check: socket_address,
+    }
+    /// Log lines as `plain` text or `json` (one object a line), on standard error.
+    log_format: String {
+        env: "BERTH_LOG_FORMAT",
+        value_name: "FORMAT",
+        file: "log_format",
+        default: "plain",
+        check: log_format,
+    }
     /// URL clients and the console call this registry, e.g. https://registry.example.com
     /// (scheme, host and port only).
     public_url: String {
@@ -304,6 +322,11 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Where `serve` listens.
     pub listen: SocketAddr,
+    /// Where `serve` serves `/metrics` unauthenticated; `None`: on the main
+    /// port, for administrators.
+    pub metrics_listen: Option<SocketAddr>,
+    /// How log lines are written.
+    pub log_format: LogFormat,
     /// What clients call this registry, without a trailing slash; `None` means
     /// "derive it from the address actually bound".
     pub public_url: Option<String>,
@@ -345,6 +368,15 @@ pub struct Settings {
     pub vulndb_sources: Vec<String>,
     /// How often `serve` updates the vulnerability database; `None`: never.
     pub vulndb_interval: Option<std::time::Duration>,
+}
+
+/// How log lines are written (the `log_format` setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Text, one event a line, fields as `key=value`.
+    Plain,
+    /// One JSON object a line, fields at its top level.
+    Json,
 }
 
 /// A PEM certificate (chain) and its private key, as files.
@@ -397,6 +429,19 @@ impl Settings {
                 name: "listen",
                 message: format!("{e}"),
             })?,
+            metrics_listen: s
+                .metrics_listen
+                .map(|text| text.parse())
+                .transpose()
+                .map_err(|e| ConfigError::Invalid {
+                    name: "metrics_listen",
+                    message: format!("{e}"),
+                })?,
+            log_format: if s.log_format == "json" {
+                LogFormat::Json
+            } else {
+                LogFormat::Plain
+            },
             public_url: s
                 .public_url
                 .as_deref()
@@ -465,6 +510,13 @@ fn socket_address(text: &str) -> Result<(), String> {
     text.parse::<SocketAddr>()
         .map(drop)
         .map_err(|e| format!("{text:?} is not an address like 127.0.0.1:5000 ({e})"))
+}
+
+fn log_format(text: &str) -> Result<(), String> {
+    match text {
+        "plain" | "json" => Ok(()),
+        other => Err(format!("{other:?} is not a log format: use plain or json")),
+    }
 }
 
 fn public_url(text: &str) -> Result<(), String> {

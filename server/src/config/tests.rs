@@ -445,3 +445,33 @@ fn the_readme_table_lists_every_setting_as_declared() {
         );
     }
 }
+
+#[test]
+fn metrics_listen_and_log_format_are_optional_and_checked() {
+    let s = Settings::load(&args()).unwrap();
+    assert_eq!(
+        s.metrics_listen, None,
+        "/metrics on the main port by default"
+    );
+    assert_eq!(s.log_format, LogFormat::Plain);
+
+    let mut a = args();
+    a.metrics_listen = Some("127.0.0.1:9500".into());
+    a.log_format = Some("json".into());
+    let s = Settings::load(&a).unwrap();
+    assert_eq!(s.metrics_listen.unwrap().to_string(), "127.0.0.1:9500");
+    assert_eq!(s.log_format, LogFormat::Json);
+
+    let mut a = args();
+    a.metrics_listen = Some("9500".into());
+    let err = Settings::load(&a).unwrap_err().to_string();
+    assert!(err.contains("metrics_listen"), "{err}");
+
+    let mut a = args();
+    a.log_format = Some("xml".into());
+    let err = Settings::load(&a).unwrap_err().to_string();
+    assert!(
+        err.contains("log_format") && err.contains("plain or json"),
+        "{err}"
+    );
+}

@@ -118,6 +118,7 @@ fn internal(error: impl std::fmt::Display) -> ConsoleError {
 /// A service failure in the console's terms; `field` is the form field that
 /// a refused setting belongs beside.
 fn from_service(error: ServiceError, field: &str) -> ConsoleError {
+    crate::telemetry::metrics::record_failure(&error);
     if error.is_storage_full() {
         tracing::error!(%error, "the disk is full");
         return ConsoleError::StorageFull;
@@ -183,10 +184,9 @@ impl ConsoleRequest {
     }
 }
 
-/// Console administrators manage users, access keys and registry settings.
-/// Managing users can grant anything, so it takes the most powerful registry
-/// permission there is: changing the registry policy.
-const ADMIN_ACTION: &str = "ecr:PutRegistryPolicy";
+/// Console administrators manage users, access keys and registry settings
+/// (see [`crate::auth::authorize::ADMIN_ACTION`]).
+const ADMIN_ACTION: &str = crate::auth::authorize::ADMIN_ACTION;
 
 #[async_trait::async_trait]
 impl SessionBackend for ConsoleRequest {

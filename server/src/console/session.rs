@@ -138,6 +138,9 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
         let next: String = form_urlencoded::byte_serialize(target.as_bytes()).collect();
         return Redirect::to(&format!("/login?next={next}")).into_response();
     }
+    if let Some(user) = &user {
+        crate::telemetry::access::note_user(&user.name);
+    }
     request.extensions_mut().insert(Caller { user, session });
     let mut response = next.run(request).await;
     // Pages hold what only the signed-in user may see (a new access key's

@@ -105,16 +105,24 @@ impl Db {
         Ok(jobs)
     }
 
-    /// Ends a job with `status` and what it did (or why it failed).
-    pub async fn finish_job(&self, id: i64, status: &str, summary: &str) -> Result<(), DbError> {
-        sqlx::query("UPDATE jobs SET status = ?, finished_at = ?, summary = ? WHERE id = ?")
-            .bind(status)
-            .bind(now_millis())
-            .bind(summary)
-            .bind(id)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+    /// Ends a job with `status` and what it did (or why it failed); returns
+    /// its kind and how long it ran (ms), `None` for no such job.
+    pub async fn finish_job(
+        &self,
+        id: i64,
+        status: &str,
+        summary: &str,
+    ) -> Result<Option<(String, i64)>, DbError> {
+        sqlx::query_as(
+            "UPDATE jobs SET status = ?, finished_at = ?, summary = ? WHERE id = ?
+             RETURNING kind, finished_at - coalesce(started_at, finished_at)",
+        )
+        .bind(status)
+        .bind(now_millis())
+        .bind(summary)
+        .bind(id)
+        .fetch_optional(&self.writer)
+        .await
     }
 
     /// At start-up, before any job runs: jobs left `running` by a process

@@ -17,6 +17,7 @@ mod jobs;
 mod kms;
 mod lifecycle;
 mod manifests;
+mod monitoring;
 mod policies;
 mod registry;
 mod repositories;

@@ -202,6 +202,7 @@ impl From<AuthzError> for EcrError {
 
 impl From<ServiceError> for EcrError {
     fn from(error: ServiceError) -> Self {
+        crate::telemetry::metrics::record_failure(&error);
         let message = error.to_string();
         match error {
             ServiceError::RepositoryUnknown { .. } | ServiceError::RepositoryNotCreated { .. } => {

@@ -7,6 +7,11 @@
 //! the vulnerability database, KMS keys' scheduled deletions and yearly
 //! rotations, and managed signing (queued signings of pushed images, see
 //! `service::signing`).
+//!
+//! Job metrics: every persisted job is counted where it ends
+//! (`Registry::finish_job`), the hourly lifecycle applications (not
+//! persisted) in [`apply_lifecycle_policies`], and what GC and lifecycle
+//! delete where they report it; no job counts anything itself.
 
 pub use crate::service::fsck;
 pub mod gc;
@@ -15,6 +20,7 @@ pub mod vulndb;
 pub mod vulndb_runs;
 
 use crate::service::Registry;
+use crate::telemetry::metrics;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -108,8 +114,13 @@ pub async fn apply_lifecycle_policies(registry: &Registry) {
         }
     };
     for name in names {
-        match registry.apply_lifecycle(&name, false).await {
+        // Not a persisted job, so counted here rather than in `finish_job`.
+        let started = std::time::Instant::now();
+        let applied = registry.apply_lifecycle(&name, false).await;
+        metrics::job_finished("lifecycle", applied.is_ok(), started.elapsed());
+        match applied {
             Ok(expired) if !expired.is_empty() => {
+                metrics::job_deleted("lifecycle", expired.len());
                 tracing::info!(repository = %name, expired = expired.len(), "applied the lifecycle policy")
             }
             Ok(_) => {}
@@ -145,6 +156,7 @@ pub fn spawn(
                     // through by the reads a pusher relies on).
                     match gc::run(&registry, schedule.gc_grace).await {
                         Ok(report) => {
+                            metrics::job_deleted("gc", report.blobs.len());
                             if !report.blobs.is_empty() {
                                 tracing::info!(
                                     blobs = report.blobs.len(), bytes = report.bytes, "garbage collected"

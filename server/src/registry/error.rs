@@ -210,6 +210,7 @@ impl From<AuthzError> for RegistryError {
 
 impl From<ServiceError> for RegistryError {
     fn from(error: ServiceError) -> Self {
+        crate::telemetry::metrics::record_failure(&error);
         let message = error.to_string();
         match error {
             ServiceError::RepositoryUnknown { .. } | ServiceError::RepositoryNotCreated { .. } => {

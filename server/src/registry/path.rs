@@ -120,6 +120,29 @@ impl Endpoint {
             | Self::CancelUpload { name, .. } => Some(name),
         }
     }
+
+    /// The endpoint's name in metrics and the access log: one of a fixed set
+    /// (a `HEAD` named apart from its `GET`), never anything from the path.
+    pub fn operation(&self) -> &'static str {
+        match self {
+            Self::ApiVersion => "ApiVersion",
+            Self::Catalog => "Catalog",
+            Self::ListTags { .. } => "ListTags",
+            Self::ListReferrers { .. } => "ListReferrers",
+            Self::GetManifest { body: true, .. } => "GetManifest",
+            Self::GetManifest { body: false, .. } => "HeadManifest",
+            Self::PutManifest { .. } => "PutManifest",
+            Self::DeleteManifest { .. } => "DeleteManifest",
+            Self::GetBlob { body: true, .. } => "GetBlob",
+            Self::GetBlob { body: false, .. } => "HeadBlob",
+            Self::DeleteBlob { .. } => "DeleteBlob",
+            Self::StartUpload { .. } => "StartUpload",
+            Self::UploadStatus { .. } => "UploadStatus",
+            Self::PatchUpload { .. } => "PatchUpload",
+            Self::FinishUpload { .. } => "FinishUpload",
+            Self::CancelUpload { .. } => "CancelUpload",
+        }
+    }
 }
 
 /// The resource a path names, before the method picks an operation on it.

@@ -49,13 +49,19 @@ impl Registry {
         Ok(self.db.start_job(kind.as_str()).await?)
     }
 
-    /// Ends a job: `Ok` with what it did, or `Err` with why it failed.
+    /// Ends a job: `Ok` with what it did, or `Err` with why it failed. Every
+    /// persisted job (GC, queued lifecycle application, scan) ends here, so
+    /// here it is counted in the metrics, with how long it ran.
     pub async fn finish_job(&self, id: i64, outcome: Result<&str, &str>) -> ServiceResult<()> {
         let (status, summary) = match outcome {
             Ok(summary) => ("succeeded", summary),
             Err(error) => ("failed", error),
         };
-        Ok(self.db.finish_job(id, status, summary).await?)
+        if let Some((kind, ran_ms)) = self.db.finish_job(id, status, summary).await? {
+            let ran = std::time::Duration::from_millis(u64::try_from(ran_ms).unwrap_or(0));
+            crate::telemetry::metrics::job_finished(&kind, outcome.is_ok(), ran);
+        }
+        Ok(())
     }
 
     /// Runs the queued jobs that are due; returns how many ran.
@@ -64,7 +70,10 @@ impl Registry {
         for job in &due {
             let outcome = match (job.kind.as_str(), job.repository.as_deref()) {
                 ("lifecycle", Some(name)) => match self.apply_lifecycle(name, false).await {
-                    Ok(expired) => Ok(format!("expired {} image(s)", expired.len())),
+                    Ok(expired) => {
+                        crate::telemetry::metrics::job_deleted("lifecycle", expired.len());
+                        Ok(format!("expired {} image(s)", expired.len()))
+                    }
                     Err(error) => Err(error.to_string()),
                 },
                 (kind, _) => Err(format!("a queued {kind} job has nothing to run")),
