@@ -122,7 +122,7 @@ async fn every_gc_run_is_a_job_the_cli_lists_with_what_it_did() {
     assert_eq!(runs[0]["status"], "succeeded");
     assert_eq!(
         runs[0]["summary"],
-        "deleted 1 blob(s), 9 bytes; 0 stale repository link(s); 0 manifest(s); 0 leftover upload(s)"
+        "deleted 1 blob(s), 9 bytes; 0 copy(ies) under keys no repository reads them with; 0 stale repository link(s); 0 manifest(s); 0 leftover upload(s)"
     );
 
     let table = server.admin(&["jobs"]);

@@ -15,7 +15,7 @@ use super::{ManifestRef, Registry, ServiceError, ServiceResult};
 use crate::db::{FindingEventRow, Reference, ScanJobRow, ScanOutcome, ScanRow};
 use crate::scan::layers::LayerInput;
 use crate::scan::{sbom, Finding, Inventory, ScanError, Severity};
-use crate::storage::{BlobStore, ByteStream};
+use crate::storage::ByteStream;
 use berth_app::oci::Digest;
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -236,9 +236,7 @@ fn scannable(body: &[u8]) -> Scannable {
 /// so a layer of any size takes the memory of one chunk.
 struct BlobReader {
     runtime: tokio::runtime::Handle,
-    store: Arc<dyn BlobStore>,
-    digest: Digest,
-    size: u64,
+    source: super::encryption::BlobSource,
     stream: Option<ByteStream>,
     chunk: bytes::Bytes,
 }
@@ -249,7 +247,7 @@ impl Read for BlobReader {
             if self.stream.is_none() {
                 let opened = self
                     .runtime
-                    .block_on(self.store.read(&self.digest, 0..self.size))?;
+                    .block_on(self.source.read(0..self.source.size()))?;
                 self.stream = Some(opened);
             }
             let stream = self.stream.as_mut().expect("opened above");
@@ -606,21 +604,25 @@ impl Registry {
                     return self.end_scan(row.id, "FAILED", &why).await;
                 }
             };
-            let size = match self.store.stat(&digest).await? {
-                Some(size) => size,
-                None => {
+            // Decrypted as a pull would be, under the repository's key.
+            let source = match self.linked_source(repo.id, &digest).await {
+                Ok(source) => source,
+                Err(ServiceError::BlobUnknown(_)) => {
                     let why = format!("layer {} is missing from the blob store", layer.digest);
                     return self.end_scan(row.id, "FAILED", &why).await;
                 }
+                Err(error @ ServiceError::Kms(_)) => {
+                    let why = format!("layer {} cannot be read: {error}", layer.digest);
+                    return self.end_scan(row.id, "FAILED", &why).await;
+                }
+                Err(error) => return Err(error),
             };
             inputs.push(LayerInput {
                 digest: layer.digest.clone(),
                 media_type: layer.media_type.clone().unwrap_or_default(),
                 reader: Box::new(BlobReader {
                     runtime: runtime.clone(),
-                    store: self.store.clone(),
-                    digest,
-                    size,
+                    source,
                     stream: None,
                     chunk: bytes::Bytes::new(),
                 }),
