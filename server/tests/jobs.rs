@@ -133,5 +133,5 @@ async fn every_gc_run_is_a_job_the_cli_lists_with_what_it_did() {
     );
     let bad = server.admin(&["jobs", "--kind", "replication"]);
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("use gc, lifecycle or scan"));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("use gc, lifecycle, scan or encrypt"));
 }
