@@ -11,6 +11,11 @@
 //! the blob; the client's `PUT` again (after `GET` of the session, as a
 //! resuming client does) finds the blob and records it then. Only a `PATCH`,
 //! which cannot append to bytes that are gone, is told to start again.
+//!
+//! Every upload is encrypted from its first byte (`service::encryption`,
+//! `storage::encrypted`): its session starts with a fresh data key wrapped by
+//! the repository's key, its saved progress holds the sealed partial segment,
+//! and its commit stores the blob's copy under that key.
 
 use super::encryption::copy_object;
 use super::limits::{check_blob_size, LimitExceeded};
