@@ -31,7 +31,7 @@ test('keys: create, disable and enable, rotation, deletion scheduled and cancell
     await hydrated(page);
     const section = page.getByRole('region', { name: 'Keys' });
     await expect(section).toBeVisible();
-    await expect(section).toContainText('blobs are not yet encrypted with these keys');
+    await expect(section).toContainText("refuses the pushes and pulls of its repositories' blobs");
 
     // A reserved alias is refused by the server, beside the field.
     await section.getByTestId('key-alias').fill('alias/aws/mine');
@@ -74,7 +74,7 @@ test('keys: create, disable and enable, rotation, deletion scheduled and cancell
     // Scheduling a deletion shows the repositories that name the key first.
     await row.getByText('Schedule deletion…').click();
     await expect(row.getByTestId('key-deletion-warning')).toContainText(`Repositories that name this key: ${repository}.`);
-    await expect(row.getByTestId('key-deletion-warning')).toContainText('Once Berth encrypts blobs with it (not yet)');
+    await expect(row.getByTestId('key-deletion-warning')).toContainText("once the key is deleted their images' blobs can never be read again");
     await screenshot(page, testInfo, 'keys-schedule-deletion');
     await row.getByTestId('key-days').evaluate((input: HTMLInputElement) => input.removeAttribute('min'));
     await row.getByTestId('key-days').fill('5');

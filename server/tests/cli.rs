@@ -350,14 +350,8 @@ async fn gc_deletes_only_unlinked_blobs_and_its_dry_run_deletes_nothing() {
         .send(client.delete(&format!("/v2/gc/kept/blobs/{orphan}")))
         .await;
     assert_eq!(unlink.status(), StatusCode::ACCEPTED);
-    let blob_file = |digest: &str| {
-        let hex = digest.trim_start_matches("sha256:");
-        server
-            .data_dir()
-            .join("blobs/sha256")
-            .join(&hex[..2])
-            .join(hex)
-    };
+    let key = common::registry_key_id(server.data_dir()).await;
+    let blob_file = |digest: &str| stored_object(server.data_dir(), digest, &key);
     assert!(blob_file(&orphan).exists());
     // An upload the store holds without a session (a crash leaves these).
     let leftover = server.data_dir().join("uploads/0b7c5d6e-leftover");
@@ -439,6 +433,8 @@ async fn fsck_passes_a_healthy_installation_and_names_what_is_broken() {
         text(&healthy)
     );
 
+    let key = common::registry_key_id(server.data_dir()).await;
+    let object_path = |digest: &str| stored_object(server.data_dir(), digest, &key);
     let blob_path = |digest: &str| {
         let hex = digest.trim_start_matches("sha256:").to_string();
         server
@@ -447,12 +443,20 @@ async fn fsck_passes_a_healthy_installation_and_names_what_is_broken() {
             .join(&hex[..2])
             .join(&hex)
     };
+    // A flipped byte in a segment, and in the header of another copy.
     let layer = image.layers[0].digest.clone();
-    let mut bytes = std::fs::read(blob_path(&layer)).unwrap();
-    bytes[0] ^= 0xff;
-    std::fs::write(blob_path(&layer), &bytes).unwrap();
+    let mut bytes = std::fs::read(object_path(&layer)).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(object_path(&layer), &bytes).unwrap();
+    let second = client
+        .push_blob("fsck/app", b"a blob whose stored header is altered")
+        .await;
+    let mut bytes = std::fs::read(object_path(&second)).unwrap();
+    bytes[20] ^= 0xff;
+    std::fs::write(object_path(&second), &bytes).unwrap();
     let config = image.config.digest.clone();
-    std::fs::remove_file(blob_path(&config)).unwrap();
+    std::fs::remove_file(object_path(&config)).unwrap();
     // Bytes under a digest no record names: a later push of it would keep them.
     let unrecorded = sha256_digest(b"the whole blob");
     std::fs::create_dir_all(blob_path(&unrecorded).parent().unwrap()).unwrap();
@@ -461,13 +465,20 @@ async fn fsck_passes_a_healthy_installation_and_names_what_is_broken() {
     let broken = berth(server.data_dir(), &["fsck"]).output().unwrap();
     let out = text(&broken);
     assert!(!broken.status.success(), "fsck fails on damage: {out}");
+    let copy = |digest: &str| format!("blob {digest} (encrypted copy under key {key})");
     assert!(
-        out.contains(&format!("blob {layer}: its bytes hash to")),
+        out.contains(&format!("{}: cannot be read:", copy(&layer)))
+            && out.contains("failed authentication"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("{}: its stored header", copy(&second))),
         "{out}"
     );
     assert!(
         out.contains(&format!(
-            "blob {config}: recorded but its bytes are missing"
+            "{}: recorded but its bytes are missing",
+            copy(&config)
         )),
         "{out}"
     );
@@ -583,12 +594,9 @@ async fn a_blob_truncated_while_served_fails_its_download_not_the_server() {
     let repo = "damaged/app";
     let data = common::oci::random_bytes(32 << 20);
     let digest = client.push_blob(repo, &data).await;
-    let hex = digest.trim_start_matches("sha256:").to_string();
-    let path = server
-        .data_dir()
-        .join("blobs/sha256")
-        .join(&hex[..2])
-        .join(&hex);
+    let key = common::registry_key_id(server.data_dir()).await;
+    let path = stored_object(server.data_dir(), &digest, &key);
+    let hex = path.file_name().unwrap().to_string_lossy().into_owned();
 
     let mut download = client
         .send(client.get(&format!("/v2/{repo}/blobs/{digest}")))
@@ -631,7 +639,7 @@ async fn a_blob_truncated_while_served_fails_its_download_not_the_server() {
     );
     server.logs_once("a line naming the damaged blob", |logs| {
         logs.lines()
-            .any(|l| l.contains(&digest) && l.contains("shorter than recorded"))
+            .any(|l| l.contains(&digest) && l.contains("cannot be read"))
     });
 
     let report = berth(server.data_dir(), &["fsck"]).output().unwrap();
@@ -639,11 +647,17 @@ async fn a_blob_truncated_while_served_fails_its_download_not_the_server() {
     assert!(!report.status.success(), "fsck fails on damage: {out}");
     assert!(
         out.contains(&format!(
-            "blob {digest}: recorded as {} bytes, stored as 1000",
-            data.len()
-        )),
+            "blob {digest} (encrypted copy under key {key}): cannot be read"
+        )) && out.contains("1000 bytes are stored"),
         "{out}"
     );
+}
+
+/// The file of `digest`'s encrypted copy under key `key_id`.
+fn stored_object(data_dir: &Path, digest: &str, key_id: &str) -> std::path::PathBuf {
+    let object = common::copy_object(digest, key_id);
+    let hex = object.trim_start_matches("sha256:");
+    data_dir.join("blobs/sha256").join(&hex[..2]).join(hex)
 }
 
 /// The highest migration applied to the installation's database.

@@ -222,15 +222,59 @@ async fn acknowledged_pushes_survive_sigkill_at_random_moments_and_abandoned_upl
 }
 
 /// What a kill between committing an upload's blob and recording it leaves:
-/// the blob stored, unlinked, and the session open with its bytes gone (they
-/// are the blob now). As the commit's `rename` left it, without a kill.
-fn commit_behind_the_session(server: &TestServer, location: &str, data: &[u8]) {
-    let id = location.rsplit('/').next().expect("id").split('?').next();
-    let upload = server.data_dir().join("uploads").join(id.expect("id"));
-    let hex = sha256_digest(data).replace("sha256:", "");
-    let blob = server.data_dir().join("blobs/sha256").join(&hex[..2]);
-    std::fs::create_dir_all(&blob).expect("blob folder");
-    std::fs::write(blob.join(&hex), data).expect("the committed blob");
+/// the blob stored (encrypted, under its copy's name for the repository's
+/// key), unlinked, and the session open with its bytes gone (they are the
+/// blob now). The blob's encrypted bytes come from another upload of the
+/// same data in the same repository (so under the same key, with a data key
+/// wrapped by it), committed as the commit does; the session's own file goes.
+async fn commit_behind_the_session(
+    server: &TestServer,
+    reg: &Registry,
+    repo: &str,
+    location: &str,
+    data: &[u8],
+) {
+    use berth::storage::{encrypted, FsBlobStore, UploadState};
+    let id_of = |location: &str| {
+        let id = location.rsplit('/').next().expect("id");
+        id.split('?').next().expect("id").to_owned()
+    };
+    let twin = reg.start_upload(repo).await;
+    let twin = reg.patch_chunk(&twin, 0, data.to_vec()).await;
+    let url = format!(
+        "sqlite://{}?mode=ro",
+        server.data_dir().join("berth.db").display()
+    );
+    let db = sqlx::SqlitePool::connect(&url)
+        .await
+        .expect("open berth.db");
+    let (size, driver): (i64, String) =
+        sqlx::query_as("SELECT size, store_state FROM upload_sessions WHERE id = ?")
+            .bind(id_of(&twin))
+            .fetch_one(&db)
+            .await
+            .expect("the twin upload's state");
+    db.close().await;
+    let state = UploadState {
+        size: size as u64,
+        driver,
+    };
+    let key_id = encrypted::upload_header(&state).expect("a header").key_id;
+    let object = common::copy_object(&sha256_digest(data), &key_id);
+    let object = berth_app::oci::Digest::parse(&object).unwrap();
+    let store = FsBlobStore::open(server.data_dir())
+        .await
+        .expect("the store");
+    encrypted::commit_upload(&store, &id_of(&twin), &state, &object)
+        .await
+        .expect("the committed blob");
+    let gone = reg.send(reg.delete(&twin)).await;
+    assert_eq!(
+        gone.status(),
+        StatusCode::NO_CONTENT,
+        "the twin session ends"
+    );
+    let upload = server.data_dir().join("uploads").join(id_of(location));
     std::fs::remove_file(upload).expect("the upload's file");
 }
 
@@ -258,7 +302,7 @@ async fn a_put_again_records_the_commit_a_crash_left_unrecorded() {
                 .patch_chunk(&location, 0, data[..patched].to_vec())
                 .await;
         }
-        commit_behind_the_session(&server, &location, &data);
+        commit_behind_the_session(&server, &reg, repo, &location, &data).await;
 
         // The resuming client: where does the session stand, then the rest.
         let (status, headers, body) = call(reg.get(&location)).await.expect("server is up");
@@ -295,7 +339,7 @@ async fn a_patch_to_an_upload_a_crash_committed_is_unknown_and_can_start_again()
     let location = reg
         .patch_chunk(&location, 0, data[..100_000].to_vec())
         .await;
-    commit_behind_the_session(&server, &location, &data);
+    commit_behind_the_session(&server, &reg, "crash/window", &location, &data).await;
     let patch = reg
         .patch(&location)
         .header("Content-Range", format!("100000-{}", data.len() - 1))
@@ -318,7 +362,7 @@ async fn a_patch_to_an_upload_a_crash_committed_is_unknown_and_can_start_again()
     let location = reg
         .patch_chunk(&location, 0, other[..100_000].to_vec())
         .await;
-    commit_behind_the_session(&server, &location, &other);
+    commit_behind_the_session(&server, &reg, "crash/window", &location, &other).await;
     let put = reg
         .put(&Registry::with_digest(&location, &digest))
         .body(other[100_000..].to_vec());

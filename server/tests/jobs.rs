@@ -163,7 +163,7 @@ async fn every_gc_run_is_a_job_the_cli_lists_with_what_it_did() {
     assert_eq!(runs[0]["status"], "succeeded");
     assert_eq!(
         runs[0]["summary"],
-        "deleted 1 blob(s), 9 bytes; 0 stale repository link(s); 0 manifest(s); 0 leftover upload(s)"
+        "deleted 1 blob(s), 9 bytes; 0 copy(ies) under keys no repository reads them with; 0 stale repository link(s); 0 manifest(s); 0 leftover upload(s)"
     );
 
     let table = server.admin(&["jobs"]);
@@ -174,5 +174,5 @@ async fn every_gc_run_is_a_job_the_cli_lists_with_what_it_did() {
     );
     let bad = server.admin(&["jobs", "--kind", "replication"]);
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("use gc, lifecycle or scan"));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("use gc, lifecycle, scan or encrypt"));
 }

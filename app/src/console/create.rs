@@ -95,7 +95,7 @@ pub fn CreateRepositoryPage() -> impl IntoView {
                         <p id="kms-error" class="field-error" role="alert">{kms_error}</p>
                     </div>
                     <p class="help" data-testid="encryption-help">
-                        "Berth checks the key and records it with the repository, as ECR does. It does not yet encrypt the blobs it stores with it: until it does, keep the data directory or bucket on encrypted storage."
+                        "Berth encrypts every layer and config pushed to this repository before storing it, on disk or in S3: AES-256-GCM in 64 KiB segments, under a data key of the blob's own wrapped by the repository's key (AES-256: the registry's own key; KMS: the key you name). A blob in repositories under two keys is stored once per key. Manifests are metadata in Berth's database and are not encrypted. While the key is disabled or pending deletion, pushes and pulls of this repository's blobs are refused; once it is deleted, what only it protected can never be read again."
                     </p>
                 </fieldset>
                 {move || other_error().map(|error| view! { <ErrorNotice error/> })}

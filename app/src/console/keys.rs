@@ -33,8 +33,7 @@ pub fn KeysSection() -> impl IntoView {
             <h2 id="keys-heading">"Keys"</h2>
             <p class="help">
                 "Berth's key service stands in for AWS KMS: a repository with KMS encryption names one of these keys (by id, ARN or alias). "
-                <strong>"Not yet: "</strong>
-                "blobs are not yet encrypted with these keys. Today a key that is disabled or pending deletion is refused as the key of a new repository; pushes and pulls do not depend on it. The registry key and alias/aws/ecr are Berth's own: they rotate every year and cannot be changed here."
+                "Every blob is stored encrypted under a data key of its own that its repository's key wraps (AES256 repositories: the registry key; KMS repositories: the key they name). A key that is disabled or pending deletion refuses the pushes and pulls of its repositories' blobs (manifests are metadata in Berth's database, not encrypted, and stay readable), and is refused as the key of a new repository. The registry key and alias/aws/ecr are Berth's own: they rotate every year and cannot be changed here."
             </p>
             <Transition fallback=|| view! { <p class="empty">"Loading the keys…"</p> }>
                 {move || Suspend::new(async move {
@@ -191,7 +190,7 @@ fn KeyActions(
             "No repository names this key.".to_owned()
         } else {
             format!(
-                "Repositories that name this key: {}. Once Berth encrypts blobs with it (not yet), their images could no longer be read after the deletion.",
+                "Repositories that name this key: {}. Their blobs are encrypted under it: from the moment the deletion is scheduled they can be neither pushed nor pulled, and once the key is deleted their images' blobs can never be read again.",
                 key.repositories.join(", ")
             )
         };

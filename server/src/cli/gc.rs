@@ -29,8 +29,11 @@ pub async fn run(settings: Settings, args: berth::config::GcArgs) -> CliResult {
     for (digest, size) in &report.blobs {
         println!("{verb} {digest} ({size} bytes)");
     }
+    for (digest, key) in &report.copies {
+        println!("{verb} the copy of {digest} encrypted under key {key} (no repository under that key links it)");
+    }
     println!(
-        "{} {} blob(s), {} bytes; {} stale repository link(s); {} leftover upload(s)",
+        "{} {} blob(s), {} bytes; {} copy(ies) under keys no repository reads them with; {} stale repository link(s); {} leftover upload(s)",
         if report.dry_run {
             "Dry run: would delete"
         } else {
@@ -38,6 +41,7 @@ pub async fn run(settings: Settings, args: berth::config::GcArgs) -> CliResult {
         },
         report.blobs.len(),
         report.bytes,
+        report.copies.len(),
         report.links.len(),
         report.leftover_uploads
     );

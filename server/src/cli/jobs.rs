@@ -5,7 +5,7 @@ use berth::config::Settings;
 use berth::console;
 use berth::installation::Open;
 
-/// `berth jobs [--kind gc|lifecycle|scan] [--limit N] [--json]`.
+/// `berth jobs [--kind gc|lifecycle|scan|encrypt] [--limit N] [--json]`.
 pub async fn run(settings: Settings, kind: Option<&str>, limit: u32, json: bool) -> CliResult {
     use berth::service::jobs::JobKind;
     let kind = match kind {
@@ -13,7 +13,12 @@ pub async fn run(settings: Settings, kind: Option<&str>, limit: u32, json: bool)
         Some("gc") => Some(JobKind::Gc),
         Some("lifecycle") => Some(JobKind::Lifecycle),
         Some("scan") => Some(JobKind::Scan),
-        Some(other) => return Err(format!("--kind {other:?}: use gc, lifecycle or scan")),
+        Some("encrypt") => Some(JobKind::Encrypt),
+        Some(other) => {
+            return Err(format!(
+                "--kind {other:?}: use gc, lifecycle, scan or encrypt"
+            ))
+        }
     };
     let installation = open(settings, Open::Existing).await?;
     let rows = installation

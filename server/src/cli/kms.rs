@@ -164,7 +164,7 @@ pub async fn run(settings: Settings, command: KmsCommand) -> CliResult {
     }
     if key.key.state == "PendingDeletion" && !key.protects.is_empty() {
         println!(
-            "These repositories name it as their key: {}",
+            "These repositories name it as their key: their blobs are encrypted under it, and when it is deleted those blobs can never be read again: {}",
             key.protects.join(", ")
         );
     }

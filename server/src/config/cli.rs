@@ -53,7 +53,7 @@ pub enum Command {
     /// List the persisted jobs (garbage collections, delayed lifecycle
     /// applications, scans), newest first, with their status.
     Jobs {
-        /// Only jobs of this kind: `gc`, `lifecycle` or `scan`.
+        /// Only jobs of this kind: `gc`, `lifecycle`, `scan` or `encrypt`.
         #[arg(long)]
         kind: Option<String>,
         /// At most this many.

@@ -29,7 +29,7 @@ mod users;
 mod vulndb;
 
 pub use access::AccessKeyRow;
-pub use blobs::BlobRow;
+pub use blobs::{BlobCopy, BlobRow, LinkedBlob};
 pub use jobs::JobRow;
 pub use kms::{KeyCreated, KmsMaterialRow, NewKmsKey};
 pub use lifecycle::{Effects, LifecycleFactsRow, LifecycleRun, PreviewRow};

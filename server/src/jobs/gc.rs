@@ -23,16 +23,13 @@ pub async fn collect(
 /// `interrupted`). A dry run is [`collect`] alone: it writes nothing.
 pub async fn run(registry: &Registry, grace: Duration) -> ServiceResult<GcReport> {
     crate::service::check_gc_grace(grace)?;
-    let job = registry.start_job(JobKind::Gc).await?;
-    let result = collect(registry, grace, false).await;
-    let outcome = match &result {
-        Ok(report) => Ok(report.summary()),
-        Err(error) => Err(error.to_string()),
-    };
     registry
-        .finish_job(job, outcome.as_deref().map_err(String::as_str))
-        .await?;
-    result
+        .run_as_job(
+            JobKind::Gc,
+            collect(registry, grace, false),
+            GcReport::summary,
+        )
+        .await
 }
 
 /// Entries of each list a remembered run keeps, so memory stays small.

@@ -5,8 +5,9 @@
 //! see `service::scans`) and continuous scanning (stored inventories matched
 //! again when the vulnerability database changes), periodic updates of
 //! the vulnerability database, KMS keys' scheduled deletions and yearly
-//! rotations, and managed signing (queued signings of pushed images, see
-//! `service::signing`).
+//! rotations, managed signing (queued signings of pushed images, see
+//! `service::signing`), and the encryption of blobs an installation stored
+//! before encryption at rest (`encrypt`).
 //!
 //! Job metrics: every persisted job is counted where it ends
 //! (`Registry::finish_job`), the hourly lifecycle applications (not
@@ -14,6 +15,7 @@
 //! delete where they report it; no job counts anything itself.
 
 pub use crate::service::fsck;
+pub mod encrypt;
 pub mod gc;
 pub mod migrate;
 pub mod vulndb;
@@ -91,6 +93,15 @@ async fn run_signings(registry: &Registry) {
     }
 }
 
+/// Aborts a task when dropped (when the jobs' task is aborted).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// When the periodic jobs run.
 #[derive(Debug, Clone, Copy)]
 pub struct Schedule {
@@ -139,7 +150,11 @@ pub fn spawn(
     schedule: Schedule,
     gc_status: Arc<gc::GcStatus>,
 ) -> tokio::task::JoinHandle<()> {
+    // Its own task: encrypting an old installation's blobs takes long and
+    // must not hold up the jobs below.
+    let encrypting = tokio::spawn(encrypt::run_periodically(registry.clone()));
     tokio::spawn(async move {
+        let _stop_with_this_task = AbortOnDrop(encrypting);
         let mut flush = tokio::time::interval(PULL_FLUSH_EVERY);
         let every = upload_sweep_interval(schedule.upload_expiry);
         let mut sweep = tokio::time::interval_at(tokio::time::Instant::now() + every, every);

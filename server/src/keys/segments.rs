@@ -343,6 +343,22 @@ impl SegmentCipher {
         out.extend_from_slice(tag.as_ref());
     }
 
+    /// Opens segment `index` whose nonce is `nonce` and whose ciphertext and
+    /// tag are `sealed`, in place, as [`Self::open`] does.
+    fn open_detached<'a>(
+        &self,
+        index: u64,
+        last: bool,
+        nonce: &[u8],
+        sealed: &'a mut [u8],
+    ) -> Result<&'a mut [u8], SegmentError> {
+        let nonce =
+            Nonce::try_assume_unique_for_key(nonce).map_err(|_| SegmentError::Tampered(index))?;
+        self.key
+            .open_in_place(nonce, Aad::from(self.aad(index, last)), sealed)
+            .map_err(|_| SegmentError::Tampered(index))
+    }
+
     /// Opens stored segment `index` in place and returns its plaintext, or
     /// [`SegmentError::Tampered`] (and no bytes) if it does not authenticate
     /// as segment `index` of this blob with that `last`.
@@ -356,10 +372,7 @@ impl SegmentCipher {
             return Err(SegmentError::Tampered(index));
         }
         let (nonce, sealed) = stored.split_at_mut(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).expect("12 bytes");
-        self.key
-            .open_in_place(nonce, Aad::from(self.aad(index, last)), sealed)
-            .map_err(|_| SegmentError::Tampered(index))
+        self.open_detached(index, last, nonce, sealed)
     }
 }
 
@@ -458,6 +471,13 @@ impl RangeDecryptor {
             };
             let segment = self.layout.stored_range(index);
             let want = (segment.end - segment.start) as usize;
+            if self.buffer.is_empty() && stored.len() >= want {
+                // A whole segment at hand: opened where its plaintext goes,
+                // one copy instead of two.
+                self.open_into(index, &stored[..want], out)?;
+                stored = &stored[want..];
+                continue;
+            }
             let take = (want - self.buffer.len()).min(stored.len());
             self.buffer.extend_from_slice(&stored[..take]);
             stored = &stored[take..];
@@ -477,6 +497,41 @@ impl RangeDecryptor {
         } else {
             Err(SegmentError::BadLength)
         }
+    }
+
+    /// Opens the whole stored segment `index` straight into `out`: its
+    /// ciphertext and tag are appended there and opened in place, and only
+    /// the plaintext within the range stays; nothing stays if it fails.
+    fn open_into(
+        &mut self,
+        index: u64,
+        stored: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), SegmentError> {
+        let last = index + 1 == self.layout.segments();
+        if stored.len() < SEGMENT_OVERHEAD as usize {
+            return Err(SegmentError::Tampered(index));
+        }
+        let (nonce, sealed) = stored.split_at(NONCE_LEN);
+        let start = out.len();
+        out.extend_from_slice(sealed);
+        let opened = self
+            .cipher
+            .open_detached(index, last, nonce, &mut out[start..])
+            .map(|plain| plain.len());
+        let Ok(len) = opened else {
+            out.truncate(start);
+            return Err(SegmentError::Tampered(index));
+        };
+        let at = self.layout.plain_range(index).start;
+        let from = self.range.start.saturating_sub(at) as usize;
+        let to = (self.range.end - at).min(len as u64) as usize;
+        out.truncate(start + to);
+        if from > 0 {
+            out.drain(start..start + from);
+        }
+        self.segments.start += 1;
+        Ok(())
     }
 
     fn open_buffered(&mut self, index: u64, out: &mut Vec<u8>) -> Result<(), SegmentError> {

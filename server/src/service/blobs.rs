@@ -1,8 +1,9 @@
 //! Reading and unlinking blobs through a repository.
 
+use super::encryption::BlobSource;
 use super::pulls::link_needs_touch;
 use super::{Registry, ServiceError, ServiceResult};
-use crate::db::{now_millis, DeleteOutcome};
+use crate::db::{now_millis, DeleteOutcome, LinkedBlob};
 use crate::storage::ByteStream;
 use berth_app::oci::Digest;
 use std::ops::Range;
@@ -55,25 +56,78 @@ impl Registry {
         with_body: bool,
     ) -> ServiceResult<BlobRead> {
         let repo = self.repository(name).await?;
-        let size = self.rely_on_link(repo.id, digest).await?;
+        let link = self.rely_on_link(repo.id, digest).await?;
+        let size = link.size as u64;
         let range = match range {
             None => 0..size,
             Some(r) => r
                 .resolve(size)
                 .ok_or(ServiceError::RangeNotSatisfiable { size })?,
         };
+        // The data key opens (or the key's state refuses) for a HEAD too: a
+        // disabled key refuses every read of what it protects, also of a
+        // blob the encryption job has not reached yet.
+        if link.key_id.is_none() {
+            self.repository_key(&repo).await?;
+        }
+        let source = self
+            .blob_source(digest, size, link.key_id.as_deref())
+            .await?;
         let body = if with_body {
-            Some(self.store.read(digest, range.clone()).await?)
+            Some(self.read_source(repo.id, &source, range.clone()).await?)
         } else {
             None
         };
         Ok(BlobRead { size, range, body })
     }
 
+    /// Streams a range of a blob a link of the repository reads. A plain blob
+    /// (an old installation's) the encryption job removed between the link's
+    /// read and this one is read again through the link, now under its key.
+    async fn read_source(
+        &self,
+        repository_id: i64,
+        source: &BlobSource,
+        range: Range<u64>,
+    ) -> ServiceResult<ByteStream> {
+        match source.read(range.clone()).await {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !source.is_encrypted() => {
+                let digest = source.digest();
+                let link = self
+                    .db
+                    .linked_blob(repository_id, digest.as_str())
+                    .await?
+                    .ok_or_else(|| ServiceError::BlobUnknown(digest.to_string()))?;
+                let again = self
+                    .blob_source(digest, link.size as u64, link.key_id.as_deref())
+                    .await?;
+                Ok(again.read(range).await?)
+            }
+            read => Ok(read?),
+        }
+    }
+
+    /// Opens a blob linked to the repository `repository_id` for the
+    /// server's own reads (scans, signing): decrypted as a pull would be.
+    pub(super) async fn linked_source(
+        &self,
+        repository_id: i64,
+        digest: &Digest,
+    ) -> ServiceResult<BlobSource> {
+        let link = self
+            .db
+            .linked_blob(repository_id, digest.as_str())
+            .await?
+            .ok_or_else(|| ServiceError::BlobUnknown(digest.to_string()))?;
+        self.blob_source(digest, link.size as u64, link.key_id.as_deref())
+            .await
+    }
+
     /// Where a client can download a blob linked to the repository straight
     /// from the store, when blob reads are redirected (see
     /// [`Registry::redirect_blob_reads`]) and the store presigns URLs; `None`
-    /// means "serve it through Berth".
+    /// means "serve it through Berth", as every encrypted blob is (a
+    /// presigned URL would serve its ciphertext).
     pub async fn blob_redirect(
         &self,
         name: &str,
@@ -83,7 +137,11 @@ impl Registry {
             return Ok(None);
         };
         let repo = self.repository(name).await?;
-        self.rely_on_link(repo.id, digest).await?;
+        let link = self.rely_on_link(repo.id, digest).await?;
+        if link.key_id.is_some() {
+            // The store holds only ciphertext: Berth decrypts it as it serves it.
+            return Ok(None);
+        }
         Ok(self.store.download_url(digest, lifetime).await?)
     }
 
@@ -95,7 +153,7 @@ impl Registry {
     /// read, as the answer would promise what the metadata does not hold; if
     /// garbage collection removed the link between the read and the write,
     /// the blob is unknown.
-    async fn rely_on_link(&self, repository_id: i64, digest: &Digest) -> ServiceResult<u64> {
+    async fn rely_on_link(&self, repository_id: i64, digest: &Digest) -> ServiceResult<LinkedBlob> {
         let link = self
             .db
             .linked_blob(repository_id, digest.as_str())
@@ -112,7 +170,7 @@ impl Registry {
         {
             return Err(ServiceError::BlobUnknown(digest.to_string()));
         }
-        Ok(link.size as u64)
+        Ok(link)
     }
 
     /// Removes the repository's link to a blob (its bytes go with garbage

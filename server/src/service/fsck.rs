@@ -4,11 +4,18 @@
 //! bytes no record names (left by a crash between storing and recording: they
 //! waste space but harm nothing, yet are hashed too, since a later push of
 //! their digest keeps them as they are). Reads only.
+//!
+//! Encrypted copies (see `service::encryption`) are read through their
+//! decryption, so a tampered segment is reported (naming the blob, the key
+//! and the segment) as well as a wrong digest; a copy whose key is disabled
+//! or deleted is reported as unreadable. An unrecorded object that holds an
+//! encrypted copy cannot be checked without its record and is only listed.
 
 use super::{Registry, ServiceResult};
+use crate::db::BlobCopy;
+use crate::storage::encrypted;
 use berth_app::oci::{Digest, DigestAlgorithm};
-use futures_util::StreamExt;
-use sha2::{Digest as _, Sha256, Sha512};
+use sha2::{Digest as _, Sha256};
 
 /// What a check found.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -23,31 +30,88 @@ pub struct FsckReport {
     pub unrecorded: Vec<String>,
 }
 
+/// Hashes a blob stored in the clear.
 async fn hash_blob(registry: &Registry, digest: &Digest, size: u64) -> std::io::Result<Digest> {
-    let mut stream = registry.store.read(digest, 0..size).await?;
-    let mut sha256 = Sha256::new();
-    let mut sha512 = Sha512::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk?;
-        match digest.algorithm() {
-            DigestAlgorithm::Sha256 => sha256.update(&chunk),
-            DigestAlgorithm::Sha512 => sha512.update(&chunk),
+    Ok(registry.plain_source(digest, size).hash().await?.0)
+}
+
+/// Reads one encrypted copy through its decryption and checks its digest.
+async fn check_copy(
+    registry: &Registry,
+    digest: &Digest,
+    size: u64,
+    copy: &BlobCopy,
+    report: &mut FsckReport,
+) {
+    let what = format!("blob {digest} (encrypted copy under key {})", copy.key_id);
+    let Ok(object) = Digest::parse(&copy.object) else {
+        report
+            .problems
+            .push(format!("{what}: the recorded object name is malformed"));
+        return;
+    };
+    match registry.store.stat(&object).await {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            report
+                .problems
+                .push(format!("{what}: recorded but its bytes are missing"));
+            return;
+        }
+        Err(e) => {
+            report.problems.push(format!("{what}: cannot be read: {e}"));
+            return;
         }
     }
-    Ok(match digest.algorithm() {
-        DigestAlgorithm::Sha256 => Digest::from_hash(DigestAlgorithm::Sha256, &sha256.finalize()),
-        DigestAlgorithm::Sha512 => Digest::from_hash(DigestAlgorithm::Sha512, &sha512.finalize()),
-    })
+    // Reads use the recorded header; the stored one must be the same.
+    match encrypted::read_header(&*registry.store, &object).await {
+        Ok((stored, _)) if stored == copy.header => {}
+        Ok(_) => report
+            .problems
+            .push(format!("{what}: its stored header differs from its record")),
+        Err(e) => report
+            .problems
+            .push(format!("{what}: its stored header cannot be read: {e}")),
+    }
+    let source = match registry.open_copy(copy, size).await {
+        Ok(source) => source,
+        Err(e) => {
+            report
+                .problems
+                .push(format!("{what}: cannot be opened: {e}"));
+            return;
+        }
+    };
+    match source.hash().await {
+        Ok((actual, len)) if &actual == digest && len == size => {}
+        Ok((actual, len)) => report.problems.push(format!(
+            "{what}: decrypts to {len} bytes hashing to {actual}"
+        )),
+        Err(e) => report.problems.push(format!("{what}: cannot be read: {e}")),
+    }
 }
 
 /// Checks the whole installation.
 pub async fn check(registry: &Registry) -> ServiceResult<FsckReport> {
     let mut report = FsckReport::default();
     let recorded = registry.db.all_blobs().await?;
-    let known: std::collections::HashSet<&str> =
-        recorded.iter().map(|b| b.digest.as_str()).collect();
+    let copies_of = registry.db.copies_by_digest().await?;
+    let known: std::collections::HashSet<&str> = recorded
+        .iter()
+        .map(|b| b.digest.as_str())
+        .chain(copies_of.values().flatten().map(|c| c.object.as_str()))
+        .collect();
     for stored in registry.store.list_blobs().await? {
         if !known.contains(stored.digest.as_str()) {
+            if encrypted::read_header(&*registry.store, &stored.digest)
+                .await
+                .is_ok()
+            {
+                // An encrypted copy stored but never recorded: its name does
+                // not say which blob it holds.
+                report.unrecorded.push(stored.digest.to_string());
+                continue;
+            }
             // A later push of this digest would keep these bytes as they are,
             // so they must be whole even though nothing reaches them yet.
             match hash_blob(registry, &stored.digest, stored.size).await {
@@ -74,7 +138,13 @@ pub async fn check(registry: &Registry) -> ServiceResult<FsckReport> {
             ));
             continue;
         };
+        let encrypted_copies = copies_of.get(&blob.digest);
+        for copy in encrypted_copies.into_iter().flatten() {
+            check_copy(registry, &digest, blob.size as u64, copy, &mut report).await;
+        }
         match registry.store.stat(&digest).await? {
+            // Encrypted, and the plain bytes of before are gone.
+            None if encrypted_copies.is_some() => {}
             None => report
                 .problems
                 .push(format!("blob {digest}: recorded but its bytes are missing")),

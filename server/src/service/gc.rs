@@ -26,8 +26,12 @@ pub struct GcReport {
     pub links: Vec<(i64, String)>,
     /// Blobs deleted: (digest, size).
     pub blobs: Vec<(String, i64)>,
-    /// Bytes freed.
+    /// Bytes freed (the plaintext sizes of the blobs deleted).
     pub bytes: i64,
+    /// Encrypted copies deleted because no link reads their blob under
+    /// their key any more (the blob stays under its other keys):
+    /// (digest, key id).
+    pub copies: Vec<(String, String)>,
     /// Uploads the store held without a session (abandoned S3 multipart
     /// uploads, files left by a crash), removed.
     pub leftover_uploads: usize,
@@ -39,10 +43,11 @@ impl GcReport {
     /// One line: what the run deleted (or, dry, would delete).
     pub fn summary(&self) -> String {
         format!(
-            "{} {} blob(s), {} bytes; {} stale repository link(s); {} manifest(s); {} leftover upload(s)",
+            "{} {} blob(s), {} bytes; {} copy(ies) under keys no repository reads them with; {} stale repository link(s); {} manifest(s); {} leftover upload(s)",
             if self.dry_run { "would delete" } else { "deleted" },
             self.blobs.len(),
             self.bytes,
+            self.copies.len(),
             self.links.len(),
             self.manifests.len(),
             self.leftover_uploads
@@ -112,8 +117,8 @@ impl Registry {
         // Bytes go only after their row's deletion committed, in batches.
         let mut forgotten = Vec::new();
         for blob in doomed {
-            if db.forget_blob_if_unlinked(&blob.digest, cutoff).await? {
-                forgotten.push(blob.digest.clone());
+            if let Some(objects) = db.forget_blob_if_unlinked(&blob.digest, cutoff).await? {
+                forgotten.push((blob.digest.clone(), objects));
                 if forgotten.len() == DELETE_BATCH {
                     self.delete_bytes(&forgotten).await?;
                     forgotten.clear();
@@ -123,6 +128,14 @@ impl Registry {
             }
         }
         self.delete_bytes(&forgotten).await?;
+        let mut copies = Vec::new();
+        for copy in db.unlinked_copies(cutoff).await? {
+            if db.forget_copy_if_unlinked(&copy, cutoff).await? {
+                copies.push(copy.object.clone());
+                report.copies.push((copy.digest, copy.key_id));
+            }
+        }
+        self.delete_copies(&copies).await?;
         report.leftover_uploads = self.remove_leftover_uploads().await?;
         Ok(report)
     }
@@ -131,19 +144,42 @@ impl Registry {
     /// and only for those still without a row: an upload of the same digest
     /// that committed its bytes meanwhile records its row under that lock
     /// too, after checking its bytes are there (see `db::BlobWrite`).
-    async fn delete_bytes(&self, forgotten: &[String]) -> ServiceResult<()> {
+    /// A blob's bytes are its plain object (an old installation's, if the
+    /// encryption job has not removed it) and its encrypted copies.
+    async fn delete_bytes(&self, forgotten: &[(String, Vec<String>)]) -> ServiceResult<()> {
         if forgotten.is_empty() {
             return Ok(());
         }
         let mut write = self.db.begin_blob_write().await?;
-        let recorded = write.recorded(forgotten).await?;
+        let digests: Vec<String> = forgotten.iter().map(|(d, _)| d.clone()).collect();
+        let recorded = write.recorded(&digests).await?;
         let gone: Vec<Digest> = forgotten
             .iter()
-            .filter(|d| !recorded.contains(d))
+            .filter(|(d, _)| !recorded.contains(d))
+            .flat_map(|(d, objects)| std::iter::once(d).chain(objects))
             .filter_map(|d| Digest::parse(d).ok())
             .collect();
         self.store.delete(&gone).await?;
         write.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes the stored objects of forgotten copies, under the database's
+    /// write lock and only for those still without a row (an upload under the
+    /// same key that committed the same object meanwhile records it under
+    /// that lock too).
+    async fn delete_copies(&self, objects: &[String]) -> ServiceResult<()> {
+        for batch in objects.chunks(DELETE_BATCH) {
+            let mut write = self.db.begin_blob_write().await?;
+            let recorded = write.recorded_objects(batch).await?;
+            let gone: Vec<Digest> = batch
+                .iter()
+                .filter(|o| !recorded.contains(o))
+                .filter_map(|o| Digest::parse(o).ok())
+                .collect();
+            self.store.delete(&gone).await?;
+            write.commit().await?;
+        }
         Ok(())
     }
 }

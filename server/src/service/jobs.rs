@@ -15,6 +15,8 @@ pub enum JobKind {
     Gc,
     /// An image scan.
     Scan,
+    /// Encrypting the blobs an installation stored before encryption at rest.
+    Encrypt,
 }
 
 impl JobKind {
@@ -24,6 +26,7 @@ impl JobKind {
             Self::Lifecycle => "lifecycle",
             Self::Gc => "gc",
             Self::Scan => "scan",
+            Self::Encrypt => "encrypt",
         }
     }
 }
@@ -47,6 +50,26 @@ impl Registry {
     /// Records a job that starts now; returns its id.
     pub async fn start_job(&self, kind: JobKind) -> ServiceResult<i64> {
         Ok(self.db.start_job(kind.as_str()).await?)
+    }
+
+    /// Runs `work` as a job of `kind` that starts now: a row that says it
+    /// runs, then `summary` of what it did or why it failed (a restart in
+    /// between reports it `interrupted`).
+    pub async fn run_as_job<T>(
+        &self,
+        kind: JobKind,
+        work: impl std::future::Future<Output = ServiceResult<T>>,
+        summary: impl FnOnce(&T) -> String,
+    ) -> ServiceResult<T> {
+        let job = self.start_job(kind).await?;
+        let result = work.await;
+        let outcome = match &result {
+            Ok(done) => Ok(summary(done)),
+            Err(error) => Err(error.to_string()),
+        };
+        self.finish_job(job, outcome.as_deref().map_err(String::as_str))
+            .await?;
+        result
     }
 
     /// Ends a job: `Ok` with what it did, or `Err` with why it failed. Every

@@ -4,6 +4,7 @@
 
 mod blobs;
 mod discovery;
+pub mod encryption;
 pub mod fsck;
 mod gc;
 mod images;
@@ -337,7 +338,12 @@ pub(crate) mod tests {
                 .await
                 .unwrap(),
         );
-        super::Registry::new(db, store, "123456789012".into(), true)
+        // KMS material sealed by one fixed key, as an installation's secret
+        // does: registries opened on the same directory share their keys
+        // (every blob is encrypted under one).
+        super::Registry::new(db, store, "123456789012".into(), true).with_key_sealer(
+            std::sync::Arc::new(crate::keys::material::MaterialSealer::new(&[7; 32])),
+        )
     }
 
     /// A write that found the disk full.

@@ -11,12 +11,18 @@
 //! the blob; the client's `PUT` again (after `GET` of the session, as a
 //! resuming client does) finds the blob and records it then. Only a `PATCH`,
 //! which cannot append to bytes that are gone, is told to start again.
+//!
+//! Every upload is encrypted from its first byte (`service::encryption`,
+//! `storage::encrypted`): its session starts with a fresh data key wrapped by
+//! the repository's key, its saved progress holds the sealed partial segment,
+//! and its commit stores the blob's copy under that key.
 
+use super::encryption::copy_object;
 use super::limits::{check_blob_size, LimitExceeded};
 use super::upload_hash::UploadHasher;
 use super::{Registry, ServiceError, ServiceResult};
 use crate::db::now_millis;
-use crate::storage::{UploadState, UploadWriter};
+use crate::storage::{encrypted, UploadState, UploadWriter};
 use berth_app::oci::{Digest, DigestAlgorithm};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -98,6 +104,9 @@ impl Registry {
     /// [`Limits::uploads_per_user`]: super::Limits::uploads_per_user
     pub async fn start_upload(&self, name: &str, by: Uploader<'_>) -> ServiceResult<UploadStatus> {
         let repo = self.repository_for_push(name).await?;
+        // The key first: a key that cannot be used refuses the push before
+        // anything is made.
+        let encrypted = self.new_encrypted_upload(&repo).await?;
         let id = uuid::Uuid::new_v4().to_string();
         // The session first: whatever the store holds for an upload then has a
         // session, or is a leftover (see `expire_uploads`).
@@ -116,6 +125,14 @@ impl Registry {
         if let Err(e) = self.store.create_upload(&id).await {
             self.db.delete_upload(&id).await?;
             return Err(e.into());
+        }
+        let progress = Progress {
+            hasher: UploadHasher::new(),
+            state: encrypted,
+        };
+        if let Err(e) = self.save_progress(&id, &progress).await {
+            self.discard(&id).await?;
+            return Err(e);
         }
         Ok(UploadStatus { id, size: 0 })
     }
@@ -137,17 +154,44 @@ impl Registry {
         };
         if let Some(from) = from.filter(|f| berth_app::oci::validate_repository_name(f).is_ok()) {
             if let Some(source) = self.db.repository(from).await? {
-                if self
-                    .db
-                    .mount_blob(repo.id, source.id, digest.as_str())
-                    .await?
-                    .is_some()
-                {
+                if self.mount(&repo, source.id, digest).await? {
                     return Ok(MountOutcome::Mounted(digest.clone()));
                 }
             }
         }
         Ok(MountOutcome::Started(self.start_upload(name, by).await?))
+    }
+
+    /// Links `digest` from the repository `source_id` into `repo`, under
+    /// `repo`'s key: a copy under that key is made first if the blob has
+    /// none (re-encrypted from the source's copy, its digest verified).
+    /// False if the source does not link the blob.
+    async fn mount(
+        &self,
+        repo: &crate::model::Repository,
+        source_id: i64,
+        digest: &Digest,
+    ) -> ServiceResult<bool> {
+        let Some(link) = self.db.linked_blob(source_id, digest.as_str()).await? else {
+            return Ok(false);
+        };
+        let key = self.repository_key(repo).await?;
+        if link.key_id.as_deref() != Some(key.key_id.as_str()) {
+            let from = self
+                .blob_source(digest, link.size as u64, link.key_id.as_deref())
+                .await?;
+            self.ensure_copy(&from, &key).await?;
+        }
+        let mut write = self.db.begin_blob_write().await?;
+        if write.copy(digest.as_str(), &key.key_id).await?.is_none() {
+            // Collected since: the client uploads the blob instead.
+            return Ok(false);
+        }
+        let mounted = write
+            .mount_blob(repo.id, source_id, digest.as_str(), &key.key_id)
+            .await?;
+        write.commit().await?;
+        Ok(mounted)
     }
 
     /// The state of an upload session.
@@ -213,9 +257,11 @@ impl Registry {
         let mut progress = self.load_progress(id).await?;
         check_chunk(chunk, progress.state.size)?;
         self.check_declared_size(chunk, progress.state.size)?;
+        let (key_id, _) = self.upload_keys(id, &progress.state).await?;
+        let object = copy_object(digest, &key_id);
         let mut committed = false;
         if chunk.length != Some(0) {
-            let writer = match self.store.append_upload(id, &progress.state).await {
+            let writer = match self.append_encrypted(id, &progress.state).await? {
                 Ok(writer) => writer,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     hash_rest(&mut progress.hasher, body, self.limits.blob_size).await?;
@@ -234,7 +280,7 @@ impl Registry {
                         drop(writer);
                         return Err(self.mismatch(id, digest, computed).await);
                     }
-                    writer.commit(digest).await?;
+                    writer.commit(&object).await?;
                     progress.state.size = progress.hasher.bytes_hashed();
                     committed = true;
                 }
@@ -242,10 +288,17 @@ impl Registry {
             }
         }
         if !committed {
+            if progress.state.size == 0 {
+                // An upload never appended to has no last segment yet: an
+                // empty writer seals it (an empty blob is one empty segment).
+                let writer = self.open_upload(id, &progress.state).await?;
+                progress.state = writer.finish().await?;
+            }
             let computed = match digest.algorithm() {
                 DigestAlgorithm::Sha256 => sha256_of(&progress.hasher),
                 DigestAlgorithm::Sha512 => {
-                    progress.state = self.store.seal_upload(id, &progress.state).await?;
+                    progress.state =
+                        encrypted::seal_upload(&*self.store, id, &progress.state).await?;
                     self.save_progress(id, &progress).await?;
                     self.rehash_sha512(id, &progress.state).await?
                 }
@@ -253,7 +306,7 @@ impl Registry {
             if &computed != digest {
                 return Err(self.mismatch(id, digest, computed).await);
             }
-            match self.store.commit_upload(id, &progress.state, digest).await {
+            match encrypted::commit_upload(&*self.store, id, &progress.state, &object).await {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     return self.finish_committed(id, repo_id, digest, &progress).await;
@@ -261,7 +314,7 @@ impl Registry {
                 Err(e) => return Err(e.into()),
             }
         }
-        self.record_commit(id, repo_id, digest, progress.state.size)
+        self.record_commit(id, repo_id, digest, &key_id, progress.state.size)
             .await
     }
 
@@ -273,26 +326,38 @@ impl Registry {
         id: &str,
         repo_id: i64,
         digest: &Digest,
+        key_id: &str,
         size: u64,
     ) -> ServiceResult<()> {
+        // The header as stored: an earlier upload of the blob under the same
+        // key may have committed the object first, with its own data key.
+        let copy = match self.stored_copy(digest, key_id).await {
+            Ok(Some(copy)) => copy,
+            Ok(None) => {
+                self.discard(id).await?;
+                return Err(ServiceError::UploadCollected(id.to_owned()));
+            }
+            Err(error) => return Err(error),
+        };
         // The bytes are checked under the lock that garbage collection deletes
         // bytes under: a collection that took this digest's old copy after the
         // commit above has either removed the bytes by now (seen here) or will
         // see the row made here and keep them.
         let mut write = self.db.begin_blob_write().await?;
-        if self.store.stat(digest).await?.is_none() {
+        let object = copy_object(digest, key_id);
+        if self.store.stat(&object).await?.is_none() {
             drop(write);
             self.discard(id).await?;
             return Err(ServiceError::UploadCollected(id.to_owned()));
         }
         let recorded = async {
             write
-                .link_blob(repo_id, digest.as_str(), size as i64)
+                .link_blob(repo_id, digest.as_str(), size as i64, &copy)
                 .await?;
             write.commit().await
         };
         if let Err(error) = recorded.await {
-            self.drop_unrecorded(digest).await;
+            self.drop_unrecorded(digest, &object).await;
             return Err(error.into());
         }
         self.db.delete_upload(id).await?;
@@ -305,11 +370,15 @@ impl Registry {
     /// would, under the same lock, so a failed push leaves no bytes behind
     /// and a concurrent push that recorded the same blob keeps them. A
     /// failure here is logged: collection removes the bytes later.
-    async fn drop_unrecorded(&self, digest: &Digest) {
+    async fn drop_unrecorded(&self, digest: &Digest, object: &Digest) {
         let cleaned = async {
             let mut write = self.db.begin_blob_write().await?;
-            if write.recorded(&[digest.to_string()]).await?.is_empty() {
-                self.store.delete(std::slice::from_ref(digest)).await?;
+            if write
+                .recorded_objects(&[object.to_string()])
+                .await?
+                .is_empty()
+            {
+                self.store.delete(std::slice::from_ref(object)).await?;
             }
             Ok::<_, ServiceError>(())
         };
@@ -339,9 +408,15 @@ impl Registry {
                 return Err(self.mismatch(id, digest, computed).await);
             }
             let size = progress.hasher.bytes_hashed();
-            if self.store.stat(digest).await? == Some(size) {
+            let (key_id, _) = self.upload_keys(id, &progress.state).await?;
+            if self
+                .store
+                .stat(&copy_object(digest, &key_id))
+                .await?
+                .is_some()
+            {
                 tracing::info!(upload = id, %digest, "recorded an upload a crash committed unrecorded");
-                return self.record_commit(id, repo_id, digest, size).await;
+                return self.record_commit(id, repo_id, digest, &key_id, size).await;
             }
         }
         Err(self.lost(id).await)
@@ -422,7 +497,7 @@ impl Registry {
         id: &str,
         state: &UploadState,
     ) -> ServiceResult<Box<dyn UploadWriter>> {
-        match self.store.append_upload(id, state).await {
+        match self.append_encrypted(id, state).await? {
             Ok(writer) => Ok(writer),
             Err(e) => Err(self.unless_lost(id, e).await),
         }
@@ -559,7 +634,8 @@ impl Registry {
 
     async fn rehash_sha512(&self, id: &str, state: &UploadState) -> ServiceResult<Digest> {
         let mut hasher = Sha512::new();
-        let mut bytes = self.store.read_upload(id, state).await?;
+        let (_, data_key) = self.upload_keys(id, state).await?;
+        let mut bytes = encrypted::read_upload(&*self.store, id, state, &data_key).await?;
         while let Some(chunk) = bytes.next().await {
             hasher.update(&chunk?);
         }

@@ -443,7 +443,10 @@ fn decrypting(
             loop {
                 let mut out = Vec::new();
                 let result = match state.stored.next().await {
-                    Some(Ok(chunk)) => state.decryptor.feed(&chunk, &mut out),
+                    Some(Ok(chunk)) => {
+                        out.reserve(chunk.len());
+                        state.decryptor.feed(&chunk, &mut out)
+                    }
                     Some(Err(error)) => {
                         state.done = true;
                         return Some((Err(error), state));

@@ -422,3 +422,76 @@ fn random_hex(n: usize) -> String {
 fn toml_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
+
+impl Garage {
+    /// Every object in the test's bucket, with its bytes, read with a client of
+    /// the test's own (not through Berth's driver).
+    pub async fn objects(&self) -> Vec<(String, Vec<u8>)> {
+        let client = self.client().await;
+        let garage = self;
+        let listed = client
+            .list_objects_v2()
+            .bucket(&garage.bucket)
+            .send()
+            .await
+            .expect("list the bucket");
+        let mut objects = Vec::new();
+        for object in listed.contents() {
+            let key = object.key().expect("objects have keys").to_owned();
+            let body = client
+                .get_object()
+                .bucket(&garage.bucket)
+                .key(&key)
+                .send()
+                .await
+                .expect("get an object")
+                .body
+                .collect()
+                .await
+                .expect("read an object")
+                .into_bytes();
+            objects.push((key, body.to_vec()));
+        }
+        objects
+    }
+
+    /// Replaces the object `key` in the test's bucket (to tamper with it).
+    pub async fn put_object(&self, key: &str, bytes: Vec<u8>) {
+        self.client()
+            .await
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(bytes.into())
+            .send()
+            .await
+            .expect("put an object");
+    }
+
+    /// An S3 client of the test's own for this Garage.
+    async fn client(&self) -> aws_sdk_s3::Client {
+        let garage = self;
+        use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(Provider::Rustls(CryptoMode::Ring))
+            .build_https();
+        let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(http)
+            .region(aws_config::Region::new(garage.region.clone()))
+            .endpoint_url(&garage.endpoint)
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                &garage.key_id,
+                &garage.secret,
+                None,
+                None,
+                "test-garage",
+            ))
+            .load()
+            .await;
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&shared)
+                .force_path_style(true)
+                .build(),
+        )
+    }
+}

@@ -443,3 +443,30 @@ pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, String> {
     }
     out
 }
+
+/// The id of the registry's own KMS key (which protects `AES256`
+/// repositories), read from the installation's database.
+pub async fn registry_key_id(data_dir: &Path) -> String {
+    let url = format!("sqlite://{}?mode=ro", data_dir.join("berth.db").display());
+    let db = sqlx::SqlitePool::connect(&url)
+        .await
+        .expect("open berth.db");
+    let id = sqlx::query_scalar("SELECT id FROM kms_keys WHERE manager = 'BERTH'")
+        .fetch_one(&db)
+        .await
+        .expect("the registry key");
+    db.close().await;
+    id
+}
+
+/// The stored object that holds `digest`'s encrypted copy under key
+/// `key_id`, as a digest: sha256 of the digest, a NUL and the key id
+/// (`service::encryption::copy_object`).
+pub fn copy_object(digest: &str, key_id: &str) -> String {
+    use sha2::Digest as _;
+    let mut name = sha2::Sha256::new();
+    name.update(digest.as_bytes());
+    name.update([0]);
+    name.update(key_id.as_bytes());
+    format!("sha256:{}", hex::encode(name.finalize()))
+}

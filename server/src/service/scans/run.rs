@@ -7,20 +7,20 @@ use super::{ManifestRef, Registry, ServiceError, ServiceResult, COMPLETE_DESCRIP
 use crate::db::{Reference, ScanJobRow, ScanOutcome};
 use crate::scan::layers::LayerInput;
 use crate::scan::{sbom, Finding, Inventory, ScanError};
-use crate::storage::{BlobStore, ByteStream};
+use crate::service::encryption::BlobSource;
+use crate::storage::ByteStream;
 use berth_app::oci::Digest;
 use futures_util::StreamExt;
 use std::io::Read;
 use std::sync::Arc;
 
 /// A blob read as `std::io::Read`, for the scanner on a blocking thread:
-/// the store's stream is opened at the first read and pulled chunk by chunk,
-/// so a layer of any size takes the memory of one chunk.
+/// the store's stream is opened at the first read (decrypted as a pull
+/// would be) and pulled chunk by chunk, so a layer of any size takes the
+/// memory of one chunk.
 struct BlobReader {
     runtime: tokio::runtime::Handle,
-    store: Arc<dyn BlobStore>,
-    digest: Digest,
-    size: u64,
+    source: Arc<BlobSource>,
     stream: Option<ByteStream>,
     chunk: bytes::Bytes,
 }
@@ -35,10 +35,10 @@ impl Read for BlobReader {
                 // asks. One started from the scan thread would inherit its
                 // SCHED_IDLE and go on to serve the file I/O of pushes, which
                 // then starved whenever the CPU was busy.
-                let (store, digest, size) = (self.store.clone(), self.digest.clone(), self.size);
+                let source = self.source.clone();
                 let opening = self
                     .runtime
-                    .spawn(async move { store.read(&digest, 0..size).await });
+                    .spawn(async move { source.read(0..source.size()).await });
                 let opened = self
                     .runtime
                     .block_on(opening)
@@ -189,21 +189,25 @@ impl Registry {
                     return self.end_scan(row.id, "FAILED", &why).await;
                 }
             };
-            let size = match self.store.stat(&digest).await? {
-                Some(size) => size,
-                None => {
+            // Decrypted as a pull would be, under the repository's key.
+            let source = match self.linked_source(repo.id, &digest).await {
+                Ok(source) => source,
+                Err(ServiceError::BlobUnknown(_)) => {
                     let why = format!("layer {} is missing from the blob store", layer.digest);
                     return self.end_scan(row.id, "FAILED", &why).await;
                 }
+                Err(error @ ServiceError::Kms(_)) => {
+                    let why = format!("layer {} cannot be read: {error}", layer.digest);
+                    return self.end_scan(row.id, "FAILED", &why).await;
+                }
+                Err(error) => return Err(error),
             };
             inputs.push(LayerInput {
                 digest: layer.digest.clone(),
                 media_type: layer.media_type.clone().unwrap_or_default(),
                 reader: Box::new(BlobReader {
                     runtime: runtime.clone(),
-                    store: self.store.clone(),
-                    digest,
-                    size,
+                    source: Arc::new(source),
                     stream: None,
                     chunk: bytes::Bytes::new(),
                 }),
@@ -379,6 +383,7 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::BlobStore;
 
     #[test]
     fn a_stored_inventory_reads_back_as_it_was() {
@@ -442,9 +447,7 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(300)).await;
             let mut reader = BlobReader {
                 runtime: tokio::runtime::Handle::current(),
-                store,
-                digest,
-                size: bytes.len() as u64,
+                source: Arc::new(BlobSource::plain(store, digest, bytes.len() as u64)),
                 stream: None,
                 chunk: bytes::Bytes::new(),
             };
