@@ -129,7 +129,7 @@ pub enum KmsCommand {
         /// An alias for it (NAME or alias/NAME).
         #[arg(long)]
         alias: Option<String>,
-        /// What it is for.
+        /// What it is for (at most 8192 characters, as in KMS).
         #[arg(long, default_value = "")]
         description: String,
         /// Print JSON.

@@ -2,8 +2,8 @@
 
 use super::{
     normalize_alias, parse_key_name, KeyDescription, KeyName, KmsError, AWS_MANAGED, BERTH_MANAGED,
-    CUSTOMER, DAY_MS, DEFAULT_KEY_ALIAS, DEFAULT_PENDING_WINDOW_DAYS, PENDING_WINDOW_DAYS,
-    ROTATION_PERIOD_DAYS,
+    CUSTOMER, DAY_MS, DEFAULT_KEY_ALIAS, DEFAULT_PENDING_WINDOW_DAYS, DESCRIPTION_MAX_CHARS,
+    PENDING_WINDOW_DAYS, ROTATION_PERIOD_DAYS,
 };
 use crate::db::{KeyCreated, NewKmsKey};
 use crate::keys::material::{self, MaterialSealer};
@@ -152,8 +152,13 @@ impl Registry {
         description: &str,
     ) -> ServiceResult<KeyDescription> {
         let alias = alias.map(normalize_alias).transpose()?;
+        let description = description.trim();
+        let length = description.chars().count();
+        if length > DESCRIPTION_MAX_CHARS {
+            return Err(KmsError::DescriptionTooLong(length).into());
+        }
         match self
-            .insert_key(CUSTOMER, description.trim(), alias.as_deref())
+            .insert_key(CUSTOMER, description, alias.as_deref())
             .await?
         {
             KeyCreated::Created(key) => {

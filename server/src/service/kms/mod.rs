@@ -63,6 +63,9 @@ pub enum KmsError {
     /// A malformed name, alias or waiting period (the message says which).
     #[error("{0}")]
     Invalid(String),
+    /// A description longer than KMS allows (its length in characters).
+    #[error("The description is {0} characters long: a key's description has at most {DESCRIPTION_MAX_CHARS} characters")]
+    DescriptionTooLong(usize),
     /// A wrapped data key that does not open under the key it names.
     #[error("The data key stored under key '{0}' does not open: it was altered, or made under another key or version")]
     InvalidCiphertext(String),
@@ -79,7 +82,7 @@ impl KmsError {
             Self::Disabled(_) => "DisabledException",
             Self::PendingDeletion(_) | Self::InvalidState(_) => "KMSInvalidStateException",
             Self::AlreadyExists(_) => "AlreadyExistsException",
-            Self::Invalid(_) => "ValidationException",
+            Self::Invalid(_) | Self::DescriptionTooLong(_) => "ValidationException",
             Self::InvalidCiphertext(_) => "InvalidCiphertextException",
             Self::MaterialSealedElsewhere(_) => "KMSInternalException",
         }
@@ -104,6 +107,8 @@ pub const DEFAULT_KEY_ALIAS: &str = "alias/aws/ecr";
 pub const DEFAULT_PENDING_WINDOW_DAYS: u32 = 30;
 /// The shortest and longest waiting periods (days), as AWS.
 pub const PENDING_WINDOW_DAYS: std::ops::RangeInclusive<u32> = 7..=30;
+/// The longest key description (characters), as KMS's `Description`.
+pub const DESCRIPTION_MAX_CHARS: usize = 8192;
 /// Days between automatic rotations.
 pub const ROTATION_PERIOD_DAYS: i64 = 365;
 const DAY_MS: i64 = 86_400_000;
