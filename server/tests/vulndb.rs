@@ -345,6 +345,11 @@ fn an_unreadable_archive_fails_the_import_and_keeps_the_previous_records() {
         "{}",
         text(&out)
     );
+    assert!(
+        text(&out).contains("its previous records (2) stay in service"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(
         stored(server.data_dir(), "import:all.zip"),
         (ids(&[DSA, GHSA]), 2)
@@ -360,6 +365,33 @@ fn an_unreadable_archive_fails_the_import_and_keeps_the_previous_records() {
         "{s}"
     );
     assert!(s["lastErrorAt"].is_string(), "{s}");
+}
+
+#[test]
+fn a_failed_import_of_a_new_source_does_not_claim_previous_records() {
+    let server = TestServer::start();
+    let work = tempfile::tempdir().unwrap();
+    let zip = work.path().join("new.zip");
+    let good = zip_of(&[record(DSA), record(GHSA)]);
+    std::fs::write(&zip, &good[..good.len() / 2]).unwrap();
+    let out = server.admin(&["vulndb", "import", zip.to_str().unwrap()]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("berth: import:new.zip: "),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("is not a readable zip archive of OSV records"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("it had no records in service before, and none were added"),
+        "{}",
+        text(&out)
+    );
+    assert!(!text(&out).contains("stay in service"), "{}", text(&out));
 }
 
 /// How the loopback export server answers.
@@ -571,7 +603,7 @@ fn a_failing_source_keeps_its_previous_records_and_records_the_error() {
             text(&out)
         );
         assert!(
-            text(&out).contains("its previous records stay in service"),
+            text(&out).contains("its previous records (2) stay in service"),
             "{}",
             text(&out)
         );

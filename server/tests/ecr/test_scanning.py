@@ -217,7 +217,7 @@ def test_berth_vulndb_errors_exit_1_and_say_why(server, tmp_path):
     garbage.write_bytes(b"this is not a zip archive")
     for args, said in [
         (("vulndb", "import", str(not_there)), f"import:not-there.zip: "),
-        (("vulndb", "import", str(garbage)), "(its previous records stay in service)"),
+        (("vulndb", "import", str(garbage)), "(it had no records in service before, and none were added)"),
         (("vulndb", "import", str(OSV_DIR), "--source", " "), "--source must not be empty"),
         (("vulndb", "update", "--vulndb-sources", ""), "no vulndb_sources are configured"),
     ]:
