@@ -16,6 +16,7 @@ pub mod manifest_format;
 mod manifests;
 pub mod policies;
 mod pulls;
+mod push_settings;
 mod referrers;
 pub mod repositories;
 pub mod scanning;
@@ -219,6 +220,8 @@ pub struct Registry {
     /// Seals KMS key material (see [`Registry::with_key_sealer`]).
     key_sealer: Arc<crate::keys::material::MaterialSealer>,
     signing: signing::SigningState,
+    /// The scanning and signing configurations as of their generation.
+    push_settings: push_settings::PushSettingsCache,
 }
 
 impl Registry {
@@ -244,6 +247,7 @@ impl Registry {
             scans: scans::ScanSlots::new(scans::DEFAULT_SCAN_CONCURRENCY),
             key_sealer: Arc::new(crate::keys::material::MaterialSealer::ephemeral()),
             signing: signing::SigningState::default(),
+            push_settings: Default::default(),
         }
     }
 
