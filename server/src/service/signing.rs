@@ -565,6 +565,21 @@ mod tests {
             .to_string()
     }
 
+    /// Sets a signing configuration of one rule: `profile_arn` signs every push.
+    async fn sign_every_repository(registry: &Registry, profile_arn: &str) {
+        let config = SigningConfiguration {
+            rules: vec![SigningRule {
+                signing_profile_arn: profile_arn.to_owned(),
+                repository_filters: None,
+            }],
+        };
+        registry
+            .put_signing_configuration(&config)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
     #[tokio::test(flavor = "multi_thread")]
     async fn a_signing_whose_key_cannot_be_opened_fails_with_the_reason() {
         let dir = tempfile::tempdir().unwrap();
@@ -574,17 +589,7 @@ mod tests {
             profile.arn,
             "arn:aws:signer:eu-west-1:123456789012:/signing-profiles/release"
         );
-        let config = SigningConfiguration {
-            rules: vec![SigningRule {
-                signing_profile_arn: profile.arn.clone(),
-                repository_filters: None,
-            }],
-        };
-        registry
-            .put_signing_configuration(&config)
-            .await
-            .unwrap()
-            .unwrap();
+        sign_every_repository(&registry, &profile.arn).await;
         let signed = push(&registry, "app", "v1").await;
         let by_digest = |d: &str| ManifestRef::Digest(berth_app::oci::Digest::parse(d).unwrap());
         let (_, rows) = registry
@@ -633,17 +638,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let registry = open_registry(dir.path(), 1).await;
         let profile = registry.create_signing_profile("release").await.unwrap();
-        let config = SigningConfiguration {
-            rules: vec![SigningRule {
-                signing_profile_arn: profile.arn,
-                repository_filters: None,
-            }],
-        };
-        registry
-            .put_signing_configuration(&config)
-            .await
-            .unwrap()
-            .unwrap();
+        sign_every_repository(&registry, &profile.arn).await;
         push(&registry, "app", "v1").await;
         // The signing cannot be queued (as if the process died right there):
         // the manifest is not stored either, so no image is left unsigned.
