@@ -35,7 +35,12 @@ async fn main() -> ExitCode {
         Command::AccessKey(command) => cli::access_key::run(settings, command).await,
         Command::Lifecycle(command) => cli::lifecycle::run(settings, command).await,
         Command::Fsck { json } => cli::fsck::run(settings, json).await,
-        Command::Scan { image, json } => cli::scan::run(settings, &image, json).await,
+        Command::Scan { image, json } => match cli::scan::run(settings, &image, json).await {
+            Ok(cli::scan::ScanEnded::Unsupported) => {
+                return ExitCode::from(cli::scan::UNSUPPORTED_IMAGE_EXIT)
+            }
+            ended => ended.map(|_| ()),
+        },
         Command::ScanHistory { image, json } => cli::scan::history(settings, &image, json).await,
         Command::MigrateStorage { from, to } => cli::storage::run(settings, &from, &to).await,
         Command::Vulndb(command) => cli::vulndb::run(settings, command).await,

@@ -118,6 +118,17 @@ async fn an_administrator_manages_a_key_through_its_whole_life() {
         .unwrap_err();
     assert_eq!(refused_field(&error), Some("alias"), "{error}");
     assert!(error.to_string().contains("already exists"), "{error}");
+    let too_long = "d".repeat(8193);
+    let error = admin
+        .call("create_key", &[("alias", ""), ("description", &too_long)])
+        .await
+        .ok()
+        .unwrap_err();
+    assert_eq!(refused_field(&error), Some("description"), "{error}");
+    assert!(
+        error.to_string().contains("at most 8192 characters"),
+        "{error}"
+    );
     admin
         .call("create_key", &[("alias", ""), ("description", "no alias")])
         .await

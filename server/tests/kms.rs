@@ -119,6 +119,15 @@ fn every_kms_command_and_its_errors() {
     assert!(kms_fails(&server, &["create-key", "--alias", "team-a"])
         .contains("alias/team-a already exists"));
     assert!(kms_fails(&server, &["create-key", "--alias", "aws/mine"]).contains("reserved"));
+    // Descriptions are bounded as in KMS, in characters (not bytes).
+    let longest = "é".repeat(8192);
+    let kept = kms(&server, &["create-key", "--description", &longest]);
+    assert_eq!(kept["Description"], longest.as_str());
+    let too_long = "d".repeat(8193);
+    assert!(
+        kms_fails(&server, &["create-key", "--description", &too_long])
+            .contains("The description is 8193 characters long: a key's description has at most 8192 characters"),
+    );
     assert!(kms_fails(
         &server,
         &[

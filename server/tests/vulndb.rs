@@ -322,6 +322,24 @@ fn malformed_records_are_skipped_counted_and_reported_never_fatal() {
     );
 }
 
+/// Writes the first half of `good` to `zip` and imports it: the import
+/// must fail, saying the archive cannot be read; what it printed.
+fn import_truncated(server: &TestServer, zip: &Path, good: &[u8]) -> Output {
+    std::fs::write(zip, &good[..good.len() / 2]).unwrap();
+    let out = server.admin(&["vulndb", "import", zip.to_str().unwrap()]);
+    assert!(
+        !out.status.success(),
+        "a truncated zip was imported: {}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("is not a readable zip archive of OSV records"),
+        "{}",
+        text(&out)
+    );
+    out
+}
+
 #[test]
 fn an_unreadable_archive_fails_the_import_and_keeps_the_previous_records() {
     let server = TestServer::start();
@@ -333,15 +351,9 @@ fn an_unreadable_archive_fails_the_import_and_keeps_the_previous_records() {
         server.admin(&["vulndb", "import", zip.to_str().unwrap()]),
         "first import",
     );
-    std::fs::write(&zip, &good[..good.len() / 2]).unwrap();
-    let out = server.admin(&["vulndb", "import", zip.to_str().unwrap()]);
+    let out = import_truncated(&server, &zip, &good);
     assert!(
-        !out.status.success(),
-        "a truncated zip was imported: {}",
-        text(&out)
-    );
-    assert!(
-        text(&out).contains("is not a readable zip archive of OSV records"),
+        text(&out).contains("its previous records (2) stay in service"),
         "{}",
         text(&out)
     );
@@ -360,6 +372,25 @@ fn an_unreadable_archive_fails_the_import_and_keeps_the_previous_records() {
         "{s}"
     );
     assert!(s["lastErrorAt"].is_string(), "{s}");
+}
+
+#[test]
+fn a_failed_import_of_a_new_source_does_not_claim_previous_records() {
+    let server = TestServer::start();
+    let work = tempfile::tempdir().unwrap();
+    let zip = work.path().join("new.zip");
+    let out = import_truncated(&server, &zip, &zip_of(&[record(DSA), record(GHSA)]));
+    assert!(
+        text(&out).contains("berth: import:new.zip: "),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("it had no records in service before, and none were added"),
+        "{}",
+        text(&out)
+    );
+    assert!(!text(&out).contains("stay in service"), "{}", text(&out));
 }
 
 /// How the loopback export server answers.
@@ -571,7 +602,7 @@ fn a_failing_source_keeps_its_previous_records_and_records_the_error() {
             text(&out)
         );
         assert!(
-            text(&out).contains("its previous records stay in service"),
+            text(&out).contains("its previous records (2) stay in service"),
             "{}",
             text(&out)
         );

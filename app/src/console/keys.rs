@@ -23,6 +23,7 @@ pub fn KeysSection() -> impl IntoView {
         |_| load_keys(),
     );
     let alias_error = field_error(create, "alias");
+    let description_error = field_error(create, "description");
     let create_other = form_error(create);
     let change_error = field_error(change, "key");
     let change_other = form_error(change);
@@ -55,10 +56,11 @@ pub fn KeysSection() -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="key-description">"Description"</label>
-                    <input id="key-description" name="description" maxlength="8192" data-testid="key-description"/>
+                    <input id="key-description" name="description" maxlength="8192" aria-describedby="key-description-error" data-testid="key-description"/>
                 </div>
                 <button type="submit" data-testid="key-create" disabled=move || create.pending().get()>"Create key"</button>
                 <p id="key-alias-error" class="field-error" role="alert" data-testid="key-alias-error">{alias_error}</p>
+                <p id="key-description-error" class="field-error" role="alert" data-testid="key-description-error">{description_error}</p>
             </ActionForm>
             {move || create_other().map(|error| view! { <ErrorNotice error/> })}
         </section>

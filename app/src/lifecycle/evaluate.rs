@@ -18,10 +18,14 @@
 //!    more than N × 24 hours before `now` (an image exactly N days old stays).
 //! 4. An image that an image index in the repository references is kept (the
 //!    index must go first); its claiming rule is reported.
-//! 5. A referrer (an image whose `subject` is an expired image) is expired
-//!    with its subject, reported with the subject's rule, whatever the rules
-//!    say about the referrer itself — unless an index references it (4 wins).
-//!    This follows chains (a signature of an SBOM of an expired image).
+//! 5. A referrer whose `subject` is in the repository (an SBOM, a
+//!    signature of an image that is there) goes with its subject, as issue
+//!    17 §2 has it: no rule selects it on its own, so it is neither counted
+//!    nor expired by rules ([`Reason::FollowsSubject`]). A referrer whose
+//!    subject is gone is an image like any other.
+//! 6. A referrer of an expired image is expired with it, reported with the
+//!    subject's rule — unless an index references it (4 wins). This follows
+//!    chains (a signature of an SBOM of an expired image).
 //!
 //! Rules with storage class `archive` select nothing (Berth has no archived
 //! images); a `transition` action never expires.
@@ -100,6 +104,12 @@ pub fn evaluate(
     let mut rules: Vec<&Rule> = policy.rules.iter().collect();
     rules.sort_by_key(|r| r.rule_priority);
 
+    // Referrers whose subject is in the repository go with it (5).
+    let present: BTreeSet<&str> = images.iter().map(|i| i.digest).collect();
+    let follows: Vec<Option<&str>> = images
+        .iter()
+        .map(|i| i.subject.filter(|s| *s != i.digest && present.contains(s)))
+        .collect();
     let mut outcomes: Vec<Option<Outcome>> = images.iter().map(|_| None).collect();
     for (ri, rule) in rules.iter().enumerate() {
         let s = &rule.selection;
@@ -109,7 +119,7 @@ pub fn evaluate(
             continue; // selects archived images only: Berth has none
         }
         let mut selected: Vec<usize> = (0..images.len())
-            .filter(|&i| s.matches_tags(&images[i].tags))
+            .filter(|&i| follows[i].is_none() && s.matches_tags(&images[i].tags))
             .collect();
         // Newest first; equal push times by digest (images are in digest order).
         selected.sort_by_key(|&i| std::cmp::Reverse(images[i].pushed_at_ms));
@@ -160,8 +170,19 @@ pub fn evaluate(
     let mut decisions: Vec<LifecycleDecision> = images
         .iter()
         .zip(outcomes)
-        .map(|(image, outcome)| {
+        .zip(&follows)
+        .map(|((image, outcome), follows)| {
             let digest = image.digest.to_owned();
+            if let Some(subject) = follows {
+                return LifecycleDecision {
+                    digest,
+                    action: Action::Keep,
+                    rule: None,
+                    reason: Reason::FollowsSubject {
+                        subject: (*subject).to_owned(),
+                    },
+                };
+            }
             let Some(Outcome {
                 rule,
                 beyond,

@@ -252,6 +252,10 @@ pub enum Reason {
     /// Expired because its subject (`subject`) is expired.
     #[serde(rename_all = "camelCase")]
     SubjectExpired { subject: String },
+    /// A referrer whose subject (`subject`) is in the repository: it goes
+    /// with its subject, and no rule selects it on its own.
+    #[serde(rename_all = "camelCase")]
+    FollowsSubject { subject: String },
     /// No rule's tag selection matches the image.
     NotSelected,
 }
@@ -332,6 +336,9 @@ pub fn summarize(decision: &LifecycleDecision) -> String {
         (Action::Keep, Reason::SubjectExpired { subject }) => {
             format!("Keep: it refers to {subject}.")
         }
+        (_, Reason::FollowsSubject { subject }) => format!(
+            "Keep: it refers to {subject}, which stays; it goes when {subject} goes, and no rule selects it on its own."
+        ),
         (Action::Expire, Reason::NotSelected) => format!("Expire: {r}."),
         (Action::Keep, Reason::NotSelected) => "Keep: no rule selects it.".to_owned(),
     }

@@ -159,10 +159,19 @@ fn reference_expired(policy: &LifecyclePolicy, images: &[ImageFacts]) -> BTreeMa
     rules.sort_by_key(|r| r.rule_priority);
     let mut identified = BTreeSet::new();
     let mut marked = BTreeMap::new();
+    // Referrers whose subject is in the repository go with it: never selected.
+    let present: BTreeSet<&str> = images.iter().map(|i| i.digest.as_str()).collect();
+    let follows = |i: &ImageFacts| {
+        i.subject
+            .as_deref()
+            .is_some_and(|s| s != i.digest && present.contains(s))
+    };
     for r in &rules {
         let s = &r.selection;
-        let mut selected: Vec<&ImageFacts> =
-            images.iter().filter(|i| s.matches_tags(&i.tags)).collect();
+        let mut selected: Vec<&ImageFacts> = images
+            .iter()
+            .filter(|i| !follows(i) && s.matches_tags(&i.tags))
+            .collect();
         selected.sort_by(|a, b| {
             b.pushed_at_ms
                 .cmp(&a.pushed_at_ms)
@@ -205,7 +214,10 @@ proptest! {
         prop_assert_eq!(digests, expected);
         let reference = reference_expired(&policy, &images);
         for (d, image) in decisions.iter().zip(sorted_by_digest(&images)) {
-            let by_rules = !matches!(d.reason, Reason::SubjectExpired { .. });
+            let by_rules = !matches!(
+                d.reason,
+                Reason::SubjectExpired { .. } | Reason::FollowsSubject { .. }
+            );
             let want = if image.referenced_by_index { None } else { reference.get(&d.digest).copied() };
             let got = if d.action == Action::Expire { d.rule } else { None };
             if by_rules {
@@ -229,7 +241,10 @@ proptest! {
                 .filter(|r| r.selection.matches_tags(&image.tags))
                 .map(|r| r.rule_priority)
                 .min();
-            if !matches!(d.reason, Reason::SubjectExpired { .. }) {
+            if !matches!(
+                d.reason,
+                Reason::SubjectExpired { .. } | Reason::FollowsSubject { .. }
+            ) {
                 prop_assert_eq!(d.rule, first, "{:?}", d);
             }
         }

@@ -470,18 +470,33 @@ fn referrers_are_expired_with_their_subject() {
 }
 
 #[test]
-fn referrers_are_selected_by_rules_like_any_image() {
-    // As in ECR, an untagged referrer counts towards (and can be expired by)
-    // an untagged or `any` rule even while its subject stays.
+fn referrers_go_with_their_subject_and_no_rule_selects_them_on_their_own() {
+    // Issue 17 §2: an SBOM or a signature goes with its subject. While the
+    // subject is there, an untagged (or `any`) rule neither expires nor
+    // counts its referrers; one whose subject is gone is an image like any.
     let d = run(
         ONE_UNTAGGED,
         &[
             image("v1", &["v1"], 5),
             referrer("sig-1", "v1", 3),
             referrer("sig-2", "v1", 2),
+            referrer("sbom-of-sig", "sig-1", 2),
+            image("old-untagged", &[], 4),
+            referrer("orphan", "gone", 1),
         ],
     );
-    assert_eq!(expired(&d), set(&["sig-1"]));
+    assert_eq!(expired(&d), set(&["old-untagged"]));
+    for (digest, subject) in [("sig-1", "v1"), ("sig-2", "v1"), ("sbom-of-sig", "sig-1")] {
+        assert_decision(&d, digest, Action::Keep, None);
+        assert_eq!(
+            find(&d, digest).reason,
+            Reason::FollowsSubject {
+                subject: subject.into()
+            }
+        );
+    }
+    assert!(summarize(find(&d, "sig-1")).contains("it goes when v1 goes"));
+    assert_decision(&d, "orphan", Action::Keep, Some(1));
 }
 
 #[test]

@@ -19,9 +19,24 @@ pub(super) fn image_reference(image: &str) -> Result<(&str, berth::service::Mani
     Ok((name, ManifestRef::Tag(tag.to_owned())))
 }
 
+/// The exit code of `berth scan` for an image it cannot scan
+/// (`UNSUPPORTED_IMAGE`: no OS or package recognised): not 0, since no
+/// vulnerability was looked for, and not 1, which says the scan failed.
+pub const UNSUPPORTED_IMAGE_EXIT: u8 = 3;
+
+/// How a `berth scan` that printed its result ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanEnded {
+    /// `COMPLETE`: exit 0.
+    Complete,
+    /// `UNSUPPORTED_IMAGE`: exit [`UNSUPPORTED_IMAGE_EXIT`].
+    Unsupported,
+}
+
 /// `berth scan REPOSITORY[:TAG|@DIGEST] [--json]`: scans now and waits; fails
-/// (exit 1) when the scan fails.
-pub async fn run(settings: Settings, image: &str, json: bool) -> CliResult {
+/// (exit 1) when the scan fails, and ends [`ScanEnded::Unsupported`] for an
+/// image of no known OS or package.
+pub async fn run(settings: Settings, image: &str, json: bool) -> Result<ScanEnded, String> {
     use berth::service::scans::severity_name;
     let (name, reference) = image_reference(image)?;
     let installation = open(settings, Open::Existing).await?;
@@ -59,13 +74,20 @@ pub async fn run(settings: Settings, image: &str, json: bool) -> CliResult {
             }
         }
     }
-    if view.status == "FAILED" {
-        return Err(format!(
+    match view.status.as_str() {
+        "FAILED" => Err(format!(
             "the scan of {name}@{digest} failed: {}",
             view.description
-        ));
+        )),
+        "UNSUPPORTED_IMAGE" => {
+            eprintln!(
+                "berth: {name}@{digest} is not a supported image, so it was not checked for vulnerabilities: {}",
+                view.description
+            );
+            Ok(ScanEnded::Unsupported)
+        }
+        _ => Ok(ScanEnded::Complete),
     }
-    Ok(())
 }
 
 /// `berth scan-history REPOSITORY[:TAG|@DIGEST] [--json]`.

@@ -13,6 +13,25 @@ pub fn update_options(settings: &Settings) -> berth::service::vulndb::UpdateOpti
     }
 }
 
+/// What a failed import or update leaves of `source`, in words that are
+/// true whether it had records before or never had any.
+async fn what_stays(registry: &berth::service::Registry, source: &str) -> String {
+    let records = match registry.vulndb_status(&[]).await {
+        Ok(list) => list
+            .into_iter()
+            .find(|s| s.name == source)
+            .map_or(0, |s| s.records),
+        Err(error) => {
+            return format!("its records before this import, if any, stay in service; their count cannot be read: {error}")
+        }
+    };
+    if records > 0 {
+        format!("its previous records ({records}) stay in service")
+    } else {
+        "it had no records in service before, and none were added".to_owned()
+    }
+}
+
 /// `berth vulndb import|update|status`.
 pub async fn run(settings: Settings, command: VulndbCommand) -> CliResult {
     use berth::service::vulndb::{ImportReport, UpdateOutcome};
@@ -47,10 +66,15 @@ pub async fn run(settings: Settings, command: VulndbCommand) -> CliResult {
                         .unwrap_or_else(|| path.display().to_string())
                 ),
             };
-            let report = registry
-                .vulndb_import(&path, &source)
-                .await
-                .map_err(|e| format!("{source}: {e} (its previous records stay in service)"))?;
+            let report = match registry.vulndb_import(&path, &source).await {
+                Ok(report) => report,
+                Err(e) => {
+                    return Err(format!(
+                        "{source}: {e} ({})",
+                        what_stays(registry, &source).await
+                    ))
+                }
+            };
             print_report(&report);
         }
         VulndbCommand::Update => {
@@ -74,7 +98,8 @@ pub async fn run(settings: Settings, command: VulndbCommand) -> CliResult {
                     UpdateOutcome::Failed(error) => {
                         failed += 1;
                         println!(
-                            "{source}: failed: {error} (its previous records stay in service)"
+                            "{source}: failed: {error} ({})",
+                            what_stays(registry, source).await
                         );
                     }
                 }

@@ -32,7 +32,9 @@ pub enum Command {
     /// Delete blobs that no repository links any more (online; safe while serving).
     Gc(GcArgs),
     /// Scan an image now (beside a running server or not) and print its scan
-    /// status and findings per severity; exits non-zero when the scan fails.
+    /// status and findings per severity. Exit status: 0 when the scan is
+    /// COMPLETE, 1 when it FAILED (or on any other error), 3 when the image is
+    /// UNSUPPORTED_IMAGE (no OS or package recognised, so nothing was checked).
     Scan {
         /// `REPOSITORY[:TAG|@DIGEST]` (the tag `latest` when neither is given).
         image: String,
@@ -129,7 +131,7 @@ pub enum KmsCommand {
         /// An alias for it (NAME or alias/NAME).
         #[arg(long)]
         alias: Option<String>,
-        /// What it is for.
+        /// What it is for (at most 8192 characters, as in KMS).
         #[arg(long, default_value = "")]
         description: String,
         /// Print JSON.

@@ -47,9 +47,13 @@ fn key_view(description: KeyDescription) -> KeyView {
 }
 
 /// A refusal from the key service, beside `field` when it is about that
-/// field's value (a malformed or taken alias, a waiting period out of range).
+/// field's value (a malformed or taken alias, a waiting period out of range),
+/// beside the description when that is too long.
 fn refused(error: ServiceError, field: &str) -> ConsoleError {
     match error {
+        ServiceError::Kms(error @ KmsError::DescriptionTooLong(_)) => {
+            ConsoleError::invalid("description", error.to_string())
+        }
         ServiceError::Kms(KmsError::Invalid(message)) => ConsoleError::invalid(field, message),
         ServiceError::Kms(error @ KmsError::AlreadyExists(_)) => {
             ConsoleError::invalid(field, error.to_string())

@@ -115,6 +115,10 @@ pub struct NewManifest<'a> {
     /// same transaction, so the push pays one small insert and a stored
     /// manifest never misses its scan.
     pub scan: Option<&'a str>,
+    /// Managed signing: queue a signing with each of these profiles (ARNs)
+    /// in the same transaction, so a stored manifest never misses its
+    /// signing, whatever moment a crash comes at.
+    pub sign_with: &'a [String],
 }
 
 /// Why a manifest was not stored.
@@ -311,6 +315,7 @@ impl Db {
         if let Some(kind) = m.scan {
             super::scans::queue_scan_in(&mut tx, m.repository_id, id, kind, now).await?;
         }
+        super::signing::queue_signings_in(&mut tx, id, m.sign_with, now).await?;
         tx.commit().await?;
         Ok(Ok(()))
     }

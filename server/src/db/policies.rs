@@ -103,6 +103,14 @@ impl Db {
         Ok(())
     }
 
+    /// The push settings' generation: bumped (by triggers) by every change
+    /// to the scanning or the signing configuration, from any process.
+    pub async fn push_settings_generation(&self) -> Result<i64, DbError> {
+        sqlx::query_scalar("SELECT n FROM push_settings_generation WHERE id = 1")
+            .fetch_one(&self.reader)
+            .await
+    }
+
     /// The registry's scanning configuration (JSON).
     pub async fn scanning_configuration(&self) -> Result<Option<String>, DbError> {
         let row: Option<Option<String>> =

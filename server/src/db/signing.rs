@@ -173,31 +173,6 @@ impl Db {
             .await
     }
 
-    /// Queues the signing of a manifest with each profile. A manifest pushed
-    /// again is signed again only by the profiles whose signing failed (one
-    /// signature per profile is enough; one in progress is left to finish).
-    pub async fn queue_signings(&self, manifest_id: i64, profiles: &[&str]) -> Result<(), DbError> {
-        let now = now_millis();
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        for arn in profiles {
-            sqlx::query(
-                "INSERT INTO image_signatures (manifest_id, profile_arn, status, requested_at)
-                 VALUES (?, ?, 'IN_PROGRESS', ?)
-                 ON CONFLICT (manifest_id, profile_arn) DO UPDATE SET status = 'IN_PROGRESS',
-                     failure_code = NULL, failure_reason = NULL, requested_at = excluded.requested_at,
-                     claimed_at = NULL, completed_at = NULL
-                 WHERE image_signatures.status = 'FAILED'",
-            )
-            .bind(manifest_id)
-            .bind(arn)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Takes the oldest signing to do: one never claimed, or whose claim is
     /// older than `lease_ms` (its process stopped).
     pub async fn claim_signing(&self, lease_ms: i64) -> Result<Option<SigningJobRow>, DbError> {
@@ -261,4 +236,33 @@ impl Db {
         .fetch_all(&self.reader)
         .await
     }
+}
+
+/// Queues the signing of a manifest with each profile, in the caller's
+/// transaction (a manifest PUT's, so a stored image never misses its
+/// signing). A manifest pushed again is signed again only by the profiles
+/// whose signing failed (one signature per profile is enough; one in
+/// progress is left to finish).
+pub(super) async fn queue_signings_in(
+    conn: &mut sqlx::SqliteConnection,
+    manifest_id: i64,
+    profiles: &[String],
+    now: i64,
+) -> Result<(), DbError> {
+    for arn in profiles {
+        sqlx::query(
+            "INSERT INTO image_signatures (manifest_id, profile_arn, status, requested_at)
+             VALUES (?, ?, 'IN_PROGRESS', ?)
+             ON CONFLICT (manifest_id, profile_arn) DO UPDATE SET status = 'IN_PROGRESS',
+                 failure_code = NULL, failure_reason = NULL, requested_at = excluded.requested_at,
+                 claimed_at = NULL, completed_at = NULL
+             WHERE image_signatures.status = 'FAILED'",
+        )
+        .bind(manifest_id)
+        .bind(arn)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }

@@ -129,7 +129,26 @@ impl Registry {
             ManifestRef::Tag(t) => Some(t.as_str()),
             ManifestRef::Digest(_) => None,
         };
-        let scan = self.scan_on_push(&repo, body).await;
+        // What the push queues in its own transaction (a scan, signings),
+        // decided on the push settings read once; failing to read them never
+        // fails the push.
+        let (scan, sign_with) = match self.push_settings().await {
+            Ok(settings) => {
+                let sign_with = Registry::signing_profiles_for_push(
+                    settings.signing.as_ref(),
+                    &repo.name,
+                    parsed.subject.is_some(),
+                );
+                let scan = self
+                    .with_push_settings(settings, self.scan_on_push(&repo, body))
+                    .await;
+                (scan, sign_with)
+            }
+            Err(error) => {
+                tracing::warn!(repository = %repo.name, %error, "could not read the scanning and signing configurations: the push is neither scanned nor signed");
+                (None, Vec::new())
+            }
+        };
         let new = NewManifest {
             repository_id: repo.id,
             digest: digest.as_str(),
@@ -149,14 +168,16 @@ impl Registry {
             tags_immutable: tag.is_some_and(|t| super::repositories::tag_is_immutable(&repo, t)),
             max_tags: self.limits.tags_per_image,
             scan,
+            sign_with: &sign_with,
         };
         match self.db.put_manifest(&new).await? {
             Ok(()) => {
                 if scan.is_some() {
                     self.pushed_scan_queued();
                 }
-                self.sign_on_push(&repo, digest.as_str(), parsed.subject.is_some())
-                    .await;
+                if !sign_with.is_empty() {
+                    self.pushed_signing_queued();
+                }
                 Ok(ManifestPut {
                     digest,
                     subject: parsed.subject,

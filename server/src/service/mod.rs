@@ -18,6 +18,7 @@ mod manifests;
 mod monitoring;
 pub mod policies;
 mod pulls;
+mod push_settings;
 mod referrers;
 pub mod repositories;
 pub mod scanning;
@@ -222,6 +223,8 @@ pub struct Registry {
     /// Seals KMS key material (see [`Registry::with_key_sealer`]).
     key_sealer: Arc<crate::keys::material::MaterialSealer>,
     signing: signing::SigningState,
+    /// The scanning and signing configurations as of their generation.
+    push_settings: push_settings::PushSettingsCache,
 }
 
 impl Registry {
@@ -247,6 +250,7 @@ impl Registry {
             scans: scans::ScanSlots::new(scans::DEFAULT_SCAN_CONCURRENCY),
             key_sealer: Arc::new(crate::keys::material::MaterialSealer::ephemeral()),
             signing: signing::SigningState::default(),
+            push_settings: Default::default(),
         }
     }
 

@@ -207,8 +207,16 @@ pub fn applied<'a>(
 }
 
 impl Registry {
-    /// The registry's scanning configuration; `BASIC` with no rules until one is set.
+    /// The registry's scanning configuration; `BASIC` with no rules until one
+    /// is set. Read through the push settings' cache (`push_settings`).
     pub async fn scanning_configuration(&self) -> ServiceResult<RegistryScanningConfiguration> {
+        Ok(self.push_settings().await?.scanning.clone())
+    }
+
+    /// The scanning configuration as stored.
+    pub(super) async fn stored_scanning_configuration(
+        &self,
+    ) -> ServiceResult<RegistryScanningConfiguration> {
         let stored = self.db.scanning_configuration().await?;
         Ok(stored
             .and_then(|text| serde_json::from_str(&text).ok())

@@ -3,7 +3,9 @@
 //! configuration (PutSigningConfiguration: rules of a profile and
 //! repository filters), and the signing of pushed images. A manifest PUT
 //! that a rule's filters match queues one signing per profile (a row
-//! `IN_PROGRESS`, the persisted job); the jobs loop signs queued images in
+//! `IN_PROGRESS`, the persisted job) in the transaction that stores the
+//! manifest, so a crash cannot leave a stored image without its signing;
+//! the jobs loop signs queued images in
 //! the background, so the push is never slowed, and stores each signature as
 //! a Notary Project signature referrer of the image. Signatures are made by
 //! `keys::signing`; private keys are kept sealed by the installation secret.
@@ -285,8 +287,16 @@ impl Registry {
         Ok(())
     }
 
-    /// The registry's signing configuration, `None` when none is set.
+    /// The registry's signing configuration, `None` when none is set. Read
+    /// through the push settings' cache (`push_settings`).
     pub async fn signing_configuration(&self) -> ServiceResult<Option<SigningConfiguration>> {
+        Ok(self.push_settings().await?.signing.clone())
+    }
+
+    /// The signing configuration as stored.
+    pub(super) async fn stored_signing_configuration(
+        &self,
+    ) -> ServiceResult<Option<SigningConfiguration>> {
         let Some(text) = self.db.signing_configuration().await? else {
             return Ok(None);
         };
@@ -361,43 +371,27 @@ impl Registry {
         Ok(serde_json::from_str(&text).ok())
     }
 
-    /// After a push: queues the signing of the manifest with every profile
-    /// whose rule covers the repository (not for referrers). Failing to
-    /// queue never fails the push.
-    pub(super) async fn sign_on_push(
-        &self,
-        repo: &crate::model::Repository,
-        digest: &str,
+    /// The profiles (ARNs) a push to `repository` is to be signed with,
+    /// queued in the manifest's own transaction: those whose rule covers
+    /// the repository; none for a referrer (an SBOM, a signature), so a
+    /// signature never begets another.
+    pub(super) fn signing_profiles_for_push(
+        config: Option<&SigningConfiguration>,
+        repository: &str,
         is_referrer: bool,
-    ) {
-        if is_referrer {
-            return;
+    ) -> Vec<String> {
+        match config {
+            Some(config) if !is_referrer => profiles_for(config, repository)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            _ => Vec::new(),
         }
-        let queued = async {
-            let Some(config) = self.signing_configuration().await? else {
-                return Ok::<_, ServiceError>(false);
-            };
-            let arns = profiles_for(&config, &repo.name);
-            if arns.is_empty() {
-                return Ok(false);
-            }
-            let Some(row) = self
-                .db
-                .manifest(repo.id, crate::db::Reference::Digest(digest))
-                .await?
-            else {
-                return Ok(false);
-            };
-            self.db.queue_signings(row.id, &arns).await?;
-            Ok(true)
-        };
-        match queued.await {
-            Ok(true) => self.signing.queued.notify_one(),
-            Ok(false) => {}
-            Err(error) => {
-                tracing::warn!(repository = %repo.name, %digest, %error, "could not queue the signing on push")
-            }
-        }
+    }
+
+    /// Wakes the signer: a push queued a signing.
+    pub(super) fn pushed_signing_queued(&self) {
+        self.signing.queued.notify_one();
     }
 
     /// Waits until a signing is queued in this process.
@@ -571,6 +565,21 @@ mod tests {
             .to_string()
     }
 
+    /// Sets a signing configuration of one rule: `profile_arn` signs every push.
+    async fn sign_every_repository(registry: &Registry, profile_arn: &str) {
+        let config = SigningConfiguration {
+            rules: vec![SigningRule {
+                signing_profile_arn: profile_arn.to_owned(),
+                repository_filters: None,
+            }],
+        };
+        registry
+            .put_signing_configuration(&config)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
     #[tokio::test(flavor = "multi_thread")]
     async fn a_signing_whose_key_cannot_be_opened_fails_with_the_reason() {
         let dir = tempfile::tempdir().unwrap();
@@ -580,17 +589,7 @@ mod tests {
             profile.arn,
             "arn:aws:signer:eu-west-1:123456789012:/signing-profiles/release"
         );
-        let config = SigningConfiguration {
-            rules: vec![SigningRule {
-                signing_profile_arn: profile.arn.clone(),
-                repository_filters: None,
-            }],
-        };
-        registry
-            .put_signing_configuration(&config)
-            .await
-            .unwrap()
-            .unwrap();
+        sign_every_repository(&registry, &profile.arn).await;
         let signed = push(&registry, "app", "v1").await;
         let by_digest = |d: &str| ManifestRef::Digest(berth_app::oci::Digest::parse(d).unwrap());
         let (_, rows) = registry
@@ -632,6 +631,52 @@ mod tests {
             .as_deref()
             .unwrap()
             .contains("was the installation's secret key changed?"));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_push_and_its_signing_are_stored_together_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = open_registry(dir.path(), 1).await;
+        let profile = registry.create_signing_profile("release").await.unwrap();
+        sign_every_repository(&registry, &profile.arn).await;
+        push(&registry, "app", "v1").await;
+        // The signing cannot be queued (as if the process died right there):
+        // the manifest is not stored either, so no image is left unsigned.
+        let db = sqlx::SqlitePool::connect(&format!(
+            "sqlite://{}",
+            dir.path().join("berth.db").display()
+        ))
+        .await
+        .unwrap();
+        sqlx::query(
+            "CREATE TRIGGER no_signing BEFORE INSERT ON image_signatures
+             BEGIN SELECT RAISE(ABORT, 'no signing'); END",
+        )
+        .execute(&db)
+        .await
+        .unwrap();
+        db.close().await;
+        let body = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [],
+        }))
+        .unwrap();
+        let refused = registry
+            .put_manifest(
+                "app",
+                &ManifestRef::Tag("v2".into()),
+                Some("application/vnd.oci.image.index.v1+json"),
+                &body,
+            )
+            .await;
+        assert!(refused.is_err(), "{refused:?}");
+        assert!(matches!(
+            registry
+                .get_manifest("app", &ManifestRef::Tag("v2".into()), false)
+                .await,
+            Err(ServiceError::ManifestUnknown(_))
+        ));
     }
 
     fn rule(arn: &str, filters: Option<&[&str]>) -> SigningRule {

@@ -217,7 +217,7 @@ def test_berth_vulndb_errors_exit_1_and_say_why(server, tmp_path):
     garbage.write_bytes(b"this is not a zip archive")
     for args, said in [
         (("vulndb", "import", str(not_there)), f"import:not-there.zip: "),
-        (("vulndb", "import", str(garbage)), "(its previous records stay in service)"),
+        (("vulndb", "import", str(garbage)), "(it had no records in service before, and none were added)"),
         (("vulndb", "import", str(OSV_DIR), "--source", " "), "--source must not be empty"),
         (("vulndb", "update", "--vulndb-sources", ""), "no vulndb_sources are configured"),
     ]:
@@ -298,12 +298,18 @@ def test_an_index_is_scanned_per_platform(ecr, repo, registry):
 
 def test_berth_scan_runs_a_scan_and_berth_jobs_lists_it(ecr, server, repo, registry):
     image = registry.push_files_image(repo, "v1", plain_files())
-    out = json.loads(server.admin("scan", f"{repo}:v1", "--json").stdout)
+    scanned = server.admin("scan", f"{repo}:v1", "--json", check=False)
+    # An image that was never checked for vulnerabilities is not a success,
+    # nor a failed scan: exit 3, with the reason.
+    assert scanned.returncode == 3, (scanned.returncode, scanned.stdout, scanned.stderr)
+    assert f"berth: {repo}@{image.digest} is not a supported image" in scanned.stderr, scanned.stderr
+    out = json.loads(scanned.stdout)
     assert out["repositoryName"] == repo
     assert out["imageDigest"] == image.digest
     assert out["imageScanStatus"]["status"] == "UNSUPPORTED_IMAGE"
-    text = server.admin("scan", f"{repo}@{image.digest}").stdout
-    assert f"{repo}@{image.digest}: UNSUPPORTED_IMAGE" in text
+    text = server.admin("scan", f"{repo}@{image.digest}", check=False)
+    assert text.returncode == 3, (text.returncode, text.stderr)
+    assert f"{repo}@{image.digest}: UNSUPPORTED_IMAGE" in text.stdout
     # The API sees what the command did.
     assert scan_result(ecr, repo, {"imageTag": "v1"})["imageScanStatus"]["status"] == "UNSUPPORTED_IMAGE"
     jobs = json.loads(server.admin("jobs", "--kind", "scan", "--limit", "200", "--json").stdout)
