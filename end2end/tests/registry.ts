@@ -141,25 +141,24 @@ export async function startUpload(name: string, user: string, password: string):
   return { status: res.status, code };
 }
 
-/** The file path of a blob in the filesystem store. */
-export function blobFile(digest: string): string {
-  const hex = digest.replace(/^sha256:/, '');
-  return path.join(dataDir(), 'blobs', 'sha256', hex.slice(0, 2), hex);
-}
-
-/** How many files the blob store holds. */
-export function blobFileCount(): number {
-  let n = 0;
+/**
+ * Every file the blob store holds (relative paths, sorted). Blobs are stored
+ * encrypted, one object per blob and key, named by neither digest alone, so
+ * tests compare the whole store rather than look for one digest's file.
+ */
+export function blobFiles(): string[] {
+  const root = path.join(dataDir(), 'blobs');
+  const files: string[] = [];
   const walk = (dir: string) => {
     if (!existsSync(dir)) return;
     for (const entry of readdirSync(dir)) {
       const full = path.join(dir, entry);
       if (statSync(full).isDirectory()) walk(full);
-      else n += 1;
+      else files.push(path.relative(root, full));
     }
   };
-  walk(path.join(dataDir(), 'blobs'));
-  return n;
+  walk(root);
+  return files.sort();
 }
 
 /** `berth fsck --json` (throws if it finds problems). */
