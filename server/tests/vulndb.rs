@@ -3,13 +3,14 @@
 //! malformed records skipped and counted, `berth vulndb status` in both
 //! formats, `berth vulndb update` from a loopback HTTP server (conditional
 //! GETs, failing sources keeping their records, atomic replacement), and the
-//! periodic updates of `serve`.
+//! periodic updates of `serve`, and the console's "Update now" result.
 
 mod common;
 
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use common::TestServer;
+use common::console::Console;
+use common::{TestServer, ADMIN_PASSWORD};
 use serde_json::Value;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -682,4 +683,58 @@ fn serve_updates_the_database_every_vulndb_interval() {
     server.logs_once("the update's log line", |logs| {
         logs.contains("updated the vulnerability database")
     });
+}
+
+/// Runs the console's "Update now" and waits for its result: the first
+/// source's text.
+async fn console_update(console: &Console) -> String {
+    console.call("update_vulndb", &[]).await.ok().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = console.call("load_vulndb_status", &[]).await.ok().unwrap();
+        let run = &status["run"];
+        if run["finished_at"].is_string() {
+            return run["results"][0]["text"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no result text: {status}"))
+                .to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the update did not end: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_console_says_which_records_stay_after_a_failed_update() {
+    let export = ExportServer::start(zip_of(&[record(DSA), record(GHSA)]));
+    export.set(Mode::Fail, None);
+    let server = TestServer::builder()
+        .env("BERTH_VULNDB_SOURCES", &export.url)
+        .env("BERTH_VULNDB_INTERVAL", "0")
+        .start();
+    let console = Console::sign_in(&server, "admin", ADMIN_PASSWORD).await;
+
+    // A source that never had records: none are said to stay.
+    let text = console_update(&console).await;
+    assert!(text.contains("HTTP 500"), "{text}");
+    assert!(
+        text.contains("It had no records in service before, and none were added."),
+        "{text}"
+    );
+    assert!(!text.contains("stay in service"), "{text}");
+
+    export.set(Mode::Serve, None);
+    let text = console_update(&console).await;
+    assert_eq!(text, "Imported 2 records.");
+
+    // Now it has two: a failure says they stay, with their count.
+    export.set(Mode::Fail, None);
+    let text = console_update(&console).await;
+    assert!(
+        text.contains("Its previous records (2) stay in service."),
+        "{text}"
+    );
 }

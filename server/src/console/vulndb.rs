@@ -10,8 +10,10 @@ use berth_app::console::api::vulndb::{
 };
 use berth_app::console::ConsoleError;
 
-/// An update's outcome for one source, in words.
-fn result_of(source: &str, outcome: &UpdateOutcome) -> UpdateResult {
+/// An update's outcome for one source, in words; `records` is how many the
+/// source has in service now (after a failure, those it had before), so a
+/// failure says which stay only when there are some (as `berth vulndb`).
+fn result_of(source: &str, outcome: &UpdateOutcome, records: u64) -> UpdateResult {
     let (ok, text) = match outcome {
         UpdateOutcome::Imported(report) if report.skipped > 0 => (
             true,
@@ -25,9 +27,13 @@ fn result_of(source: &str, outcome: &UpdateOutcome) -> UpdateResult {
             true,
             "Unchanged since the last download; the records in service stay.".to_owned(),
         ),
+        UpdateOutcome::Failed(error) if records > 0 => (
+            false,
+            format!("Failed: {error}. Its previous records ({records}) stay in service."),
+        ),
         UpdateOutcome::Failed(error) => (
             false,
-            format!("Failed: {error}. The previous records stay in service."),
+            format!("Failed: {error}. It had no records in service before, and none were added."),
         ),
     };
     UpdateResult {
@@ -43,7 +49,7 @@ impl VulndbBackend for ConsoleRequest {
         self.settings_admin(ADMIN_ACTION).await?;
         let runs = &self.console.operations.vulndb;
         let registry = &self.console.registry;
-        let sources = registry
+        let sources: Vec<VulndbSource> = registry
             .vulndb_status(&runs.sources)
             .await
             .map_err(internal)?
@@ -72,7 +78,13 @@ impl VulndbBackend for ConsoleRequest {
             results: run
                 .outcomes
                 .iter()
-                .map(|(source, outcome)| result_of(source, outcome))
+                .map(|(source, outcome)| {
+                    let records = sources
+                        .iter()
+                        .find(|s| s.name == *source)
+                        .map_or(0, |s| s.records);
+                    result_of(source, outcome, records)
+                })
                 .collect(),
         });
         Ok(VulndbStatus {

@@ -255,37 +255,47 @@ impl Db {
         .await
     }
 
-    /// Deletes the keys whose waiting period has ended at `now` (ms): their
-    /// material and aliases are erased and they stay as `Deleted` records.
-    /// The ids deleted.
-    pub async fn delete_due_kms_keys(&self, now: i64) -> Result<Vec<String>, DbError> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let due: Vec<String> = sqlx::query_scalar(
+    /// The keys whose waiting period has ended at `now` (ms).
+    pub async fn kms_deletions_due(&self, now: i64) -> Result<Vec<String>, DbError> {
+        sqlx::query_scalar(
             "SELECT id FROM kms_keys WHERE state = 'PendingDeletion' AND deletion_date <= ? ORDER BY id",
         )
         .bind(now)
-        .fetch_all(&mut *tx)
-        .await?;
-        for id in &due {
-            sqlx::query("DELETE FROM kms_key_versions WHERE key_id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM kms_aliases WHERE key_id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "UPDATE kms_keys SET state = 'Deleted', deleted_at = ?, rotation_enabled = 0,
-                 next_rotation_at = NULL WHERE id = ?",
-            )
-            .bind(now)
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// Deletes `id` if its waiting period has ended at `now` (ms): its
+    /// material and aliases are erased and it stays as a `Deleted` record.
+    /// False when it is not (or no longer) due. One key per transaction, so
+    /// a key that fails leaves the others to be deleted.
+    pub async fn delete_due_kms_key(&self, id: &str, now: i64) -> Result<bool, DbError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let deleted = sqlx::query(
+            "UPDATE kms_keys SET state = 'Deleted', deleted_at = ?, rotation_enabled = 0,
+             next_rotation_at = NULL
+             WHERE id = ? AND state = 'PendingDeletion' AND deletion_date <= ?",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if !deleted {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM kms_key_versions WHERE key_id = ?")
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        }
+        sqlx::query("DELETE FROM kms_aliases WHERE key_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
-        Ok(due)
+        Ok(true)
     }
 
     /// Gives `key_id` the alias `name`; false when the alias is taken.

@@ -60,6 +60,10 @@ pub struct SigningJobRow {
     pub repository: String,
     /// The manifest's digest.
     pub digest: String,
+    /// When it was claimed (ms): the claim's token. A claim taken over after
+    /// its lease gets a later time, so the first claimer's finish no longer
+    /// matches and is refused.
+    pub claimed_at: i64,
 }
 
 impl Db {
@@ -186,7 +190,8 @@ impl Db {
              RETURNING manifest_id, profile_arn,
                  (SELECT r.name FROM manifests m JOIN repositories r ON r.id = m.repository_id
                   WHERE m.id = manifest_id) AS repository,
-                 (SELECT m.digest FROM manifests m WHERE m.id = manifest_id) AS digest",
+                 (SELECT m.digest FROM manifests m WHERE m.id = manifest_id) AS digest,
+                 claimed_at",
         )
         .bind(now)
         .bind(lease_ms)
@@ -194,21 +199,26 @@ impl Db {
         .await
     }
 
-    /// Records how a signing ended.
+    /// Records how a signing ended, if the caller still holds its claim
+    /// (`claimed_at` is the time [`Db::claim_signing`] returned). False when
+    /// the claim was taken over (its lease ran out) or the signing already
+    /// ended: nothing is recorded, and the caller's signature is not the one.
     pub async fn finish_signing(
         &self,
         manifest_id: i64,
         profile_arn: &str,
+        claimed_at: i64,
         outcome: Result<&str, (&str, &str)>,
-    ) -> Result<(), DbError> {
+    ) -> Result<bool, DbError> {
         let (status, digest, code, reason) = match outcome {
             Ok(digest) => ("COMPLETE", Some(digest), None, None),
             Err((code, reason)) => ("FAILED", None, Some(code), Some(reason)),
         };
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE image_signatures SET status = ?, signature_digest = ?, failure_code = ?,
                  failure_reason = ?, completed_at = ?
-             WHERE manifest_id = ? AND profile_arn = ?",
+             WHERE manifest_id = ? AND profile_arn = ? AND status = 'IN_PROGRESS'
+                 AND claimed_at = ?",
         )
         .bind(status)
         .bind(digest)
@@ -217,9 +227,10 @@ impl Db {
         .bind(now_millis())
         .bind(manifest_id)
         .bind(profile_arn)
+        .bind(claimed_at)
         .execute(&self.writer)
         .await?;
-        Ok(())
+        Ok(done.rows_affected() > 0)
     }
 
     /// A manifest's signings, by profile ARN.

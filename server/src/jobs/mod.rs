@@ -68,14 +68,16 @@ async fn start_scans(registry: &Arc<Registry>) {
 }
 
 /// Deletes the KMS keys whose waiting period has ended and rotates those
-/// whose yearly rotation is due (`service::kms`); failures are logged.
+/// whose yearly rotation is due (`service::kms`); each key that fails is
+/// logged (by the service) and the others are still done.
 pub async fn maintain_keys(registry: &Registry) {
     match registry.kms_maintain().await {
-        Ok((deleted, rotated)) => {
-            if !deleted.is_empty() || !rotated.is_empty() {
+        Ok(done) => {
+            if !done.deleted.is_empty() || !done.rotated.is_empty() || !done.failed.is_empty() {
                 tracing::info!(
-                    deleted = deleted.len(),
-                    rotated = rotated.len(),
+                    deleted = done.deleted.len(),
+                    rotated = done.rotated.len(),
+                    failed = done.failed.len(),
                     "KMS key maintenance done"
                 );
             }

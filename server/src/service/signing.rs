@@ -9,6 +9,10 @@
 //! the background, so the push is never slowed, and stores each signature as
 //! a Notary Project signature referrer of the image. Signatures are made by
 //! `keys::signing`; private keys are kept sealed by the installation secret.
+//! A signing is claimed for a lease; a claim whose lease ran out may be
+//! taken over by another process, and only the claim's holder records its
+//! outcome: a process that lost its claim deletes the signature it stored,
+//! so an image has one signature per profile.
 //!
 //! What is signed: every manifest pushed (image manifests, indexes and their
 //! children, artifacts) that has no `subject`. Referrers (SBOMs, signatures
@@ -16,7 +20,7 @@
 
 use super::{ManifestRef, Registry, ServiceError, ServiceResult};
 use crate::auth::secrets::SecretBox;
-use crate::db::{ImageSignatureRow, SigningKeyRow};
+use crate::db::{ImageSignatureRow, SigningJobRow, SigningKeyRow};
 use crate::keys::signing as sig;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -404,34 +408,59 @@ impl Registry {
     pub async fn run_queued_signings(&self) -> ServiceResult<usize> {
         let mut done = 0;
         while let Some(job) = self.db.claim_signing(LEASE_MS).await? {
-            let outcome = match self
-                .sign(&job.repository, &job.digest, &job.profile_arn)
-                .await
-            {
-                Ok(outcome) => outcome,
-                Err(error) => Err((
-                    "SIGNING_ERROR",
-                    format!("Berth could not sign the image: {error}"),
-                )),
-            };
-            match &outcome {
-                Ok(signature) => {
-                    tracing::info!(repository = %job.repository, digest = %job.digest, profile = %job.profile_arn, %signature, "signed an image")
-                }
-                Err((code, reason)) => {
-                    tracing::warn!(repository = %job.repository, digest = %job.digest, profile = %job.profile_arn, %code, %reason, "signing failed")
-                }
-            }
-            let recorded = match &outcome {
-                Ok(digest) => Ok(digest.as_str()),
-                Err((code, reason)) => Err((*code, reason.as_str())),
-            };
-            self.db
-                .finish_signing(job.manifest_id, &job.profile_arn, recorded)
-                .await?;
+            self.run_signing(&job).await?;
             done += 1;
         }
         Ok(done)
+    }
+
+    /// Runs one claimed signing and records how it ended; returns false when
+    /// the claim was lost meanwhile (its lease ran out and another process
+    /// took it over): then the signature this run stored is deleted, so an
+    /// image gets one signature per profile, the one the winner records.
+    async fn run_signing(&self, job: &SigningJobRow) -> ServiceResult<bool> {
+        let outcome = match self
+            .sign(&job.repository, &job.digest, &job.profile_arn)
+            .await
+        {
+            Ok(outcome) => outcome,
+            Err(error) => Err((
+                "SIGNING_ERROR",
+                format!("Berth could not sign the image: {error}"),
+            )),
+        };
+        let recorded = match &outcome {
+            Ok(digest) => Ok(digest.as_str()),
+            Err((code, reason)) => Err((*code, reason.as_str())),
+        };
+        let finished = self
+            .db
+            .finish_signing(job.manifest_id, &job.profile_arn, job.claimed_at, recorded)
+            .await?;
+        match (&outcome, finished) {
+            (Ok(signature), true) => {
+                tracing::info!(repository = %job.repository, digest = %job.digest, profile = %job.profile_arn, %signature, "signed an image")
+            }
+            (Err((code, reason)), true) => {
+                tracing::warn!(repository = %job.repository, digest = %job.digest, profile = %job.profile_arn, %code, %reason, "signing failed")
+            }
+            (Ok(signature), false) => {
+                tracing::warn!(repository = %job.repository, digest = %job.digest, profile = %job.profile_arn, %signature, "signing claim lost (its lease ran out): deleting this run's signature");
+                let parsed = berth_app::oci::Digest::parse(signature)
+                    .map_err(|e| ServiceError::ManifestInvalid(e.to_string()))?;
+                match self
+                    .delete_manifest(&job.repository, &ManifestRef::Digest(parsed))
+                    .await
+                {
+                    Ok(()) | Err(ServiceError::ManifestUnknown(_)) => {}
+                    Err(error) => return Err(error),
+                }
+            }
+            (Err((code, _)), false) => {
+                tracing::warn!(repository = %job.repository, digest = %job.digest, profile = %job.profile_arn, %code, "signing claim lost (its lease ran out): its failure is not recorded")
+            }
+        }
+        Ok(finished)
     }
 
     /// Signs one image with one profile and stores the signature; returns
@@ -677,6 +706,62 @@ mod tests {
                 .await,
             Err(ServiceError::ManifestUnknown(_))
         ));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_signing_whose_claim_was_taken_over_is_not_recorded_and_its_signature_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = open_registry(dir.path(), 1).await;
+        let profile = registry.create_signing_profile("release").await.unwrap();
+        sign_every_repository(&registry, &profile.arn).await;
+        let signed = push(&registry, "app", "v1").await;
+        let subject = berth_app::oci::Digest::parse(&signed).unwrap();
+        // One process claims the signing, then stalls past its lease; another
+        // takes the claim over (a lease of 0 ms: the first claim has run out).
+        let stalled = registry.db.claim_signing(LEASE_MS).await.unwrap().unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let taker = registry.db.claim_signing(0).await.unwrap().unwrap();
+        assert_ne!(stalled.claimed_at, taker.claimed_at);
+        // The stalled one finishes first: its finish is refused and the
+        // signature it stored is deleted.
+        assert!(!registry.run_signing(&stalled).await.unwrap());
+        async fn signatures_of(
+            registry: &Registry,
+            subject: &berth_app::oci::Digest,
+        ) -> Vec<String> {
+            let page = registry
+                .list_referrers("app", subject, None, None, 100)
+                .await
+                .unwrap();
+            page.items.into_iter().map(|r| r.digest).collect()
+        }
+        assert_eq!(
+            signatures_of(&registry, &subject).await,
+            Vec::<String>::new()
+        );
+        let (_, rows) = registry
+            .image_signing_status("app", &ManifestRef::Digest(subject.clone()))
+            .await
+            .unwrap();
+        assert_eq!(rows[0].status, "IN_PROGRESS", "the loser records nothing");
+        // The claim's holder finishes: its signature is the one, recorded.
+        assert!(registry.run_signing(&taker).await.unwrap());
+        let (_, rows) = registry
+            .image_signing_status("app", &ManifestRef::Digest(subject.clone()))
+            .await
+            .unwrap();
+        assert_eq!(rows[0].status, "COMPLETE");
+        assert_eq!(
+            signatures_of(&registry, &subject).await,
+            vec![rows[0].signature_digest.clone().unwrap()],
+            "one signature, the recorded one"
+        );
+        // A finish after the winner's is refused too, and leaves the winner's.
+        assert!(!registry.run_signing(&stalled).await.unwrap());
+        assert_eq!(
+            signatures_of(&registry, &subject).await,
+            vec![rows[0].signature_digest.clone().unwrap()]
+        );
     }
 
     fn rule(arn: &str, filters: Option<&[&str]>) -> SigningRule {

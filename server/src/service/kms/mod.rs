@@ -15,7 +15,8 @@
 //! repository and makes and opens data keys under it (the blob path);
 //! `aliases` gives keys names; `rotation` adds material versions (on demand
 //! and yearly) and runs the periodic key work (rotations due, deletions whose
-//! waiting period ended).
+//! waiting period ended), key by key: one that fails is logged and reported
+//! and the others are still done.
 
 mod aliases;
 mod data_keys;
@@ -28,6 +29,7 @@ use super::ServiceError;
 use crate::model::KmsKey;
 
 pub use aliases::normalize_alias;
+pub use rotation::KmsMaintenance;
 
 /// A KMS key as the blob path knows it: its id (not an alias or ARN).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

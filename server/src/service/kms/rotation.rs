@@ -60,22 +60,55 @@ impl Registry {
     }
 
     /// The periodic key work: deletes keys whose waiting period has ended
-    /// and rotates keys whose yearly rotation is due. Returns the ARNs of
-    /// the keys deleted and of the keys rotated.
-    pub async fn kms_maintain(&self) -> ServiceResult<(Vec<String>, Vec<String>)> {
-        let now = crate::clock::now_millis();
-        let mut deleted = Vec::new();
-        for id in self.db.delete_due_kms_keys(now).await? {
-            let arn = self.kms_key_arn(&id).await?;
-            tracing::warn!(key = %arn, "deleted a KMS key at the end of its waiting period");
-            deleted.push(arn);
+    /// and rotates keys whose yearly rotation is due. A key that fails is
+    /// logged and reported, and the work goes on with the others.
+    pub async fn kms_maintain(&self) -> ServiceResult<KmsMaintenance> {
+        self.kms_maintain_at(crate::clock::now_millis()).await
+    }
+
+    /// [`Registry::kms_maintain`] as if the time were `now` (ms).
+    pub(crate) async fn kms_maintain_at(&self, now: i64) -> ServiceResult<KmsMaintenance> {
+        let mut done = KmsMaintenance::default();
+        for id in self.db.kms_deletions_due(now).await? {
+            let arn = self.kms_key_arn(&id).await.unwrap_or_else(|_| id.clone());
+            match self.db.delete_due_kms_key(&id, now).await {
+                Ok(true) => {
+                    tracing::warn!(key = %arn, "deleted a KMS key at the end of its waiting period");
+                    done.deleted.push(arn);
+                }
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(key = %arn, %error, "could not delete a KMS key whose waiting period has ended");
+                    done.failed.push((arn, error.to_string()));
+                }
+            }
         }
-        let mut rotated = Vec::new();
         for key in self.db.kms_rotations_due(now).await? {
             let next = now + key.rotation_period_days * DAY_MS;
-            self.add_version(&key, "AUTOMATIC", Some(next)).await?;
-            rotated.push(self.kms_key_arn(&key.id).await?);
+            let arn = self
+                .kms_key_arn(&key.id)
+                .await
+                .unwrap_or_else(|_| key.id.clone());
+            match self.add_version(&key, "AUTOMATIC", Some(next)).await {
+                Ok(()) => done.rotated.push(arn),
+                Err(error) => {
+                    tracing::warn!(key = %arn, %error, "could not rotate a KMS key whose rotation is due");
+                    done.failed.push((arn, error.to_string()));
+                }
+            }
         }
-        Ok((deleted, rotated))
+        Ok(done)
     }
+}
+
+/// What one run of the periodic key work did, by key ARN.
+#[derive(Debug, Default)]
+pub struct KmsMaintenance {
+    /// The keys deleted at the end of their waiting period.
+    pub deleted: Vec<String>,
+    /// The keys rotated.
+    pub rotated: Vec<String>,
+    /// The keys whose deletion or rotation was due but failed, with the
+    /// error; they are tried again at the next run.
+    pub failed: Vec<(String, String)>,
 }

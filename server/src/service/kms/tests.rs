@@ -239,7 +239,7 @@ async fn deletion_waits_for_its_window_and_erases_the_material() {
     let refused = kms_error(registry.open_data_key(&key, &data.wrapped).await);
     assert_eq!(refused.kms_error(), "KMSInvalidStateException");
     assert_eq!(
-        registry.kms_maintain().await.unwrap().0.len(),
+        registry.kms_maintain().await.unwrap().deleted.len(),
         0,
         "not yet due"
     );
@@ -251,8 +251,8 @@ async fn deletion_waits_for_its_window_and_erases_the_material() {
         .unwrap();
     // The waiting period ends: run the periodic work as if 7 days passed.
     let later = crate::clock::now_millis() + 7 * DAY_MS + 1;
-    let deleted = registry.db.delete_due_kms_keys(later).await.unwrap();
-    assert_eq!(deleted, vec![made.key.id.clone()]);
+    let done = registry.kms_maintain_at(later).await.unwrap();
+    assert_eq!(done.deleted, vec![made.arn.clone()]);
     let gone = registry.kms_key(&made.arn).await.unwrap();
     assert_eq!(gone.key.state, "Deleted");
     assert_eq!(gone.key.versions, 0, "the material is erased");
@@ -288,4 +288,99 @@ async fn aliases_name_one_key_each() {
         kms_error(registry.kms_key("alias/nope").await),
         KmsError::NotFound(_)
     ));
+}
+
+#[tokio::test]
+async fn maintenance_goes_on_past_a_key_that_fails_and_reports_each_failure() {
+    let (registry, dir) = registry().await;
+    let mut rotating = Vec::new();
+    for _ in 0..3 {
+        let made = registry.kms_create_key(None, "").await.unwrap();
+        registry.kms_set_rotation(&made.arn, true).await.unwrap();
+        rotating.push(made);
+    }
+    let mut deleting = Vec::new();
+    for _ in 0..3 {
+        let made = registry.kms_create_key(None, "").await.unwrap();
+        registry
+            .kms_schedule_deletion(&made.arn, Some(7))
+            .await
+            .unwrap();
+        deleting.push(made);
+    }
+    // The database refuses the work on the first key of each kind (ordered
+    // as the maintenance takes them), as a failing disk or a broken row would.
+    let (fail_rotation, fail_deletion) = (&rotating[0].key.id, &deleting[0].key.id);
+    let raw = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("berth.db").display()
+    ))
+    .await
+    .unwrap();
+    for (table, event, id) in [
+        ("kms_key_versions", "INSERT", fail_rotation),
+        ("kms_key_versions", "DELETE", fail_deletion),
+    ] {
+        sqlx::query(&format!(
+            "CREATE TRIGGER refuse_{}_{} BEFORE {event} ON {table}
+             WHEN {}.key_id = '{id}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+            table,
+            event.to_lowercase(),
+            if event == "INSERT" { "NEW" } else { "OLD" },
+        ))
+        .execute(&raw)
+        .await
+        .unwrap();
+    }
+    let later = crate::clock::now_millis() + 400 * DAY_MS;
+    let done = registry.kms_maintain_at(later).await.unwrap();
+    let sorted = |arns: Vec<&str>| {
+        let mut arns: Vec<String> = arns.into_iter().map(str::to_owned).collect();
+        arns.sort();
+        arns
+    };
+    let arns_of = |keys: &[KeyDescription]| sorted(keys.iter().map(|k| k.arn.as_str()).collect());
+    assert_eq!(
+        sorted(done.rotated.iter().map(String::as_str).collect()),
+        arns_of(&rotating[1..]),
+        "the others are rotated"
+    );
+    assert_eq!(
+        sorted(done.deleted.iter().map(String::as_str).collect()),
+        arns_of(&deleting[1..]),
+        "the others are deleted"
+    );
+    assert_eq!(
+        sorted(done.failed.iter().map(|(arn, _)| arn.as_str()).collect()),
+        sorted(vec![rotating[0].arn.as_str(), deleting[0].arn.as_str()]),
+        "each failure is reported"
+    );
+    assert!(done
+        .failed
+        .iter()
+        .all(|(_, error)| error.contains("refused by the test")));
+    assert_eq!(
+        registry.kms_key(&deleting[0].arn).await.unwrap().key.state,
+        "PendingDeletion",
+        "the key that failed is left whole, to be deleted at the next run"
+    );
+    assert_eq!(
+        registry
+            .kms_key(&rotating[0].arn)
+            .await
+            .unwrap()
+            .key
+            .versions,
+        1,
+        "the key that failed kept its one version"
+    );
+    assert_eq!(
+        registry
+            .kms_key(&rotating[1].arn)
+            .await
+            .unwrap()
+            .key
+            .versions,
+        2
+    );
 }
