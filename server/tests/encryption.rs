@@ -299,6 +299,14 @@ async fn encryption_at_rest(server: &TestServer, stored: Stored<'_>) {
         "{text}"
     );
     let resp = reg
+        .send(reg.head(&format!("/v2/enc/team-b/blobs/{digest}")))
+        .await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::FORBIDDEN,
+        "a HEAD is refused too"
+    );
+    let resp = reg
         .send(
             reg.post("/v2/enc/team-b/blobs/uploads/")
                 .header("Content-Length", "0"),

@@ -64,20 +64,25 @@ impl Registry {
                 .resolve(size)
                 .ok_or(ServiceError::RangeNotSatisfiable { size })?,
         };
-        // The data key opens (or the key's state refuses) for a HEAD too: a
-        // disabled key refuses every read of what it protects, also of a
-        // blob the encryption job has not reached yet.
-        if link.key_id.is_none() {
+        // A disabled key refuses every read of what it protects, a HEAD too,
+        // and a blob the encryption job has not reached yet. A link reads
+        // under its repository's key (pushes, mounts and the encryption job
+        // all copy under it), so the repository's key's state is the one to
+        // check; a HEAD needs nothing more: no copy row, no data key opened.
+        if !with_body || link.key_id.is_none() {
             self.repository_key(&repo).await?;
+        }
+        if !with_body {
+            return Ok(BlobRead {
+                size,
+                range,
+                body: None,
+            });
         }
         let source = self
             .blob_source(digest, size, link.key_id.as_deref())
             .await?;
-        let body = if with_body {
-            Some(self.read_source(repo.id, &source, range.clone()).await?)
-        } else {
-            None
-        };
+        let body = Some(self.read_source(repo.id, &source, range.clone()).await?);
         Ok(BlobRead { size, range, body })
     }
 
